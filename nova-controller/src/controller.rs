@@ -1,0 +1,322 @@
+//! The controller: `Controller.__call__` and its five actions.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, LOCATION};
+use http::StatusCode;
+use nova_router::{json_response, Fault, Request, Response, ResponseFuture, RoutingArgs, Service};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::params::instance_name;
+use crate::{ControllerError, Instance, InstanceStore};
+
+/// The instance API's application: dispatches on the routed action.
+///
+/// | action | answer |
+/// |---|---|
+/// | `index` | 200 `{"instances": [{"id", "name"}, …]}`, in creation order |
+/// | `create` | 201 `{"instance": {…}}` with `Location: /instances/{id}` |
+/// | `show` | 200 `{"instance": {…}}` |
+/// | `update` | 200 `{"instance": {…}}` with the new name |
+/// | `delete` | 204, empty body |
+///
+/// An unknown or malformed id is 404 `itemNotFound`; see
+/// [`ControllerError`] for the rest.
+#[derive(Clone)]
+pub struct InstanceController {
+    store: Arc<dyn InstanceStore>,
+}
+
+impl std::fmt::Debug for InstanceController {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceController").finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct OneInstance<'a> {
+    instance: &'a Instance,
+}
+
+#[derive(Serialize)]
+struct InstanceList<'a> {
+    instances: &'a [Instance],
+}
+
+impl InstanceController {
+    /// A controller over `store`.
+    pub fn new(store: Arc<dyn InstanceStore>) -> Self {
+        InstanceController { store }
+    }
+
+    /// The store this controller works on.
+    pub fn store(&self) -> &Arc<dyn InstanceStore> {
+        &self.store
+    }
+
+    async fn dispatch(
+        store: Arc<dyn InstanceStore>,
+        req: Request,
+    ) -> Result<Response, ControllerError> {
+        let args = req
+            .extensions()
+            .get::<RoutingArgs>()
+            .ok_or(ControllerError::NotRouted)?;
+        match args.action() {
+            "index" => {
+                let instances = store.list().await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &InstanceList {
+                        instances: &instances,
+                    },
+                ))
+            }
+            "create" => {
+                let name = instance_name(&req)?;
+                let instance = Instance {
+                    id: Uuid::new_v4(),
+                    name,
+                };
+                store.insert(instance.clone()).await?;
+                let mut response = json_response(
+                    StatusCode::CREATED,
+                    &OneInstance {
+                        instance: &instance,
+                    },
+                );
+                let location = format!("/instances/{}", instance.id);
+                if let Ok(location) = HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(LOCATION, location);
+                }
+                Ok(response)
+            }
+            "show" => {
+                let id = instance_id(args)?;
+                let instance = store.get(id).await?.ok_or_else(|| not_found(args))?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &OneInstance {
+                        instance: &instance,
+                    },
+                ))
+            }
+            "update" => {
+                let id = instance_id(args)?;
+                let name = instance_name(&req)?;
+                let instance = store
+                    .rename(id, name)
+                    .await?
+                    .ok_or_else(|| not_found(args))?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &OneInstance {
+                        instance: &instance,
+                    },
+                ))
+            }
+            "delete" => {
+                let id = instance_id(args)?;
+                if !store.delete(id).await? {
+                    return Err(not_found(args));
+                }
+                let mut response = Response::new(Bytes::new());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                Ok(response)
+            }
+            other => Err(ControllerError::UnknownAction(other.to_owned())),
+        }
+    }
+}
+
+/// The instance id of the route, as a UUID. Only the canonical hyphenated
+/// form names an instance; anything else cannot, so it is "not found".
+fn instance_id(args: &RoutingArgs) -> Result<Uuid, ControllerError> {
+    let raw = args
+        .param("instance_id")
+        .ok_or_else(|| ControllerError::MissingInstanceId(args.action().to_owned()))?;
+    match Uuid::try_parse(raw) {
+        Ok(id) if raw.len() == 36 => Ok(id),
+        _ => Err(ControllerError::InstanceNotFound(raw.to_owned())),
+    }
+}
+
+fn not_found(args: &RoutingArgs) -> ControllerError {
+    ControllerError::InstanceNotFound(args.param("instance_id").unwrap_or_default().to_owned())
+}
+
+impl Service<Request> for InstanceController {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, req: Request) -> Self::Future {
+        let store = self.store.clone();
+        Box::pin(async move {
+            Ok(match Self::dispatch(store, req).await {
+                Ok(response) => response,
+                Err(error) => Fault::from(error).into_response(),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+    use http::header::CONTENT_TYPE;
+    use http::Method;
+    use serde_json::{json, Value};
+
+    struct Harness {
+        controller: InstanceController,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Harness {
+                controller: InstanceController::new(Arc::new(MemoryStore::seeded())),
+            }
+        }
+
+        async fn call(
+            &self,
+            action: &str,
+            id: Option<&str>,
+            method: Method,
+            form: Option<&str>,
+        ) -> (StatusCode, Value) {
+            let params = id
+                .map(|id| vec![("instance_id".to_owned(), id.to_owned())])
+                .unwrap_or_default();
+            let mut builder = http::Request::builder().method(method).uri("/");
+            if form.is_some() {
+                builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+            }
+            let mut req = builder
+                .body(Bytes::from(form.unwrap_or_default().to_owned()))
+                .unwrap();
+            req.extensions_mut()
+                .insert(RoutingArgs::new(action, params));
+            let response = self.controller.call(req).await.unwrap();
+            let status = response.status();
+            let body = if response.body().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(response.body()).unwrap()
+            };
+            (status, body)
+        }
+
+        async fn names(&self) -> Vec<String> {
+            let (_, body) = self.call("index", None, Method::GET, None).await;
+            body["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap().to_owned())
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_controller_lists_the_three_seed_instances() {
+        let harness = Harness::new();
+        assert_eq!(harness.names().await, ["inst-0", "inst-1", "inst-2"]);
+    }
+
+    #[tokio::test]
+    async fn create_show_update_delete_round_trip() {
+        let harness = Harness::new();
+        let (status, created) = harness
+            .call("create", None, Method::POST, Some("name=demo_one"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = created["instance"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(Uuid::parse_str(&id).unwrap().get_version_num(), 4);
+
+        let (status, shown) = harness.call("show", Some(&id), Method::GET, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(shown, json!({"instance": {"id": id, "name": "demo_one"}}));
+
+        let (status, updated) = harness
+            .call("update", Some(&id), Method::PUT, Some("name=renamed"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(updated["instance"]["name"], "renamed");
+        assert_eq!(
+            harness.names().await,
+            ["inst-0", "inst-1", "inst-2", "renamed"]
+        );
+
+        let (status, body) = harness
+            .call("delete", Some(&id), Method::DELETE, None)
+            .await;
+        assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+        let (status, body) = harness.call("show", Some(&id), Method::GET, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["itemNotFound"]["code"], 404);
+    }
+
+    #[tokio::test]
+    async fn unknown_and_malformed_ids_are_not_found_for_every_action() {
+        let harness = Harness::new();
+        let unknown = Uuid::new_v4().to_string();
+        let simple = Uuid::new_v4().simple().to_string();
+        for id in [unknown.as_str(), "not-a-uuid", simple.as_str(), ""] {
+            for (action, method, form) in [
+                ("show", Method::GET, None),
+                ("update", Method::PUT, Some("name=x")),
+                ("delete", Method::DELETE, None),
+            ] {
+                let (status, body) = harness.call(action, Some(id), method, form).await;
+                assert_eq!(status, StatusCode::NOT_FOUND, "{action} {id}");
+                assert_eq!(body["itemNotFound"]["code"], 404);
+            }
+        }
+        assert_eq!(harness.names().await.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_bad_name_on_update_changes_nothing() {
+        let harness = Harness::new();
+        let (_, listing) = harness.call("index", None, Method::GET, None).await;
+        let id = listing["instances"][0]["id"].as_str().unwrap().to_owned();
+        let (status, body) = harness
+            .call("update", Some(&id), Method::PUT, Some("name="))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["badRequest"]["message"],
+            "invalid name: name must not be empty"
+        );
+        assert_eq!(harness.names().await, ["inst-0", "inst-1", "inst-2"]);
+    }
+
+    #[tokio::test]
+    async fn a_request_without_routing_args_is_a_server_fault() {
+        let harness = Harness::new();
+        let req = http::Request::get("/instances").body(Bytes::new()).unwrap();
+        let response = harness.controller.call(req).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            body["computeFault"]["message"],
+            "the request was not routed"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_routed_action_is_one_the_controller_has() {
+        let harness = Harness::new();
+        for (_, _, action) in nova_router::instance_routes().routes() {
+            let (status, _) = harness.call(action, Some("x"), Method::GET, None).await;
+            assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{action}");
+        }
+        let (status, _) = harness.call("reboot", None, Method::POST, None).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

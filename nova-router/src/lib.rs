@@ -1,0 +1,58 @@
+//! URL mapping for nova-rs: the part of the pipeline that `routers.py` is in the seed.
+//!
+//! A [`Mapper`] holds routes connected as `routes.Mapper.connect` does: a path
+//! template such as `/instances/{instance_id}`, an action name and the methods it
+//! answers. [`RoutesMiddleware`] wraps an inner service; for each request it
+//! matches the path and method, stores the result as [`RoutingArgs`] in the
+//! request's extensions (standing in for WSGI's `wsgiorg.routing_args`) and calls
+//! the inner service. A path nothing matches is answered 404, a known path with
+//! another method 405 with an `Allow` header, and `HEAD` wherever `GET` is routed.
+//!
+//! This crate is also the lowest layer of the workspace: it defines the one
+//! service trait the pipeline is built from ([`NovaService`], hyper's
+//! [`Service`] with the request, response and error types fixed) and [`Fault`],
+//! the Nova fault body every error response uses.
+//!
+//! # Using it in another service
+//!
+//! ```
+//! use http::{Method, StatusCode};
+//! use nova_router::{service_fn, Mapper, Request, RoutesMiddleware, RoutingArgs, Service};
+//!
+//! let mut mapper = Mapper::new();
+//! mapper.connect("/volumes/{volume_id}", "show", &[Method::GET]).unwrap();
+//!
+//! // The application reads what the router matched; it never parses the path.
+//! let app = service_fn(|req: Request| async move {
+//!     let args = req.extensions().get::<RoutingArgs>().cloned().unwrap_or_default();
+//!     let body = format!("{} {}", args.action(), args.param("volume_id").unwrap_or(""));
+//!     http::Response::new(body.into())
+//! });
+//! let router = RoutesMiddleware::new(mapper, app);
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let req = http::Request::get("/volumes/vol%201").body(Default::default()).unwrap();
+//! let res = router.call(req).await.unwrap();
+//! assert_eq!(res.body().as_ref(), b"show vol 1");
+//!
+//! let req = http::Request::delete("/volumes/v1").body(Default::default()).unwrap();
+//! let res = router.call(req).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+//! assert_eq!(res.headers()["allow"], "GET, HEAD");
+//! # });
+//! ```
+
+mod fault;
+mod mapper;
+mod middleware;
+mod routes;
+mod service;
+
+pub use fault::{json_response, Fault, JSON_CONTENT_TYPE};
+pub use mapper::{Mapper, MapperError, MatchError, RoutingArgs};
+pub use middleware::RoutesMiddleware;
+pub use routes::instance_routes;
+pub use service::{
+    ready, service_fn, FnService, NovaService, Request, Response, ResponseFuture, Service,
+    SharedService,
+};
