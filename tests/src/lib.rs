@@ -1,1 +1,127 @@
+//! Shared pieces of the end-to-end tests: a real nova-server on an ephemeral
+//! 127.0.0.1 port, and clients that talk to it over TCP.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use nova_router::SharedService;
+use nova_server::{RunningServer, Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The seed's token.
+pub const TOKEN: &str = "open-sesame";
+
+/// A server started for one test and stopped by it.
+pub struct TestServer {
+    running: RunningServer,
+    /// A client with connection pooling, as real clients have.
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    /// The seed's pipeline over a fresh in-memory store.
+    pub async fn start() -> Self {
+        Self::start_with(test_config()).await
+    }
+
+    /// The seed's pipeline with a custom configuration (its `listen` is
+    /// replaced by an ephemeral loopback port).
+    pub async fn start_with(mut config: ServerConfig) -> Self {
+        config.listen = ephemeral();
+        let server = Server::bind(&config).await.expect("bind 127.0.0.1:0");
+        Self::from_server(server)
+    }
+
+    /// Any pipeline, served by the real server.
+    pub async fn start_pipeline(pipeline: SharedService) -> Self {
+        let server = Server::bind_pipeline(&test_config(), pipeline)
+            .await
+            .expect("bind 127.0.0.1:0");
+        Self::from_server(server)
+    }
+
+    fn from_server(server: Server) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("build client");
+        TestServer {
+            running: server.spawn(),
+            client,
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.running.local_addr()
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.running.url(), path)
+    }
+
+    /// A request to `path` carrying the accepted token.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("X-Auth-Token", TOKEN)
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(self) {
+        self.running.shutdown().await;
+    }
+
+    /// Sends raw bytes on a new connection and returns everything the server
+    /// answers until it closes the connection or `wait` passes.
+    pub async fn raw(&self, bytes: &[u8], wait: Duration) -> String {
+        let mut stream = TcpStream::connect(self.addr()).await.expect("connect");
+        stream.write_all(bytes).await.expect("write");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}
+
+fn ephemeral() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn test_config() -> ServerConfig {
+    ServerConfig {
+        listen: ephemeral(),
+        shutdown_grace: Duration::from_secs(5),
+        ..ServerConfig::default()
+    }
+}
+
+/// A response's status and its body parsed as JSON (`Null` when empty).
+pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("read body");
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|error| {
+            panic!(
+                "body is not JSON ({error}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, body)
+}
+
+/// Asserts that `body` is a Nova fault of `kind` with `code`, and returns its
+/// message.
+pub fn assert_fault(body: &serde_json::Value, kind: &str, code: u16) -> String {
+    let fault = &body[kind];
+    assert_eq!(fault["code"], code, "fault body: {body}");
+    let object = body.as_object().expect("fault is an object");
+    assert_eq!(object.len(), 1, "one fault key: {body}");
+    let message = fault["message"].as_str().expect("fault message");
+    assert!(!message.is_empty(), "fault message is empty: {body}");
+    message.to_owned()
+}

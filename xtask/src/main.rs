@@ -1,1 +1,81 @@
-fn main() {}
+//! `cargo xtask`: the project's own commands, in Rust so they run wherever
+//! cargo does.
+//!
+//! - `cargo xtask test`: formatting, clippy, each library crate checked on
+//!   its own, then every test in the workspace. This is what CI runs.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod tidy;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The crates others may reuse; each must build without the rest of the
+/// workspace's features switched on.
+const LIBRARY_CRATES: [&str; 3] = ["nova-router", "nova-auth", "nova-controller"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("help" | "--help" | "-h") | None => {
+            println!("usage: cargo xtask test");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command {other:?}; try `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test() -> Result<(), String> {
+    let root = workspace_root();
+    cargo(&root, &["fmt", "--all", "--", "--check"])?;
+    cargo(
+        &root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    for krate in LIBRARY_CRATES {
+        cargo(&root, &["check", "--package", krate, "--all-targets"])?;
+    }
+    cargo(&root, &["test", "--workspace"])?;
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask lives one level below the workspace root.
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
+}
