@@ -493,3 +493,43 @@ async fn the_seed_walkthrough_works_over_raw_http() {
     assert!(names(&server).await.contains(&"demo_one".to_owned()));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http2_with_prior_knowledge_is_served() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client
+        .get(server.url("/instances"))
+        .header("X-Auth-Token", "open-sesame")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["instances"].as_array().unwrap().len(), 3);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelined_requests_are_answered_in_order() {
+    let server = TestServer::start().await;
+    let get = "GET /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\n\r\n";
+    let missing = "GET /nope HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\n\r\n";
+    let last = "GET /instances HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer = server
+        .raw(
+            format!("{get}{missing}{last}").as_bytes(),
+            Duration::from_secs(5),
+        )
+        .await;
+    let statuses: Vec<&str> = answer
+        .match_indices("HTTP/1.1 ")
+        .map(|(at, _)| &answer[at + 9..at + 12])
+        .collect();
+    assert_eq!(statuses, ["200", "404", "403"], "{answer}");
+    server.stop().await;
+}
