@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -22,6 +22,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 114_688;
 pub struct Edge {
     pipeline: SharedService,
     max_body_bytes: usize,
+    body_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Edge {
@@ -38,7 +39,14 @@ impl Edge {
         Edge {
             pipeline,
             max_body_bytes,
+            body_read_timeout: crate::DEFAULT_BODY_READ_TIMEOUT,
         }
+    }
+
+    /// Answers 408 when a request body takes longer than `timeout` to arrive.
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
     }
 
     /// Handles one request from hyper.
@@ -76,7 +84,17 @@ impl Edge {
             return Err(self.too_large());
         }
         let (parts, body) = req.into_parts();
-        match Limited::new(body, self.max_body_bytes).collect().await {
+        let collect = Limited::new(body, self.max_body_bytes).collect();
+        let Ok(collected) = tokio::time::timeout(self.body_read_timeout, collect).await else {
+            return Err(Fault::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} seconds",
+                    self.body_read_timeout.as_secs_f64()
+                ),
+            ));
+        };
+        match collected {
             Ok(collected) => Ok(Request::from_parts(parts, collected.to_bytes())),
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
                 Err(self.too_large())

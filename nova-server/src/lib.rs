@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod connection;
 mod edge;
 mod server;
 
@@ -30,7 +31,11 @@ use nova_controller::{InstanceController, InstanceStore};
 use nova_router::{instance_routes, RoutesMiddleware, SharedService};
 
 pub use edge::{Edge, DEFAULT_MAX_BODY_BYTES};
-pub use server::{RunningServer, Server, ServerConfig, ServerError, DEFAULT_LISTEN};
+pub use server::{
+    RunningServer, Server, ServerConfig, ServerError, DEFAULT_BODY_READ_TIMEOUT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+};
 
 /// The seed's pipeline, `pipeline = auth instance`: the token filter, then the
 /// router, then the instance controller over `store`.

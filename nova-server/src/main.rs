@@ -10,7 +10,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use nova_auth::Tokens;
-use nova_server::{Server, ServerConfig, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+use nova_server::{
+    Server, ServerConfig, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Serves the nova-rs instance API.
@@ -39,6 +43,31 @@ struct Args {
     /// Seconds to let requests in flight finish after SIGTERM or SIGINT.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     shutdown_grace: u64,
+
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+
+    /// Seconds a keep-alive connection may sit idle between requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+
+    /// Seconds a client may take to send a request body; slower ones get 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_BODY_READ_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout: u64,
+
+    /// Largest request head (request line and headers) in bytes, at least 8192.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8192..))]
+    max_header_bytes: usize,
+
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_connections: usize,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +96,11 @@ fn main() -> ExitCode {
         tokens,
         max_body_bytes: args.max_body_bytes,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        body_read_timeout: Duration::from_secs(args.body_read_timeout),
+        max_header_bytes: args.max_header_bytes,
+        max_connections: args.max_connections,
     };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -13,13 +13,29 @@ use nova_auth::Tokens;
 use nova_controller::MemoryStore;
 use nova_router::SharedService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::connection::{Activity, ConnectionLimits, TimedIo};
 use crate::{instance_pipeline, Edge, DEFAULT_MAX_BODY_BYTES};
 
 /// The seed's address, `make_server('localhost', 8000, …)`.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
+
+/// Default for [`ServerConfig::header_read_timeout`], as hyper's own.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`ServerConfig::idle_timeout`], as nginx's `keepalive_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Default for [`ServerConfig::body_read_timeout`].
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`ServerConfig::max_header_bytes`].
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Default for [`ServerConfig::max_connections`]: well under the usual
+/// open-file limits, counting one descriptor per connection.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// The smallest read buffer hyper accepts.
+const MIN_HEADER_BUFFER: usize = 8 * 1024;
 
 /// How the server listens and what it accepts.
 #[derive(Debug, Clone)]
@@ -33,6 +49,20 @@ pub struct ServerConfig {
     /// How long shutdown waits for requests in flight before closing their
     /// connections.
     pub shutdown_grace: Duration,
+    /// How long a client may take from the first byte of a request to the
+    /// end of its headers; slower clients are disconnected.
+    pub header_read_timeout: Duration,
+    /// How long a keep-alive connection may sit idle between requests.
+    pub idle_timeout: Duration,
+    /// How long a client may take to send a request body once its headers
+    /// are in; slower ones get 408.
+    pub body_read_timeout: Duration,
+    /// The largest request head (request line and headers) accepted, in
+    /// bytes (at least 8 KiB); HTTP/1 clients sending more get 431.
+    pub max_header_bytes: usize,
+    /// At most this many connections are served at once; further clients
+    /// wait in the listen backlog until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +72,11 @@ impl Default for ServerConfig {
             tokens: Tokens::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace: Duration::from_secs(30),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -66,6 +101,9 @@ pub struct Server {
     local_addr: SocketAddr,
     edge: Edge,
     shutdown_grace: Duration,
+    limits: ConnectionLimits,
+    max_header_bytes: usize,
+    max_connections: usize,
 }
 
 impl std::fmt::Debug for Server {
@@ -98,8 +136,16 @@ impl Server {
         Ok(Server {
             listener,
             local_addr,
-            edge: Edge::new(pipeline, config.max_body_bytes),
+            edge: Edge::new(pipeline, config.max_body_bytes)
+                .with_body_read_timeout(config.body_read_timeout),
             shutdown_grace: config.shutdown_grace,
+            limits: ConnectionLimits {
+                header_read_timeout: config.header_read_timeout,
+                idle_timeout: config.idle_timeout,
+            },
+            max_header_bytes: config.max_header_bytes,
+            // Zero would never accept anyone; one is the least that works.
+            max_connections: config.max_connections.max(1),
         })
     }
 
@@ -115,44 +161,72 @@ impl Server {
             listener,
             edge,
             shutdown_grace,
+            limits,
+            max_header_bytes,
+            max_connections,
             ..
         } = self;
         let mut builder = auto::Builder::new(TokioExecutor::new());
-        // A timer enables hyper's header read timeout (30 s by default), so a
-        // client that never finishes its headers cannot hold a task forever.
-        builder.http1().timer(TokioTimer::new());
-        builder.http2().timer(TokioTimer::new());
+        // TimedIo enforces the header and idle timeouts for both protocols,
+        // so hyper's own HTTP/1 header timer (which would also cut idle
+        // keep-alive connections at the header timeout) is switched off.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(None)
+            // hyper's read buffer bounds the request head; it panics below
+            // 8 KiB, so smaller settings are raised to that.
+            .max_buf_size(max_header_bytes.max(MIN_HEADER_BUFFER));
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(max_header_bytes).unwrap_or(u32::MAX));
+        let connection_slots = Arc::new(Semaphore::new(max_connections));
         let graceful = GracefulShutdown::new();
         tokio::pin!(signal);
         loop {
-            tokio::select! {
+            let slot = tokio::select! {
+                slot = connection_slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+                () = &mut signal => break,
+            };
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        // Responses are small and latency matters more than
-                        // packet count.
-                        let _ = stream.set_nodelay(true);
-                        let edge = edge.clone();
-                        let service = hyper::service::service_fn(move |req| {
-                            let edge = edge.clone();
-                            async move { edge.handle(req).await }
-                        });
-                        let connection = builder.serve_connection(TokioIo::new(stream), service);
-                        let connection = graceful.watch(connection.into_owned());
-                        tokio::spawn(async move {
-                            if let Err(error) = connection.await {
-                                tracing::debug!(%peer, %error, "connection ended with an error");
-                            }
-                        });
-                    }
+                    Ok(accepted) => accepted,
                     Err(error) => {
                         // Usually out of file descriptors: wait for some to be
                         // freed instead of spinning or exiting.
                         tracing::warn!(%error, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
                     }
                 },
                 () = &mut signal => break,
-            }
+            };
+            // Responses are small and latency matters more than packet count.
+            let _ = stream.set_nodelay(true);
+            let activity = Arc::new(Activity::default());
+            let io = TimedIo::new(stream, activity.clone(), limits);
+            let edge = edge.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let edge = edge.clone();
+                let in_flight = activity.begin();
+                async move {
+                    let response = edge.handle(req).await;
+                    drop(in_flight);
+                    response
+                }
+            });
+            let connection = builder.serve_connection(TokioIo::new(io), service);
+            let connection = graceful.watch(connection.into_owned());
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+                drop(slot);
+            });
         }
         drop(listener);
         tracing::info!("shutting down: no new connections, waiting for requests in flight");

@@ -116,6 +116,9 @@ fn bad_flags_are_refused_with_exit_status_2() {
         &["--listen", "not-an-address"][..],
         &["--token", "has space"][..],
         &["--no-such-flag"][..],
+        &["--idle-timeout", "0"][..],
+        &["--max-header-bytes", "100"][..],
+        &["--max-connections", "-1"][..],
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
             .args(args)
