@@ -79,8 +79,10 @@ pub enum MapperError {
         /// The repeated name.
         name: String,
     },
-    /// Another template matches exactly the same paths with other parameter
-    /// names, so which names a request gets would depend on connection order.
+    /// Another template matches some of the same paths and neither is more
+    /// specific (same paths with other parameter names, or overlapping
+    /// templates such as `/a/{x}` and `/{y}/b`), so which route answers
+    /// would depend on connection order.
     #[error("route template {template:?} conflicts with {existing:?}")]
     ConflictingTemplate {
         /// The template being connected.
@@ -131,7 +133,28 @@ pub enum MatchError {
 struct Route {
     template: String,
     param_names: Vec<String>,
+    /// Each `/` segment: `Some(literal)` or `None` for a parameter.
+    segments: Vec<Option<String>>,
+    /// route-recognizer's rank of this route: (static parts, parameters).
+    rank: (usize, usize),
     actions: Vec<(Method, String)>,
+}
+
+impl Route {
+    /// Whether some path matches both routes and neither outranks the
+    /// other, so which one answers would be arbitrary.
+    fn is_ambiguous_with(&self, segments: &[Option<String>], rank: (usize, usize)) -> bool {
+        self.rank == rank
+            && self.segments.len() == segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(segments)
+                .all(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                })
+    }
 }
 
 /// A table of routes: path templates with an action per method.
@@ -205,12 +228,24 @@ impl Mapper {
                 index
             }
             None => {
+                if let Some(existing) = self
+                    .routes
+                    .iter()
+                    .find(|route| route.is_ambiguous_with(&parsed.segments, parsed.rank))
+                {
+                    return Err(MapperError::ConflictingTemplate {
+                        template: template.to_owned(),
+                        existing: existing.template.clone(),
+                    });
+                }
                 let index = self.routes.len();
                 self.recognizer.add(&parsed.recognizer_pattern, index);
                 self.shapes.insert(parsed.shape, index);
                 self.routes.push(Route {
                     template: template.to_owned(),
                     param_names: parsed.param_names,
+                    segments: parsed.segments,
+                    rank: parsed.rank,
                     actions: Vec::new(),
                 });
                 index
@@ -298,6 +333,8 @@ struct ParsedTemplate {
     recognizer_pattern: String,
     shape: String,
     param_names: Vec<String>,
+    segments: Vec<Option<String>>,
+    rank: (usize, usize),
 }
 
 fn parse_template(template: &str) -> Result<ParsedTemplate, MapperError> {
@@ -313,6 +350,8 @@ fn parse_template(template: &str) -> Result<ParsedTemplate, MapperError> {
     let mut recognizer_pattern = String::with_capacity(template.len());
     let mut shape = String::with_capacity(template.len());
     let mut param_names: Vec<String> = Vec::new();
+    let mut parsed_segments: Vec<Option<String>> = Vec::new();
+    let mut statics = 0;
     // "/" alone is the root; otherwise every segment must be non-empty.
     let segments: Vec<&str> = if rest.is_empty() {
         Vec::new()
@@ -339,6 +378,7 @@ fn parse_template(template: &str) -> Result<ParsedTemplate, MapperError> {
             recognizer_pattern.push_str(name);
             shape.push_str("{}");
             param_names.push(name.to_owned());
+            parsed_segments.push(None);
         } else {
             // route-recognizer reads ':' and '*' at a segment start (after '/'
             // or '.') as parameters; braces elsewhere mean a mistyped parameter.
@@ -352,16 +392,23 @@ fn parse_template(template: &str) -> Result<ParsedTemplate, MapperError> {
             }
             recognizer_pattern.push_str(segment);
             shape.push_str(segment);
+            // route-recognizer splits literals at '.' too and ranks routes by
+            // how many such parts they have.
+            statics += segment.split('.').count();
+            parsed_segments.push(Some(segment.to_owned()));
         }
     }
     if recognizer_pattern.is_empty() {
         recognizer_pattern.push('/');
         shape.push('/');
     }
+    let rank = (statics, param_names.len());
     Ok(ParsedTemplate {
         recognizer_pattern,
         shape,
         param_names,
+        segments: parsed_segments,
+        rank,
     })
 }
 
@@ -620,6 +667,29 @@ mod tests {
                 allowed: vec![Method::DELETE, Method::GET, Method::HEAD, Method::PUT]
             })
         );
+    }
+
+    #[test]
+    fn overlapping_templates_of_equal_rank_are_rejected() {
+        let mut mapper = Mapper::new();
+        mapper.connect("/a/{x}", "first", &[Method::GET]).unwrap();
+        assert!(matches!(
+            mapper.connect("/{y}/b", "second", &[Method::GET]),
+            Err(MapperError::ConflictingTemplate { .. })
+        ));
+        // More literal parts outrank fewer, so these may coexist.
+        mapper.connect("/a/b", "exact", &[Method::GET]).unwrap();
+        mapper
+            .connect("/{y}/c.d", "dotted", &[Method::GET])
+            .unwrap();
+        let action = |path: &str| {
+            mapper
+                .recognize(&Method::GET, path)
+                .map(|a| a.action().to_owned())
+        };
+        assert_eq!(action("/a/b").as_deref(), Ok("exact"));
+        assert_eq!(action("/a/z").as_deref(), Ok("first"));
+        assert_eq!(action("/a/c.d").as_deref(), Ok("dotted"));
     }
 
     #[test]
