@@ -57,14 +57,15 @@ fn decode(raw: &str) -> Option<String> {
         .map(|s| s.into_owned())
 }
 
-type Expected = Option<(String, Vec<(String, String)>)>;
+type Params = Vec<(String, String)>;
+type Expected = Option<(String, Params)>;
 
 /// The reference: split at '/', compare literals after decoding escapes,
 /// take the best-ranked match.
 fn reference(table: &[(Vec<Segment>, String)], path: &str) -> Expected {
     let rest = path.strip_prefix('/')?;
     let parts: Vec<&str> = rest.split('/').collect();
-    let mut best: Option<((usize, usize), String, Vec<(String, String)>)> = None;
+    let mut best: Option<((usize, usize), String, Params)> = None;
     for (segments, action) in table {
         if segments.len() != parts.len() {
             continue;
