@@ -2,10 +2,12 @@
 //! cargo does.
 //!
 //! - `cargo xtask test`: formatting, clippy, each library crate checked on
-//!   its own, then every test in the workspace. This is what CI runs.
+//!   its own, every test in the workspace, then schemathesis against a live
+//!   server. This is what CI runs.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod schemathesis;
 mod tidy;
 
 use std::env;
@@ -53,10 +55,11 @@ fn test() -> Result<(), String> {
         cargo(&root, &["check", "--package", krate, "--all-targets"])?;
     }
     cargo(&root, &["test", "--workspace"])?;
+    schemathesis::run(&root)?;
     Ok(())
 }
 
-fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
+pub(crate) fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     println!("xtask: cargo {}", args.join(" "));
     let status = Command::new(cargo)
