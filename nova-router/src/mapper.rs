@@ -274,6 +274,11 @@ impl Mapper {
     /// matching (RFC 3986, 6.2.2.2), so `/instanc%65s` is `/instances`; path
     /// parameters are fully percent-decoded.
     pub fn recognize(&self, method: &Method, path: &str) -> Result<RoutingArgs, MatchError> {
+        // route-recognizer computes `char - 1` and overflows on NUL. No
+        // HTTP request carries a raw NUL in its path, so none can match.
+        if path.contains('\0') {
+            return Err(MatchError::NotFound);
+        }
         let normalized = normalize_unreserved(path);
         let matched = self
             .recognizer
@@ -384,6 +389,7 @@ fn parse_template(template: &str) -> Result<ParsedTemplate, MapperError> {
             // or '.') as parameters; braces elsewhere mean a mistyped parameter.
             let misread = segment.is_empty()
                 || segment.contains(['{', '}', '%', '?', '#'])
+                || segment.chars().any(char::is_control)
                 || segment
                     .split('.')
                     .any(|part| part.starts_with(':') || part.starts_with('*'));
@@ -690,6 +696,28 @@ mod tests {
         assert_eq!(action("/a/b").as_deref(), Ok("exact"));
         assert_eq!(action("/a/z").as_deref(), Ok("first"));
         assert_eq!(action("/a/c.d").as_deref(), Ok("dotted"));
+    }
+
+    // Found by the router_match fuzz target: route-recognizer subtracted one
+    // from the character code and overflowed on NUL, in paths and in
+    // templates alike.
+    #[test]
+    fn a_nul_in_a_path_or_template_is_refused_not_a_panic() {
+        let mapper = instance_table();
+        let path = "/inst\0\0ances/%FF";
+        assert_eq!(
+            mapper.recognize(&Method::GET, path),
+            Err(MatchError::NotFound)
+        );
+        assert_eq!(
+            mapper.recognize(&Method::GET, "/instances/a\0b"),
+            Err(MatchError::NotFound)
+        );
+        let mut mapper = Mapper::new();
+        assert!(matches!(
+            mapper.connect("/a\0b", "x", &[Method::GET]),
+            Err(MapperError::InvalidSegment { .. })
+        ));
     }
 
     #[test]
