@@ -4,9 +4,12 @@
 //! - `cargo xtask test`: formatting, clippy, each library crate checked on
 //!   its own, every test in the workspace, then schemathesis against a live
 //!   server. This is what CI runs.
+//! - `cargo xtask fuzz [--time SECONDS]`: every cargo-fuzz target in `fuzz/`
+//!   for that long each (default 60).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod fuzz;
 mod schemathesis;
 mod tidy;
 
@@ -22,8 +25,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
         Some("help" | "--help" | "-h") | None => {
-            println!("usage: cargo xtask test");
+            println!("usage: cargo xtask test | cargo xtask fuzz [--time SECONDS]");
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(format!("unknown command {other:?}; try `cargo xtask help`")),
