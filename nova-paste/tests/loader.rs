@@ -137,13 +137,13 @@ async fn interpolation_reads_the_section_default_and_here() {
 base = /srv
 [app:main]
 use = echo
-tag = %(base)s/%(name)s|%(here)s|100%%
+tag = %(base)s/%(name)s|%(here)s|%(__file__)s|100%%
 name = ignored-but-read
 show = name
 ";
     assert_eq!(
         body_of(text, "main", "/").await,
-        "/srv/ignored-but-read|/etc/nova-rs|100%{name=ignored-but-read}@ /"
+        "/srv/ignored-but-read|/etc/nova-rs|/etc/nova-rs/test.ini|100%{name=ignored-but-read}@ /"
     );
 }
 
@@ -235,6 +235,17 @@ async fn a_urlmap_composite_mounts_apps_and_strips_their_prefix() {
         );
         assert_eq!(body_of(&text, "main", "/other").await, "root@ /other");
     }
+}
+
+#[tokio::test]
+async fn a_urlmap_sends_what_no_prefix_matches_to_its_not_found_app() {
+    let text = "[composite:main]\nuse = urlmap\n/v2.1 = api\nnot_found_app = lost\n\
+                [app:api]\nuse = echo\n[app:lost]\nuse = echo\ntag = lost\n";
+    assert_eq!(
+        body_of(text, "main", "/elsewhere").await,
+        "lost@ /elsewhere"
+    );
+    assert_eq!(body_of(text, "main", "/v2.1/x").await, "app@/v2.1 /x");
 }
 
 #[tokio::test]
