@@ -5,7 +5,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{HeaderValue, LOCATION};
 use http::StatusCode;
-use nova_router::{json_response, Fault, Request, Response, ResponseFuture, RoutingArgs, Service};
+use nova_router::{
+    json_response, Fault, Request, Response, ResponseFuture, RoutingArgs, ScriptName, Service,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -17,7 +19,7 @@ use crate::{ControllerError, Instance, InstanceStore};
 /// | action | answer |
 /// |---|---|
 /// | `index` | 200 `{"instances": [{"id", "name"}, …]}`, in creation order |
-/// | `create` | 201 `{"instance": {…}}` with `Location: /instances/{id}` |
+/// | `create` | 201 `{"instance": {…}}` with `Location: {mount}/instances/{id}` |
 /// | `show` | 200 `{"instance": {…}}` |
 /// | `update` | 200 `{"instance": {…}}` with the new name |
 /// | `delete` | 204, empty body |
@@ -87,7 +89,9 @@ impl InstanceController {
                         instance: &instance,
                     },
                 );
-                let location = format!("/instances/{}", instance.id);
+                // Under a URL map the API is mounted below a prefix, which
+                // the client needs to reach the new instance.
+                let location = format!("{}/instances/{}", ScriptName::of(&req), instance.id);
                 if let Ok(location) = HeaderValue::from_str(&location) {
                     response.headers_mut().insert(LOCATION, location);
                 }
@@ -259,6 +263,28 @@ mod tests {
         let (status, body) = harness.call("show", Some(&id), Method::GET, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["itemNotFound"]["code"], 404);
+    }
+
+    #[tokio::test]
+    async fn the_location_of_a_new_instance_keeps_the_mount_point() {
+        let harness = Harness::new();
+        for (mount, expected_prefix) in [(None, "/instances/"), (Some("/v2.1"), "/v2.1/instances/")]
+        {
+            let mut req = http::Request::post("/instances")
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Bytes::from_static(b"name=web"))
+                .unwrap();
+            req.extensions_mut()
+                .insert(RoutingArgs::new("create", vec![]));
+            if let Some(mount) = mount {
+                req.extensions_mut().insert(ScriptName::new(mount));
+            }
+            let response = harness.controller.call(req).await.unwrap();
+            let location = response.headers()[LOCATION].to_str().unwrap();
+            let body: Value = serde_json::from_slice(response.body()).unwrap();
+            let id = body["instance"]["id"].as_str().unwrap();
+            assert_eq!(location, format!("{expected_prefix}{id}"));
+        }
     }
 
     #[tokio::test]

@@ -11,7 +11,10 @@
 //! This crate is also the lowest layer of the workspace: it defines the one
 //! service trait the pipeline is built from ([`NovaService`], hyper's
 //! [`Service`] with the request, response and error types fixed) and [`Fault`],
-//! the Nova fault body every error response uses.
+//! the Nova fault body every error response uses, and the request extensions
+//! every layer may read: the mount point a URL map stripped ([`ScriptName`],
+//! [`OriginalUri`]) and the marker of a body the server refused to read
+//! ([`OversizeBody`]).
 //!
 //! # Using it in another service
 //!
@@ -42,15 +45,19 @@
 //! # });
 //! ```
 
+mod body;
 mod fault;
 mod mapper;
 mod middleware;
+mod mount;
 mod routes;
 mod service;
 
+pub use body::{OversizeBody, RefuseOversizeBody};
 pub use fault::{json_response, Fault, JSON_CONTENT_TYPE};
 pub use mapper::{Mapper, MapperError, MatchError, RoutingArgs};
 pub use middleware::RoutesMiddleware;
+pub use mount::{OriginalUri, ScriptName};
 pub use routes::instance_routes;
 pub use service::{
     ready, service_fn, FnService, NovaService, Request, Response, ResponseFuture, Service,

@@ -1,13 +1,15 @@
 //! The nova-rs server: the part that `server.py` is in the seed.
 //!
-//! It wires the pipeline, the token filter in front of the router in front of
-//! the instance controller ([`instance_pipeline`]), and serves any
-//! [`SharedService`] over HTTP/1.1 and HTTP/2 with hyper on a multi-threaded
-//! tokio runtime ([`Server`]). The server is also the pipeline's edge: it reads
-//! each request body (bounded, 413 beyond the limit) so the pipeline sees plain
-//! bytes, turns a panic in a handler into a 500 `computeFault` for that
-//! request alone, and writes one access-log line per request through
-//! `tracing`.
+//! It builds the pipeline from a paste.deploy file, as the seed's
+//! `loadapp('config:configure.ini', 'main')` does ([`load`], with every
+//! factory nova-rs has in [`registry`]; [`BUILTIN_CONFIG`] is the seed's
+//! file), and serves it over HTTP/1.1 and HTTP/2 with hyper on a
+//! multi-threaded tokio runtime ([`Server`]). The server is also the
+//! pipeline's edge: it reads each request body, bounded, so the pipeline
+//! sees plain bytes; it turns a panic that no `faultwrap` filter caught into
+//! a 500 `computeFault` for that request alone; and it writes the
+//! access-log line of every request no `request_log` filter logged, so the
+//! seed's `auth instance` pipeline logs one line per request too.
 //!
 //! ```no_run
 //! use nova_server::{Server, ServerConfig};
@@ -23,6 +25,7 @@
 mod connection;
 mod edge;
 mod server;
+mod wiring;
 
 use std::sync::Arc;
 
@@ -36,9 +39,14 @@ pub use server::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
 };
+pub use wiring::{
+    load, load_with, memory_store_opener, registry, ConfigSource, Loaded, StoreOpener,
+    StoreSettings, Wiring, BUILTIN_CONFIG, BUILTIN_CONFIG_NAME,
+};
 
-/// The seed's pipeline, `pipeline = auth instance`: the token filter, then the
-/// router, then the instance controller over `store`.
+/// The seed's pipeline, `pipeline = auth instance`, composed by hand: the
+/// token filter, then the router, then the instance controller over `store`.
+/// [`BUILTIN_CONFIG`] builds the same from the seed's file.
 pub fn instance_pipeline(store: Arc<dyn InstanceStore>, tokens: Tokens) -> SharedService {
     Arc::new(AuthFilter::new(
         RoutesMiddleware::new(instance_routes(), InstanceController::new(store)),

@@ -1,19 +1,21 @@
 //! `nova-server`: serves the nova-rs instance API.
 //!
-//! `cargo run -p nova-server` listens on 127.0.0.1:8000 and accepts the token
-//! `open-sesame`, as the seed does; `--help` lists the options.
+//! `cargo run -p nova-server` serves the built-in configuration, the seed's
+//! `configure.ini`: 127.0.0.1:8000, token `open-sesame`. `--config FILE`
+//! serves a paste.deploy file instead; `--help` lists the options.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use nova_auth::Tokens;
 use nova_server::{
-    Server, ServerConfig, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_HEADER_BYTES,
+    load, ConfigSource, Server, ServerConfig, Wiring, DEFAULT_BODY_READ_TIMEOUT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -21,12 +23,24 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "nova-server", version, about)]
 struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, value_name = "ADDR", default_value_t = DEFAULT_LISTEN)]
-    listen: SocketAddr,
+    /// The paste.deploy file to build the pipeline from; without it, the
+    /// built-in one (the seed's configure.ini).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// The application in the file to serve: [app:NAME], [pipeline:NAME],
+    /// [composite:NAME] or [filter-app:NAME].
+    #[arg(long, value_name = "NAME", default_value = "main")]
+    name: String,
+
+    /// Address to listen on (port 0 picks a free port); overrides the
+    /// file's [server:main]. Default 127.0.0.1:8000.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
 
     /// A token the auth filter accepts; repeat it, or separate several with
-    /// commas, to accept more than one. Defaults to the seed's `open-sesame`.
+    /// commas, to accept more than one. Replaces the file's `tokens`; with
+    /// neither, the seed's `open-sesame` is accepted.
     #[arg(
         long = "token",
         value_name = "TOKEN",
@@ -36,7 +50,8 @@ struct Args {
     )]
     tokens: Vec<String>,
 
-    /// Largest request body accepted, in bytes; larger ones get 413.
+    /// The most bytes of a request body the server reads; larger bodies get
+    /// 413. A sizelimit filter in the file with a higher limit raises it.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
 
@@ -81,19 +96,36 @@ fn main() -> ExitCode {
         .init();
 
     let tokens = if args.tokens.is_empty() {
-        Tokens::default()
+        None
     } else {
         match Tokens::new(&args.tokens) {
-            Ok(tokens) => tokens,
+            Ok(tokens) => Some(tokens),
             Err(error) => {
                 tracing::error!("invalid --token: {error}");
                 return ExitCode::from(2);
             }
         }
     };
+    let source = match &args.config {
+        Some(path) => ConfigSource::File(path.clone()),
+        None => ConfigSource::Builtin,
+    };
+    let wiring = Wiring {
+        tokens: tokens.clone(),
+        ..Wiring::default()
+    };
+    // Everything is built before anything listens: a bad file is one
+    // message and exit status 2, never a half-built server.
+    let loaded = match load(&source, &args.name, &wiring) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::from(2);
+        }
+    };
     let config = ServerConfig {
-        listen: args.listen,
-        tokens,
+        listen: args.listen.or(loaded.listen).unwrap_or(DEFAULT_LISTEN),
+        tokens: tokens.unwrap_or_default(),
         max_body_bytes: args.max_body_bytes,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
@@ -114,7 +146,8 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let server = match Server::bind(&config).await {
+        let shutdown = shutdown_signal();
+        let server = match Server::bind_loaded(&config, &loaded.app).await {
             Ok(server) => server,
             Err(error) => {
                 tracing::error!("{error}");
@@ -122,36 +155,52 @@ fn main() -> ExitCode {
             }
         };
         tracing::info!("listening on http://{}", server.local_addr());
-        server.run_until(shutdown_signal()).await;
+        server.run_until(shutdown).await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot listen for Ctrl-C: {error}");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed
+/// when this is called, not when the future is first polled, so a signal
+/// that arrives right after the "listening" line is not lost (its default
+/// action would kill the process). Call it inside the runtime.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind: SignalKind, name: &'static str| {
+            let stream = signal(kind)
+                .map_err(|error| tracing::error!("cannot listen for {name}: {error}"))
+                .ok();
+            async move {
+                match stream {
+                    Some(mut stream) => {
+                        stream.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             }
-            Err(error) => {
-                tracing::error!("cannot listen for SIGTERM: {error}");
-                std::future::pending::<()>().await;
-            }
-        }
+        };
+        (
+            listen(SignalKind::interrupt(), "SIGINT"),
+            listen(SignalKind::terminate(), "SIGTERM"),
+        )
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("received SIGINT"),
-        () = terminate => tracing::info!("received SIGTERM"),
+    let (interrupt, terminate) = (
+        async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!("cannot listen for Ctrl-C: {error}");
+                std::future::pending::<()>().await;
+            }
+        },
+        std::future::pending::<()>(),
+    );
+    async move {
+        tokio::select! {
+            () = interrupt => tracing::info!("received SIGINT"),
+            () = terminate => tracing::info!("received SIGTERM"),
+        }
     }
 }

@@ -10,14 +10,15 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use nova_auth::Tokens;
-use nova_controller::MemoryStore;
+use nova_paste::{ConfigError, LoadedApp};
 use nova_router::SharedService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::connection::{Activity, ConnectionLimits, TimedIo};
-use crate::{instance_pipeline, Edge, DEFAULT_MAX_BODY_BYTES};
+use crate::wiring::{load, ConfigSource, Wiring};
+use crate::{Edge, DEFAULT_MAX_BODY_BYTES};
 
 /// The seed's address, `make_server('localhost', 8000, …)`.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
@@ -42,9 +43,13 @@ const MIN_HEADER_BUFFER: usize = 8 * 1024;
 pub struct ServerConfig {
     /// The address to listen on; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// The tokens the auth filter accepts.
+    /// The tokens the auth filter of the built-in pipeline accepts
+    /// ([`Server::bind`]); pipelines from files take theirs from the file
+    /// or from [`Wiring`].
     pub tokens: Tokens,
-    /// Request bodies larger than this are answered 413 without being read whole.
+    /// The most bytes of a request body the server reads; a larger body is
+    /// answered 413 without being read whole. A loaded file's largest
+    /// `sizelimit` raises it (see [`Edge::loaded`]).
     pub max_body_bytes: usize,
     /// How long shutdown waits for requests in flight before closing their
     /// connections.
@@ -93,6 +98,9 @@ pub enum ServerError {
         /// What the operating system said.
         source: io::Error,
     },
+    /// The configuration file cannot be loaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// A bound, not yet serving, server.
@@ -115,10 +123,23 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Binds the seed's pipeline over a new seeded in-memory store.
+    /// Binds the built-in configuration (the seed's `configure.ini`): the
+    /// token filter, accepting `config`'s tokens, in front of the instance
+    /// API over a new seeded in-memory store. `config`'s address is used,
+    /// not the file's.
     pub async fn bind(config: &ServerConfig) -> Result<Self, ServerError> {
-        let pipeline = instance_pipeline(Arc::new(MemoryStore::seeded()), config.tokens.clone());
-        Self::bind_pipeline(config, pipeline).await
+        let wiring = Wiring {
+            tokens: Some(config.tokens.clone()),
+            ..Wiring::default()
+        };
+        let loaded = load(&ConfigSource::Builtin, "main", &wiring)?;
+        Self::bind_loaded(config, &loaded.app).await
+    }
+
+    /// Binds an application loaded from a file, with `config`'s address
+    /// and limits; see [`Edge::loaded`] for how bodies are bounded.
+    pub async fn bind_loaded(config: &ServerConfig, app: &LoadedApp) -> Result<Self, ServerError> {
+        Self::bind_edge(config, Edge::loaded(app, config.max_body_bytes)).await
     }
 
     /// Binds any pipeline, with `config`'s address and limits (its tokens are
@@ -127,6 +148,10 @@ impl Server {
         config: &ServerConfig,
         pipeline: SharedService,
     ) -> Result<Self, ServerError> {
+        Self::bind_edge(config, Edge::new(pipeline, config.max_body_bytes)).await
+    }
+
+    async fn bind_edge(config: &ServerConfig, edge: Edge) -> Result<Self, ServerError> {
         let bind_error = |source| ServerError::Bind {
             addr: config.listen,
             source,
@@ -136,8 +161,7 @@ impl Server {
         Ok(Server {
             listener,
             local_addr,
-            edge: Edge::new(pipeline, config.max_body_bytes)
-                .with_body_read_timeout(config.body_read_timeout),
+            edge: edge.with_body_read_timeout(config.body_read_timeout),
             shutdown_grace: config.shutdown_grace,
             limits: ConnectionLimits {
                 header_read_timeout: config.header_read_timeout,

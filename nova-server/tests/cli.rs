@@ -1,8 +1,9 @@
-//! The `nova-server` binary as a user runs it: flags, the listening line,
-//! the access log and shutdown on SIGTERM.
+//! The `nova-server` binary as a user runs it: flags, configuration files,
+//! the listening line, the access log and shutdown on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -14,8 +15,13 @@ struct Running {
 }
 
 fn start(args: &[&str]) -> Running {
+    let mut all = vec!["--listen", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    spawn(&all)
+}
+
+fn spawn(args: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nova-server"))
-        .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .env_remove("NOVA_AUTH_TOKENS")
         .env("RUST_LOG", "info")
@@ -65,9 +71,35 @@ fn terminate(mut running: Running) -> (std::process::ExitStatus, Vec<String>) {
     (exit, lines)
 }
 
+/// A file of the repository, by its path from the repository's root.
+fn repo_file(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// Writes `text` to a fresh file for test `name`.
+fn config_file(name: &str, text: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-configs");
+    std::fs::create_dir_all(&dir).expect("create dir");
+    let path = dir.join(format!("{name}.ini"));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
 #[test]
 fn the_binary_serves_the_api_logs_each_request_without_the_token_and_exits_0_on_sigterm() {
-    let running = start(&[]);
+    // The built-in default, and the seed's own file copied verbatim.
+    let seed = repo_file("tests/config/configure.ini");
+    for args in [&[][..], &["--config", seed.as_str()][..]] {
+        serves_the_seeds_api_and_logs_each_request(args);
+    }
+}
+
+fn serves_the_seeds_api_and_logs_each_request(args: &[&str]) {
+    let running = start(args);
     let answer = http(
         &running.addr,
         "GET /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\nConnection: close\r\n\r\n",
@@ -88,6 +120,214 @@ fn the_binary_serves_the_api_logs_each_request_without_the_token_and_exits_0_on_
     assert!(access[0].contains("status=200") && access[0].contains("latency_us="));
     assert!(access[1].contains("status=403"));
     assert!(log.iter().all(|l| !l.contains("open-sesame")), "{log:#?}");
+}
+
+#[test]
+fn the_api_paste_file_serves_every_part_and_its_log_lines_carry_the_request_id() {
+    let running = start(&["--config", &repo_file("etc/nova-rs/api-paste.ini")]);
+    for (request, status) in [
+        ("GET / HTTP/1.1\r\nHost: x\r\n", "200"),
+        ("GET /healthcheck HTTP/1.1\r\nHost: x\r\n", "200"),
+        ("GET /v2.1/instances HTTP/1.1\r\nHost: x\r\n", "403"),
+        (
+            "GET /v2.1/instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\n",
+            "200",
+        ),
+    ] {
+        let answer = http(
+            &running.addr,
+            &format!("{request}Connection: close\r\n\r\n"),
+        );
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(answer.contains("x-openstack-request-id: req-"), "{answer}");
+    }
+    let answer = http(
+        &running.addr,
+        "GET /v2.1/instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\nConnection: close\r\n\r\n",
+    );
+    let id = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("x-openstack-request-id: "))
+        .expect("a request id")
+        .trim()
+        .to_owned();
+    let (exit, log) = terminate(running);
+    assert!(exit.success());
+    let access: Vec<&String> = log.iter().filter(|l| l.contains("nova::access")).collect();
+    // Versions and the API log through request_log; the health check,
+    // which has no request_log, through the edge.
+    assert_eq!(access.len(), 5, "{log:#?}");
+    let line = access
+        .iter()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("no log line carries {id}: {log:#?}"));
+    assert!(
+        line.contains("path=/v2.1/instances") && line.contains("status=200"),
+        "{line}"
+    );
+    assert!(line.contains(&format!("request_id={id}")), "{line}");
+}
+
+#[test]
+fn the_server_section_gives_the_address_and_listen_overrides_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let file = config_file(
+        "server-section",
+        &format!("[app:main]\nuse = instance\n[server:main]\nuse = egg:Paste#http\nhost = 127.0.0.1\nport = {port}\n"),
+    );
+    let file = file.display().to_string();
+    let running = spawn(&["--config", &file]);
+    assert_eq!(running.addr, format!("127.0.0.1:{port}"));
+    assert!(terminate(running).0.success());
+    let running = spawn(&["--config", &file, "--listen", "127.0.0.1:0"]);
+    assert_ne!(running.addr, format!("127.0.0.1:{port}"));
+    assert!(terminate(running).0.success());
+}
+
+#[test]
+fn tokens_come_from_the_file_unless_given_on_the_command_line() {
+    let file = config_file(
+        "tokens",
+        "[pipeline:main]\npipeline = auth instance\n[filter:auth]\nuse = auth\ntokens = alpha, gamma\n[app:instance]\nuse = instance\n",
+    );
+    let file = file.display().to_string();
+    for (args, accepted, refused) in [
+        (
+            vec!["--config", file.as_str()],
+            ["alpha", "gamma"],
+            ["open-sesame", "beta"],
+        ),
+        (
+            vec!["--config", file.as_str(), "--token", "beta,open-sesame"],
+            ["beta", "open-sesame"],
+            ["alpha", "gamma"],
+        ),
+    ] {
+        let running = start(&args);
+        for (token, expected) in accepted
+            .iter()
+            .map(|t| (t, "200"))
+            .chain(refused.iter().map(|t| (t, "403")))
+        {
+            let answer = http(
+                &running.addr,
+                &format!("GET /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\nConnection: close\r\n\r\n"),
+            );
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {expected}")),
+                "{args:?} {token}: {answer}"
+            );
+        }
+        assert!(terminate(running).0.success());
+    }
+}
+
+/// Each bad file: exit status 2, one line naming the file, the line, the
+/// section and the problem, and nothing listening.
+#[test]
+fn a_bad_config_file_is_one_message_and_exit_status_2() {
+    let cases: [(&str, &str, &str); 9] = [
+        (
+            "unknown-section",
+            "[pipeline:main]\npipeline = auth instanse\n[filter:auth]\nuse = auth\n",
+            ":2: [pipeline:main] no section [app:instanse]",
+        ),
+        (
+            "unknown-factory",
+            "[app:main]\npaste.app_factory = routers:app_factry\n",
+            ":2: [app:main] no factory is registered as \"routers:app_factry\"",
+        ),
+        (
+            "cycle",
+            "[pipeline:main]\npipeline = auth main\n[filter:auth]\nuse = auth\n",
+            ":2: [pipeline:main] sections refer to each other in a loop: [pipeline:main] -> [pipeline:main]",
+        ),
+        (
+            "last-not-app",
+            "[pipeline:main]\npipeline = instance auth\n[filter:auth]\nuse = auth\n[app:instance]\nuse = instance\n",
+            ":2: [pipeline:main] \"auth\" is a filter ([filter:auth] on line 3), but an app",
+        ),
+        (
+            "interpolation",
+            "[app:main]\nuse = instance\nstore = %(store_url)s\n",
+            ":3: [app:main] interpolation of \"store\" refers to \"store_url\"",
+        ),
+        (
+            "unknown-key",
+            "[app:main]\nuse = instance\nstorage = memory:\n",
+            ":3: [app:main] unknown key \"storage\" for instance",
+        ),
+        (
+            "ill-typed-key",
+            "[app:main]\nuse = instance\nseed = sometimes\n",
+            ":3: [app:main] seed: \"sometimes\" is not a boolean",
+        ),
+        (
+            "bad-port",
+            "[app:main]\nuse = instance\n[server:main]\nport = http\n",
+            ":4: [server:main] port: \"http\" is not valid",
+        ),
+        (
+            "syntax",
+            "[app:main]\nuse = instance\n  \njust some words\n",
+            ":4: [app:main] expected `key = value`",
+        ),
+    ];
+    let missing = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-such-file.ini");
+    let mut runs: Vec<(PathBuf, String)> = cases
+        .iter()
+        .map(|(name, text, says)| {
+            let file = config_file(name, text);
+            let expected = format!("{}{says}", file.display());
+            (file, expected)
+        })
+        .collect();
+    runs.push((
+        missing.clone(),
+        format!("{}: cannot read the file", missing.display()),
+    ));
+    for (file, expected) in runs {
+        let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&file)
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("run nova-server");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one message: {stderr}");
+        assert!(
+            lines[0].contains(&expected),
+            "expected {expected:?} in {stderr}"
+        );
+    }
+    // A name the file does not have.
+    let file = config_file("other-name", "[app:main]\nuse = instance\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "osapi_compute",
+            "--config",
+        ])
+        .arg(&file)
+        .output()
+        .expect("run nova-server");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no section [app:osapi_compute]"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -2,10 +2,12 @@
 //! 127.0.0.1 port, and clients that talk to it over TCP.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nova_paste::Registry;
 use nova_router::SharedService;
-use nova_server::{RunningServer, Server, ServerConfig};
+use nova_server::{load_with, ConfigSource, RunningServer, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -36,6 +38,24 @@ impl TestServer {
     /// Any pipeline, served by the real server.
     pub async fn start_pipeline(pipeline: SharedService) -> Self {
         let server = Server::bind_pipeline(&test_config(), pipeline)
+            .await
+            .expect("bind 127.0.0.1:0");
+        Self::from_server(server)
+    }
+
+    /// The application `main` of a paste.deploy file, with every factory
+    /// nova-rs has, served by the real server.
+    pub async fn start_config(path: &Path) -> Self {
+        let registry = nova_server::registry(&nova_server::Wiring::default());
+        Self::start_config_with(path, &registry).await
+    }
+
+    /// The application `main` of a paste.deploy file, with `registry`'s
+    /// factories, served by the real server.
+    pub async fn start_config_with(path: &Path, registry: &Registry) -> Self {
+        let source = ConfigSource::File(path.to_path_buf());
+        let loaded = load_with(&source, "main", registry).unwrap_or_else(|error| panic!("{error}"));
+        let server = Server::bind_loaded(&test_config(), &loaded.app)
             .await
             .expect("bind 127.0.0.1:0");
         Self::from_server(server)
@@ -83,6 +103,11 @@ impl TestServer {
         let _ = tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await;
         String::from_utf8_lossy(&answer).into_owned()
     }
+}
+
+/// A file of the repository, by its path from the repository's root.
+pub fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
 }
 
 fn ephemeral() -> SocketAddr {
