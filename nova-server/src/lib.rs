@@ -32,6 +32,10 @@ use nova_router::{instance_routes, RoutesMiddleware, SharedService};
 pub use edge::{Edge, DEFAULT_MAX_BODY_BYTES};
 pub use server::{RunningServer, Server, ServerConfig, ServerError, DEFAULT_LISTEN};
 
+// Where instances are kept: chosen by a URL (`--store`), opened by
+// nova-store, closed by whoever opened it once serving has stopped.
+pub use nova_store::{open as open_store, OpenError, StoreUrl, DEFAULT_STORE_URL};
+
 /// The seed's pipeline, `pipeline = auth instance`: the token filter, then the
 /// router, then the instance controller over `store`.
 pub fn instance_pipeline(store: Arc<dyn InstanceStore>, tokens: Tokens) -> SharedService {

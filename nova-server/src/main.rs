@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use nova_auth::Tokens;
-use nova_server::{Server, ServerConfig, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+use nova_server::{
+    instance_pipeline, Server, ServerConfig, StoreUrl, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_STORE_URL,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Serves the nova-rs instance API.
@@ -39,6 +42,17 @@ struct Args {
     /// Seconds to let requests in flight finish after SIGTERM or SIGINT.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     shutdown_grace: u64,
+
+    /// Where instances are kept: `memory:`, `sqlite:PATH` or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "NOVA_STORE",
+        hide_env_values = true,
+        default_value = DEFAULT_STORE_URL
+    )]
+    store: StoreUrl,
 }
 
 fn main() -> ExitCode {
@@ -79,8 +93,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let store_url = args.store.resolved();
     runtime.block_on(async {
-        let server = match Server::bind(&config).await {
+        let store = match nova_server::open_store(&store_url).await {
+            Ok(store) => store,
+            Err(error) => {
+                tracing::error!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!("instances are kept in {store_url}");
+        let pipeline = instance_pipeline(store.clone(), config.tokens.clone());
+        let server = match Server::bind_pipeline(&config, pipeline).await {
             Ok(server) => server,
             Err(error) => {
                 tracing::error!("{error}");
@@ -89,6 +113,12 @@ fn main() -> ExitCode {
         };
         tracing::info!("listening on http://{}", server.local_addr());
         server.run_until(shutdown_signal()).await;
+        // Requests in flight have finished (or the grace period is over):
+        // commit what they wrote and release the store.
+        if let Err(error) = store.close().await {
+            tracing::error!("closing the store failed: {error}");
+            return ExitCode::FAILURE;
+        }
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })

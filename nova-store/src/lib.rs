@@ -94,6 +94,19 @@ impl FromStr for StoreUrl {
     }
 }
 
+impl StoreUrl {
+    /// The same store with a relative SQLite path made absolute against the
+    /// working directory, so a log line says exactly which file is used.
+    pub fn resolved(self) -> Self {
+        match self {
+            StoreUrl::Sqlite(path) => {
+                StoreUrl::Sqlite(std::path::absolute(&path).unwrap_or(path))
+            }
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for StoreUrl {
     /// The URL with any password replaced by `***`, fit for a log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
