@@ -3,11 +3,13 @@
 
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::header::CONTENT_LENGTH;
+use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -22,6 +24,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 114_688;
 pub struct Edge {
     pipeline: SharedService,
     max_body_bytes: usize,
+    draining: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Edge {
@@ -38,7 +41,15 @@ impl Edge {
         Edge {
             pipeline,
             max_body_bytes,
+            draining: Arc::default(),
         }
+    }
+
+    /// From now on, every HTTP/1 answer (from this edge and its clones)
+    /// carries `Connection: close`, so clients stop reusing connections of a
+    /// server that is shutting down. HTTP/2 has GOAWAY for that instead.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// Handles one request from hyper.
@@ -48,6 +59,7 @@ impl Edge {
     ) -> Result<http::Response<Full<Bytes>>, Infallible> {
         let started = Instant::now();
         let method = req.method().clone();
+        let http1 = req.version() < http::Version::HTTP_2;
         let path = req.uri().path().to_owned();
         let response = match self.read_body(req).await {
             Ok(req) => self.call_pipeline(req).await,
@@ -63,6 +75,12 @@ impl Edge {
             latency_us = started.elapsed().as_micros() as u64,
             "request"
         );
+        let mut response = response;
+        if http1 && self.draining.load(Ordering::SeqCst) {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
         Ok(response.map(Full::new))
     }
 

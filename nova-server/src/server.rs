@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -17,6 +18,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::{instance_pipeline, Edge, DEFAULT_MAX_BODY_BYTES};
+
+/// How long, at shutdown, kept-alive connections may still bring a request
+/// (answered with `Connection: close`) before idle ones are closed.
+const DRAIN_LINGER: Duration = Duration::from_millis(500);
 
 /// The seed's address, `make_server('localhost', 8000, …)`.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
@@ -123,27 +128,27 @@ impl Server {
         builder.http1().timer(TokioTimer::new());
         builder.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
+        let serve = |stream: tokio::net::TcpStream, peer: SocketAddr| {
+            // Responses are small and latency matters more than packet count.
+            let _ = stream.set_nodelay(true);
+            let edge = edge.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let edge = edge.clone();
+                async move { edge.handle(req).await }
+            });
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection.into_owned());
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+            });
+        };
         tokio::pin!(signal);
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        // Responses are small and latency matters more than
-                        // packet count.
-                        let _ = stream.set_nodelay(true);
-                        let edge = edge.clone();
-                        let service = hyper::service::service_fn(move |req| {
-                            let edge = edge.clone();
-                            async move { edge.handle(req).await }
-                        });
-                        let connection = builder.serve_connection(TokioIo::new(stream), service);
-                        let connection = graceful.watch(connection.into_owned());
-                        tokio::spawn(async move {
-                            if let Err(error) = connection.await {
-                                tracing::debug!(%peer, %error, "connection ended with an error");
-                            }
-                        });
-                    }
+                    Ok((stream, peer)) => serve(stream, peer),
                     Err(error) => {
                         // Usually out of file descriptors: wait for some to be
                         // freed instead of spinning or exiting.
@@ -154,11 +159,27 @@ impl Server {
                 () = &mut signal => break,
             }
         }
+        let deadline = tokio::time::Instant::now() + shutdown_grace;
+        // Connections the kernel has already accepted would be reset when the
+        // listener closes: serve them too.
+        while let Some(Ok((stream, peer))) = listener.accept().now_or_never() {
+            serve(stream, peer);
+        }
         drop(listener);
         tracing::info!("shutting down: no new connections, waiting for requests in flight");
+        // From now on each HTTP/1 answer says `Connection: close`. A client
+        // may have sent its next request on a kept-alive connection just
+        // now; closing that connection at once would lose the request, so
+        // for a short while such requests are still answered, each telling
+        // its client to close, before idle connections are closed.
+        edge.start_draining();
+        let linger_until = (tokio::time::Instant::now() + DRAIN_LINGER).min(deadline);
+        while graceful.count() > 0 && tokio::time::Instant::now() < linger_until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("all connections closed"),
-            () = tokio::time::sleep(shutdown_grace) => {
+            () = tokio::time::sleep_until(deadline) => {
                 tracing::warn!(grace = ?shutdown_grace, "grace period over; closing remaining connections");
             }
         }
