@@ -135,9 +135,7 @@ impl InstanceController {
 /// `{"instance": {…}}` with the instance's `ETag`.
 fn one_instance(status: StatusCode, instance: &Instance) -> Response {
     let mut response = json_response(status, &OneInstance { instance });
-    response
-        .headers_mut()
-        .insert(ETAG, etag(instance.version));
+    response.headers_mut().insert(ETAG, etag(instance.version));
     response
 }
 

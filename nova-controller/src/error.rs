@@ -77,7 +77,9 @@ pub enum ControllerError {
     #[error("instance {0} could not be found")]
     InstanceNotFound(String),
     /// The instance's version does not satisfy the request's `If-Match`.
-    #[error("instance {id} has changed: its ETag is now \"{current}\", which If-Match does not name")]
+    #[error(
+        "instance {id} has changed: its ETag is now \"{current}\", which If-Match does not name"
+    )]
     PreconditionFailed {
         /// The instance.
         id: uuid::Uuid,

@@ -140,8 +140,12 @@ pub trait InstanceStore: Send + Sync + 'static {
 
     /// Renames the instance with this id (see [`Instance::renamed`]) if its
     /// version satisfies `if_match`, checked and changed in one atomic step.
-    fn rename(&self, id: Uuid, name: String, if_match: IfMatch)
-        -> StoreFuture<'_, Change<Instance>>;
+    fn rename(
+        &self,
+        id: Uuid,
+        name: String,
+        if_match: IfMatch,
+    ) -> StoreFuture<'_, Change<Instance>>;
 
     /// Deletes the instance with this id if its version satisfies
     /// `if_match`, checked and deleted in one atomic step.
@@ -401,7 +405,10 @@ mod tests {
             Change::VersionMismatch { current: 2 }
         );
         assert_eq!(
-            store.delete(first.id, IfMatch::Versions(vec![])).await.unwrap(),
+            store
+                .delete(first.id, IfMatch::Versions(vec![]))
+                .await
+                .unwrap(),
             Change::VersionMismatch { current: 2 }
         );
         let kept = store.get(first.id).await.unwrap().unwrap();

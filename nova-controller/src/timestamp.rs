@@ -33,7 +33,9 @@ impl Timestamp {
     /// The instant `micros` microseconds after the Unix epoch; `None` outside
     /// the years -9999 to 9999.
     pub fn from_unix_micros(micros: i64) -> Option<Self> {
-        jiff::Timestamp::from_microsecond(micros).ok().map(Timestamp)
+        jiff::Timestamp::from_microsecond(micros)
+            .ok()
+            .map(Timestamp)
     }
 
     /// Microseconds since the Unix epoch.

@@ -188,7 +188,10 @@ fn the_default_store_is_nova_db_in_the_working_directory_and_keeps_instances_acr
     let path = dir.path().canonicalize().expect("dir").join("nova.db");
     assert!(path.is_file());
     let announced = format!("instances are kept in sqlite:{}", path.display());
-    assert!(log.iter().any(|l| l.contains(&announced)), "{announced} in {log:#?}");
+    assert!(
+        log.iter().any(|l| l.contains(&announced)),
+        "{announced} in {log:#?}"
+    );
 
     let running = start_in(dir, &[]);
     let listed = http(
@@ -196,10 +199,18 @@ fn the_default_store_is_nova_db_in_the_working_directory_and_keeps_instances_acr
         "GET /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\nConnection: close\r\n\r\n",
     );
     assert!(listed.contains("\"name\":\"kept\""), "{listed}");
-    assert_eq!(listed.matches("\"name\":\"inst-0\"").count(), 1, "not seeded again: {listed}");
+    assert_eq!(
+        listed.matches("\"name\":\"inst-0\"").count(),
+        1,
+        "not seeded again: {listed}"
+    );
     let (exit, log) = terminate(running);
     assert!(exit.success());
-    assert!(!log.iter().any(|l| l.contains("created a new instance store")), "{log:#?}");
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("created a new instance store")),
+        "{log:#?}"
+    );
 }
 
 #[test]
@@ -207,14 +218,22 @@ fn the_memory_store_forgets_at_exit() {
     let running = start(&["--store", "memory:"]);
     let (exit, log, dir) = terminate_keeping_dir(running);
     assert!(exit.success());
-    assert!(log.iter().any(|l| l.contains("instances are kept in memory:")), "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("instances are kept in memory:")),
+        "{log:#?}"
+    );
     assert!(!dir.path().join("nova.db").exists());
 }
 
 #[test]
 fn a_store_that_cannot_be_opened_is_reported_and_exits_1() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("not-sqlite.db"), "this is not a database, just text ".repeat(100)).expect("write");
+    std::fs::write(
+        dir.path().join("not-sqlite.db"),
+        "this is not a database, just text ".repeat(100),
+    )
+    .expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
         .current_dir(dir.path())
         .args(["--listen", "127.0.0.1:0", "--store", "sqlite:not-sqlite.db"])
@@ -222,6 +241,12 @@ fn a_store_that_cannot_be_opened_is_reported_and_exits_1() {
         .expect("run nova-server");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot open the SQLite store /"), "{stderr}");
-    assert!(stderr.contains("not-sqlite.db: file is not a database"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the SQLite store /"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not-sqlite.db: file is not a database"),
+        "{stderr}"
+    );
 }

@@ -72,7 +72,10 @@ impl Process {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "nova-server did not exit in {limit:?}");
+            assert!(
+                Instant::now() < deadline,
+                "nova-server did not exit in {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -202,7 +205,14 @@ async fn every_answered_change_survives_sigkill_at_a_random_moment_and_the_file_
         assert_all_answered_changes_kept(&acked, &found);
         let until = Instant::now() + Duration::from_secs(5);
         let writers: Vec<_> = (0..4)
-            .map(|writer| tokio::spawn(write_load(process.base.clone(), acked.clone(), writer, until)))
+            .map(|writer| {
+                tokio::spawn(write_load(
+                    process.base.clone(),
+                    acked.clone(),
+                    writer,
+                    until,
+                ))
+            })
             .collect();
         tokio::time::sleep(Duration::from_millis(150 + random_below(450))).await;
         process.child.kill().unwrap(); // SIGKILL
@@ -269,7 +279,10 @@ async fn sigterm_mid_write_load_commits_every_answered_write_resets_nothing_and_
                         answered += 1;
                     }
                     Ok(response) => {
-                        errors.lock().unwrap().push(format!("status {}", response.status()));
+                        errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("status {}", response.status()));
                         break;
                     }
                     // Refused: the server no longer listens. That is how a
@@ -294,8 +307,15 @@ async fn sigterm_mid_write_load_commits_every_answered_write_resets_nothing_and_
         answered += writer.await.unwrap();
     }
     let log: Vec<String> = process.log.try_iter().collect();
-    assert!(log.iter().any(|l| l.contains("received SIGTERM")), "{log:#?}");
-    assert_eq!(*errors.lock().unwrap(), Vec::<String>::new(), "no request failed but by refusal");
+    assert!(
+        log.iter().any(|l| l.contains("received SIGTERM")),
+        "{log:#?}"
+    );
+    assert_eq!(
+        *errors.lock().unwrap(),
+        Vec::<String>::new(),
+        "no request failed but by refusal"
+    );
     assert!(answered > 0);
 
     let process = start(&store, &[]);
@@ -306,7 +326,8 @@ async fn sigterm_mid_write_load_commits_every_answered_write_resets_nothing_and_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_servers_on_one_postgres_database_share_writes_and_one_if_match_update_wins_each_round() {
+async fn two_servers_on_one_postgres_database_share_writes_and_one_if_match_update_wins_each_round()
+{
     let Some(server_url) = test_postgres::server_url() else {
         return;
     };
@@ -331,7 +352,10 @@ async fn two_servers_on_one_postgres_database_share_writes_and_one_if_match_upda
         .await
         .unwrap();
     let id = created["instance"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(listing(&client, &b.base).await.get(&id).map(String::as_str), Some("shared"));
+    assert_eq!(
+        listing(&client, &b.base).await.get(&id).map(String::as_str),
+        Some("shared")
+    );
 
     for round in 1..=10u64 {
         let etag = format!("\"{round}\"");
@@ -344,7 +368,10 @@ async fn two_servers_on_one_postgres_database_share_writes_and_one_if_match_upda
                 .send()
         };
         let (from_a, from_b) = tokio::join!(put(&a.base, "by-a"), put(&b.base, "by-b"));
-        let mut statuses = [from_a.unwrap().status().as_u16(), from_b.unwrap().status().as_u16()];
+        let mut statuses = [
+            from_a.unwrap().status().as_u16(),
+            from_b.unwrap().status().as_u16(),
+        ];
         statuses.sort_unstable();
         assert_eq!(statuses, [200, 412], "round {round}");
         let on_a = listing(&client, &a.base).await[&id].clone();

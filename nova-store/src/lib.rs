@@ -99,9 +99,7 @@ impl StoreUrl {
     /// working directory, so a log line says exactly which file is used.
     pub fn resolved(self) -> Self {
         match self {
-            StoreUrl::Sqlite(path) => {
-                StoreUrl::Sqlite(std::path::absolute(&path).unwrap_or(path))
-            }
+            StoreUrl::Sqlite(path) => StoreUrl::Sqlite(std::path::absolute(&path).unwrap_or(path)),
             other => other,
         }
     }

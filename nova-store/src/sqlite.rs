@@ -8,6 +8,7 @@
 //! Group commit makes that one sync per batch, not one per request.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -58,6 +59,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     writer_done: Mutex<Option<oneshot::Receiver<()>>>,
     readers: Arc<Readers>,
+    commits: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -119,10 +121,12 @@ impl SqliteStore {
         let (sender, receiver) = mpsc::channel();
         let (done, writer_done) = oneshot::channel();
         let writer_path = path.clone();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counted = commits.clone();
         std::thread::Builder::new()
             .name("nova-sqlite-writer".to_owned())
             .spawn(move || {
-                write_loop(&writer_path, Some(connection), &receiver);
+                write_loop(&writer_path, Some(connection), &receiver, &counted);
                 let _ = done.send(());
             })
             .map_err(|error| OpenError::Sqlite {
@@ -137,7 +141,14 @@ impl SqliteStore {
             path,
             writer: Mutex::new(Some(sender)),
             writer_done: Mutex::new(Some(writer_done)),
+            commits,
         })
+    }
+
+    /// How many transactions the writer has committed since the store was
+    /// opened; with group commit, fewer than the changes it committed.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// The database file.
@@ -222,7 +233,12 @@ fn reopen(path: &Path) -> rusqlite::Result<Connection> {
 
 /// The writer thread: batch, apply, commit once, answer; until every sender
 /// is gone, then checkpoint and close.
-fn write_loop(path: &Path, mut connection: Option<Connection>, jobs: &mpsc::Receiver<Job>) {
+fn write_loop(
+    path: &Path,
+    mut connection: Option<Connection>,
+    jobs: &mpsc::Receiver<Job>,
+    commits: &AtomicU64,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -246,6 +262,7 @@ fn write_loop(path: &Path, mut connection: Option<Connection>, jobs: &mpsc::Rece
         });
         match result {
             Ok(outcomes) => {
+                commits.fetch_add(1, Ordering::Relaxed);
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }
@@ -286,18 +303,15 @@ fn apply(connection: &Connection, op: &Op) -> rusqlite::Result<Outcome> {
         } else {
             Err(StoreError::DuplicateId { id: instance.id })
         }),
-        Op::Rename { id, name, if_match } => {
-            Outcome::Renamed(match get(connection, *id)? {
-                None => Change::NotFound,
-                Some(Err(corrupt)) => return Err(corrupt_error(corrupt)),
-                Some(Ok(current)) if !if_match.matches(current.version) => {
-                    Change::VersionMismatch {
-                        current: current.version,
-                    }
-                }
-                Some(Ok(current)) => {
-                    let renamed = current.renamed(name.clone(), Timestamp::now());
-                    connection.execute(
+        Op::Rename { id, name, if_match } => Outcome::Renamed(match get(connection, *id)? {
+            None => Change::NotFound,
+            Some(Err(corrupt)) => return Err(corrupt_error(corrupt)),
+            Some(Ok(current)) if !if_match.matches(current.version) => Change::VersionMismatch {
+                current: current.version,
+            },
+            Some(Ok(current)) => {
+                let renamed = current.renamed(name.clone(), Timestamp::now());
+                connection.execute(
                         "UPDATE instances SET name = ?2, updated_at_us = ?3, version = ?4 WHERE id = ?1",
                         params![
                             id.to_string(),
@@ -306,10 +320,9 @@ fn apply(connection: &Connection, op: &Op) -> rusqlite::Result<Outcome> {
                             version_to_sql(renamed.version),
                         ],
                     )?;
-                    Change::Applied(renamed)
-                }
-            })
-        }
+                Change::Applied(renamed)
+            }
+        }),
         Op::Delete { id, if_match } => Outcome::Deleted(match current_version(connection, *id)? {
             None => Change::NotFound,
             Some(current) if !if_match.matches(current) => Change::VersionMismatch { current },
@@ -363,7 +376,13 @@ fn current_version(connection: &Connection, id: Uuid) -> rusqlite::Result<Option
 type Row = (String, String, i64, i64, i64);
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
 fn to_instance((id, name, created, updated, version): Row) -> Result<Instance, StoreError> {
@@ -530,5 +549,66 @@ impl InstanceStore for SqliteStore {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_changes_share_commits_and_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("nova.db"))
+                .await
+                .unwrap(),
+        );
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move { store.insert(Instance::new(format!("i-{i}"))).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let commits = store.commits();
+        assert_eq!(store.list().await.unwrap().len(), 203);
+        assert!(
+            commits < 200,
+            "200 concurrent inserts took {commits} commits"
+        );
+        store.close().await.unwrap();
+        let closed = store.insert(Instance::new("late")).await;
+        assert!(
+            matches!(closed, Err(StoreError::Unavailable { .. })),
+            "{closed:?}"
+        );
+        eprintln!("group commit: 200 concurrent inserts in {commits} commits");
+    }
+
+    #[tokio::test]
+    async fn a_vanished_file_is_unavailable_not_silently_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nova.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        store.close().await.unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let (sender, receiver) = mpsc::channel();
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Job {
+                op: Op::Insert(Instance::new("x")),
+                reply,
+            })
+            .unwrap();
+        drop(sender);
+        write_loop(&path, None, &receiver, &AtomicU64::new(0));
+        let result = answer.await.unwrap();
+        assert!(matches!(result, Err(StoreError::Unavailable { .. })));
+        assert!(!path.exists());
     }
 }

@@ -62,7 +62,10 @@ mod tests {
         for (url, expected) in [
             ("postgres://p@h:1/postgres", "postgres://p@h:1/x"),
             ("postgres://p@h:1", "postgres://p@h:1/x"),
-            ("postgres://p@h/db?sslmode=disable", "postgres://p@h/x?sslmode=disable"),
+            (
+                "postgres://p@h/db?sslmode=disable",
+                "postgres://p@h/x?sslmode=disable",
+            ),
         ] {
             assert_eq!(super::with_database(url, "x"), expected);
         }

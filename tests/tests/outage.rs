@@ -98,7 +98,9 @@ async fn a_lost_database_is_503_and_the_server_recovers_when_it_is_back() {
     let (upstream, _) = through_relay(&database, 0);
     let relay = Relay::start(upstream).await;
     let (_, relayed) = through_relay(&database, relay.port);
-    let store = nova_store::open(&StoreUrl::Postgres(relayed)).await.unwrap();
+    let store = nova_store::open(&StoreUrl::Postgres(relayed))
+        .await
+        .unwrap();
     let server =
         TestServer::start_pipeline(instance_pipeline(store.clone(), Tokens::default())).await;
     let list = || server.request(Method::GET, "/instances").send();
@@ -136,7 +138,11 @@ async fn a_lost_database_is_503_and_the_server_recovers_when_it_is_back() {
         assert!(Instant::now() < deadline, "the server recovers by itself");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(names, ["inst-0", "inst-1", "inst-2"], "the failed create stored nothing");
+    assert_eq!(
+        names,
+        ["inst-0", "inst-1", "inst-2"],
+        "the failed create stored nothing"
+    );
     let response = server
         .request(Method::POST, "/instances")
         .form(&[("name", "after-outage")])

@@ -124,7 +124,13 @@ fn assert_timestamp(value: &Value) -> &str {
         assert_eq!(b.is_ascii_digit(), expected_digit, "{text} at {i}");
     }
     assert_eq!(
-        (&text[4..5], &text[7..8], &text[10..11], &text[19..20], &text[26..]),
+        (
+            &text[4..5],
+            &text[7..8],
+            &text[10..11],
+            &text[19..20],
+            &text[26..]
+        ),
         ("-", "-", "T", ".", "Z")
     );
     text
@@ -193,16 +199,36 @@ async fn a_stale_if_match_is_412_and_changes_nothing(backend: Backend) {
     let (server, store) = fixture.serve().await;
     let (id, _) = create(&server, "web-1").await;
     let path = format!("/instances/{id}");
-    let (status, etag, _) = call(&server, Method::PUT, &path, &[(IF_MATCH, "\"1\"")], Some("web-2")).await;
+    let (status, etag, _) = call(
+        &server,
+        Method::PUT,
+        &path,
+        &[(IF_MATCH, "\"1\"")],
+        Some("web-2"),
+    )
+    .await;
     assert_eq!((status, etag.as_deref()), (200, Some("\"2\"")));
 
     for if_match in ["\"1\"", "W/\"2\"", "\"3\", \"4\"", "garbage", "\"\""] {
-        let (status, _, body) =
-            call(&server, Method::PUT, &path, &[(IF_MATCH, if_match)], Some("lost")).await;
+        let (status, _, body) = call(
+            &server,
+            Method::PUT,
+            &path,
+            &[(IF_MATCH, if_match)],
+            Some("lost"),
+        )
+        .await;
         assert_eq!(status, 412, "PUT If-Match: {if_match}");
         let message = assert_fault(&body, "preconditionFailed", 412);
         assert!(message.contains("\"2\""), "{message}");
-        let (status, _, body) = call(&server, Method::DELETE, &path, &[(IF_MATCH, if_match)], None).await;
+        let (status, _, body) = call(
+            &server,
+            Method::DELETE,
+            &path,
+            &[(IF_MATCH, if_match)],
+            None,
+        )
+        .await;
         assert_eq!(status, 412, "DELETE If-Match: {if_match}");
         assert_fault(&body, "preconditionFailed", 412);
     }
@@ -213,17 +239,45 @@ async fn a_stale_if_match_is_412_and_changes_nothing(backend: Backend) {
         "nothing changed"
     );
 
-    let (status, etag, _) = call(&server, Method::PUT, &path, &[(IF_MATCH, "\"9\", \"2\"")], Some("web-3")).await;
+    let (status, etag, _) = call(
+        &server,
+        Method::PUT,
+        &path,
+        &[(IF_MATCH, "\"9\", \"2\"")],
+        Some("web-3"),
+    )
+    .await;
     assert_eq!((status, etag.as_deref()), (200, Some("\"3\"")));
-    let (status, etag, _) = call(&server, Method::PUT, &path, &[(IF_MATCH, "*")], Some("web-4")).await;
+    let (status, etag, _) = call(
+        &server,
+        Method::PUT,
+        &path,
+        &[(IF_MATCH, "*")],
+        Some("web-4"),
+    )
+    .await;
     assert_eq!((status, etag.as_deref()), (200, Some("\"4\"")));
     let (status, _, _) = call(&server, Method::DELETE, &path, &[(IF_MATCH, "\"4\"")], None).await;
     assert_eq!(status, 204);
     // A missing instance is 404 whatever the condition.
     for if_match in ["*", "\"4\""] {
-        let (status, _, _) = call(&server, Method::PUT, &path, &[(IF_MATCH, if_match)], Some("x")).await;
+        let (status, _, _) = call(
+            &server,
+            Method::PUT,
+            &path,
+            &[(IF_MATCH, if_match)],
+            Some("x"),
+        )
+        .await;
         assert_eq!(status, 404);
-        let (status, _, _) = call(&server, Method::DELETE, &path, &[(IF_MATCH, if_match)], None).await;
+        let (status, _, _) = call(
+            &server,
+            Method::DELETE,
+            &path,
+            &[(IF_MATCH, if_match)],
+            None,
+        )
+        .await;
         assert_eq!(status, 404);
     }
     stop(server, store).await;
@@ -236,7 +290,8 @@ async fn a_matching_if_none_match_on_show_is_304_without_a_body(backend: Backend
     let (server, store) = fixture.serve().await;
     let (id, _) = create(&server, "web-1").await;
     let path = format!("/instances/{id}");
-    for (if_none_match, expected) in [("\"1\"", 304), ("W/\"1\"", 304), ("*", 304), ("\"2\"", 200)] {
+    for (if_none_match, expected) in [("\"1\"", 304), ("W/\"1\"", 304), ("*", 304), ("\"2\"", 200)]
+    {
         let response = server
             .request(Method::GET, &path)
             .header(IF_NONE_MATCH, if_none_match)
@@ -266,8 +321,14 @@ async fn of_concurrent_if_match_updates_exactly_one_wins(backend: Backend) {
             let (server, path, etag) = (server.clone(), path.clone(), etag.clone());
             tasks.push(tokio::spawn(async move {
                 let name = format!("round-{round}-writer-{writer}");
-                let (status, _, _) =
-                    call(&server, Method::PUT, &path, &[(IF_MATCH, &etag)], Some(&name)).await;
+                let (status, _, _) = call(
+                    &server,
+                    Method::PUT,
+                    &path,
+                    &[(IF_MATCH, &etag)],
+                    Some(&name),
+                )
+                .await;
                 status
             }));
         }
@@ -325,7 +386,14 @@ async fn a_reopened_store_keeps_everything_and_is_not_seeded_again(backend: Back
     let path = format!("/instances/{id}");
     let (_, _, renamed) = call(&server, Method::PUT, &path, &[], Some("kept")).await;
     let (deleted_id, _) = create(&server, "goner").await;
-    call(&server, Method::DELETE, &format!("/instances/{deleted_id}"), &[], None).await;
+    call(
+        &server,
+        Method::DELETE,
+        &format!("/instances/{deleted_id}"),
+        &[],
+        None,
+    )
+    .await;
     let before = listing(&server).await;
     stop(server, store).await;
 
@@ -366,7 +434,13 @@ async fn a_database_newer_than_this_build_is_refused(backend: Backend) {
     }
     let error = nova_store::open(&fixture.url).await.err().unwrap();
     assert!(
-        matches!(error, nova_store::OpenError::SchemaTooNew { found: 99, supported: 1 }),
+        matches!(
+            error,
+            nova_store::OpenError::SchemaTooNew {
+                found: 99,
+                supported: 1
+            }
+        ),
         "{error}"
     );
     assert!(error.to_string().contains("newer"), "{error}");
