@@ -12,6 +12,7 @@ pub const URL_VARIABLE: &str = "NOVA_TEST_POSTGRES_URL";
 
 /// The test server's URL; `None` (after saying so) when it is not set on a
 /// developer's machine. Panics when it is not set in CI.
+#[allow(clippy::print_stderr)] // the test output is where a skipped run is reported
 pub fn server_url() -> Option<String> {
     match std::env::var(URL_VARIABLE) {
         Ok(url) if !url.is_empty() => Some(url),
