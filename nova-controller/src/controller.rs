@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, LOCATION};
+use http::header::{HeaderMap, HeaderValue, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use http::StatusCode;
 use nova_router::{
     json_response, Fault, Request, Response, ResponseFuture, RoutingArgs, ScriptName, Service,
@@ -12,7 +12,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::params::instance_name;
-use crate::{ControllerError, Instance, InstanceStore};
+use crate::{Change, ControllerError, IfMatch, Instance, InstanceStore};
 
 /// The instance API's application: dispatches on the routed action.
 ///
@@ -26,6 +26,12 @@ use crate::{ControllerError, Instance, InstanceStore};
 ///
 /// An unknown or malformed id is 404 `itemNotFound`; see
 /// [`ControllerError`] for the rest.
+///
+/// Answers about one instance carry a strong `ETag` made of its version
+/// (`"1"` when created, one more at each change). `update` and `delete` honour
+/// `If-Match` (412 `preconditionFailed` and no change when it does not match;
+/// `*` matches any existing instance; without it the last write wins), and
+/// `show` honours `If-None-Match` (304 when it matches).
 #[derive(Clone)]
 pub struct InstanceController {
     store: Arc<dyn InstanceStore>,
@@ -78,17 +84,9 @@ impl InstanceController {
             }
             "create" => {
                 let name = instance_name(&req)?;
-                let instance = Instance {
-                    id: Uuid::new_v4(),
-                    name,
-                };
+                let instance = Instance::new(name);
                 store.insert(instance.clone()).await?;
-                let mut response = json_response(
-                    StatusCode::CREATED,
-                    &OneInstance {
-                        instance: &instance,
-                    },
-                );
+                let mut response = one_instance(StatusCode::CREATED, &instance);
                 // Under a URL map the API is mounted below a prefix, which
                 // the client needs to reach the new instance.
                 let location = format!("{}/instances/{}", ScriptName::of(&req), instance.id);
@@ -100,31 +98,34 @@ impl InstanceController {
             "show" => {
                 let id = instance_id(args)?;
                 let instance = store.get(id).await?.ok_or_else(|| not_found(args))?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    &OneInstance {
-                        instance: &instance,
-                    },
-                ))
+                if none_match(req.headers(), instance.version) {
+                    let mut response = Response::new(Bytes::new());
+                    *response.status_mut() = StatusCode::NOT_MODIFIED;
+                    response.headers_mut().insert(ETAG, etag(instance.version));
+                    return Ok(response);
+                }
+                Ok(one_instance(StatusCode::OK, &instance))
             }
             "update" => {
                 let id = instance_id(args)?;
                 let name = instance_name(&req)?;
-                let instance = store
-                    .rename(id, name)
-                    .await?
-                    .ok_or_else(|| not_found(args))?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    &OneInstance {
-                        instance: &instance,
-                    },
-                ))
+                let if_match = if_match(req.headers());
+                match store.rename(id, name, if_match).await? {
+                    Change::Applied(instance) => Ok(one_instance(StatusCode::OK, &instance)),
+                    Change::NotFound => Err(not_found(args)),
+                    Change::VersionMismatch { current } => {
+                        Err(ControllerError::PreconditionFailed { id, current })
+                    }
+                }
             }
             "delete" => {
                 let id = instance_id(args)?;
-                if !store.delete(id).await? {
-                    return Err(not_found(args));
+                match store.delete(id, if_match(req.headers())).await? {
+                    Change::Applied(()) => {}
+                    Change::NotFound => return Err(not_found(args)),
+                    Change::VersionMismatch { current } => {
+                        return Err(ControllerError::PreconditionFailed { id, current })
+                    }
                 }
                 let mut response = Response::new(Bytes::new());
                 *response.status_mut() = StatusCode::NO_CONTENT;
@@ -132,6 +133,76 @@ impl InstanceController {
             }
             other => Err(ControllerError::UnknownAction(other.to_owned())),
         }
+    }
+}
+
+/// `{"instance": {…}}` with the instance's `ETag`.
+fn one_instance(status: StatusCode, instance: &Instance) -> Response {
+    let mut response = json_response(status, &OneInstance { instance });
+    response.headers_mut().insert(ETAG, etag(instance.version));
+    response
+}
+
+/// The strong entity tag of a version: `"7"`.
+fn etag(version: u64) -> HeaderValue {
+    // Digits and quotes are always a valid header value.
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The entity tags of every `name` header line, or `None` if one of them is
+/// `*`. Weak tags (`W/"7"`) are returned with `weak` set; anything that is
+/// not one of our tags cannot match and is left out.
+fn entity_tags(headers: &HeaderMap, name: http::header::HeaderName) -> Option<Vec<(bool, u64)>> {
+    let mut tags = Vec::new();
+    for value in headers.get_all(name) {
+        // A value that is not text cannot name any of our tags.
+        let Ok(value) = value.to_str() else { continue };
+        for tag in value.split(',').map(str::trim) {
+            if tag == "*" {
+                return None;
+            }
+            let (weak, tag) = match tag.strip_prefix("W/") {
+                Some(rest) => (true, rest),
+                None => (false, tag),
+            };
+            let version = tag
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(|t| t.parse::<u64>().ok());
+            if let Some(version) = version {
+                tags.push((weak, version));
+            }
+        }
+    }
+    Some(tags)
+}
+
+/// What `If-Match` asks of the version. It uses the strong comparison, so a
+/// weak tag never matches (RFC 9110, 13.1.1).
+fn if_match(headers: &HeaderMap) -> IfMatch {
+    if !headers.contains_key(IF_MATCH) {
+        return IfMatch::Any;
+    }
+    match entity_tags(headers, IF_MATCH) {
+        None => IfMatch::Any,
+        Some(tags) => IfMatch::Versions(
+            tags.into_iter()
+                .filter(|(weak, _)| !weak)
+                .map(|(_, version)| version)
+                .collect(),
+        ),
+    }
+}
+
+/// Whether `If-None-Match` matches `version`, by the weak comparison
+/// (RFC 9110, 13.1.2).
+fn none_match(headers: &HeaderMap, version: u64) -> bool {
+    if !headers.contains_key(IF_NONE_MATCH) {
+        return false;
+    }
+    match entity_tags(headers, IF_NONE_MATCH) {
+        None => true,
+        Some(tags) => tags.iter().any(|(_, tag)| *tag == version),
     }
 }
 
@@ -161,7 +232,12 @@ impl Service<Request> for InstanceController {
         Box::pin(async move {
             Ok(match Self::dispatch(store, req).await {
                 Ok(response) => response,
-                Err(error) => Fault::from(error).into_response(),
+                Err(error) => {
+                    if error.status().is_server_error() {
+                        tracing::error!(%error, "answering {}", error.status());
+                    }
+                    Fault::from(error).into_response()
+                }
             })
         })
     }
@@ -244,7 +320,15 @@ mod tests {
 
         let (status, shown) = harness.call("show", Some(&id), Method::GET, None).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(shown, json!({"instance": {"id": id, "name": "demo_one"}}));
+        assert_eq!(
+            shown,
+            json!({"instance": {
+                "id": id,
+                "name": "demo_one",
+                "created_at": created["instance"]["created_at"],
+                "updated_at": created["instance"]["updated_at"],
+            }})
+        );
 
         let (status, updated) = harness
             .call("update", Some(&id), Method::PUT, Some("name=renamed"))

@@ -76,6 +76,16 @@ pub enum ControllerError {
     /// No instance has this id (or the id is not a UUID, so none could).
     #[error("instance {0} could not be found")]
     InstanceNotFound(String),
+    /// The instance's version does not satisfy the request's `If-Match`.
+    #[error(
+        "instance {id} has changed: its ETag is now \"{current}\", which If-Match does not name"
+    )]
+    PreconditionFailed {
+        /// The instance.
+        id: uuid::Uuid,
+        /// Its current version.
+        current: u64,
+    },
     /// The body could not be read.
     #[error(transparent)]
     Body(#[from] RequestBodyError),
@@ -95,6 +105,7 @@ impl ControllerError {
             | ControllerError::UnknownAction(_)
             | ControllerError::MissingInstanceId(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ControllerError::InstanceNotFound(_) => StatusCode::NOT_FOUND,
+            ControllerError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ControllerError::Body(
                 RequestBodyError::UnsupportedMediaType(_) | RequestBodyError::MissingContentType,
             ) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -104,7 +115,7 @@ impl ControllerError {
             }
             // The id is a fresh UUID v4, so a clash means a broken generator
             // or store: the client did nothing wrong.
-            ControllerError::Store(StoreError::DuplicateId { .. }) => {
+            ControllerError::Store(StoreError::DuplicateId { .. } | StoreError::Corrupt { .. }) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }

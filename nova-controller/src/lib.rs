@@ -41,8 +41,12 @@ mod controller;
 mod error;
 mod params;
 mod store;
+mod timestamp;
 
 pub use controller::InstanceController;
 pub use error::{ControllerError, NameError, RequestBodyError};
 pub use params::{validate_name, MAX_NAME_CHARS};
-pub use store::{Instance, InstanceStore, MemoryStore, StoreError, StoreFuture, SEED_NAMES};
+pub use store::{
+    Change, IfMatch, Instance, InstanceStore, MemoryStore, StoreError, StoreFuture, SEED_NAMES,
+};
+pub use timestamp::Timestamp;

@@ -8,6 +8,8 @@ use std::sync::{PoisonError, RwLock};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::Timestamp;
+
 /// One virtual machine record, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Instance {
@@ -15,10 +17,81 @@ pub struct Instance {
     pub id: Uuid,
     /// Its name, validated by [`validate_name`](crate::validate_name).
     pub name: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed (its creation time until it is renamed).
+    pub updated_at: Timestamp,
+    /// 1 when created, one more at each change; the API shows it as the
+    /// `ETag`, not in the body.
+    #[serde(skip)]
+    pub version: u64,
+}
+
+impl Instance {
+    /// A new instance named `name` with a fresh UUID v4, created now, at
+    /// version 1.
+    pub fn new(name: impl Into<String>) -> Self {
+        let now = Timestamp::now();
+        Instance {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// This instance renamed at `now`: the new name, `updated_at` set and the
+    /// version one higher. Every store renames through this, so they agree.
+    pub fn renamed(&self, name: String, now: Timestamp) -> Self {
+        Instance {
+            name,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
 }
 
 /// The names a new store is seeded with, as the seed's controller does.
 pub const SEED_NAMES: [&str; 3] = ["inst-0", "inst-1", "inst-2"];
+
+/// What a change requires of the instance's current version: HTTP's
+/// `If-Match`, checked by the store in the same atomic step as the change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum IfMatch {
+    /// Any version will do: no `If-Match` (the last write wins), or
+    /// `If-Match: *`.
+    #[default]
+    Any,
+    /// The current version must be one of these; an empty list matches none.
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    /// Whether an instance at `version` satisfies the condition.
+    pub fn matches(&self, version: u64) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// The outcome of a conditional change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change<T> {
+    /// The change was made (and committed, for a durable store).
+    Applied(T),
+    /// No instance has this id; nothing was changed.
+    NotFound,
+    /// The instance exists but its version did not satisfy the [`IfMatch`];
+    /// nothing was changed.
+    VersionMismatch {
+        /// The version it has.
+        current: u64,
+    },
+}
 
 /// Why a store could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +110,13 @@ pub enum StoreError {
         /// The id.
         id: Uuid,
     },
+    /// The store holds a record it cannot read back (a bad id, timestamp or
+    /// version); someone changed it outside nova-rs.
+    #[error("the instance store holds an unreadable record: {reason}")]
+    Corrupt {
+        /// What could not be read.
+        reason: String,
+    },
 }
 
 /// The future a store operation returns.
@@ -45,23 +125,38 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// Storage for instances.
 ///
 /// Every method is atomic: it either happens entirely or, on error, not at
-/// all. Methods return boxed futures so that `dyn InstanceStore` works and a
-/// store can be chosen at run time.
+/// all; once a changing method's future answers `Ok`, the change is
+/// committed as durably as the store promises. Methods return boxed futures
+/// so that `dyn InstanceStore` works and a store can be chosen at run time.
 pub trait InstanceStore: Send + Sync + 'static {
     /// Every instance, in the order they were created.
     fn list(&self) -> StoreFuture<'_, Vec<Instance>>;
 
-    /// Stores a new instance.
+    /// Stores a new instance, as given.
     fn insert(&self, instance: Instance) -> StoreFuture<'_, ()>;
 
     /// The instance with this id, if there is one.
     fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Instance>>;
 
-    /// Renames the instance with this id; `None` if there is none.
-    fn rename(&self, id: Uuid, name: String) -> StoreFuture<'_, Option<Instance>>;
+    /// Renames the instance with this id (see [`Instance::renamed`]) if its
+    /// version satisfies `if_match`, checked and changed in one atomic step.
+    fn rename(
+        &self,
+        id: Uuid,
+        name: String,
+        if_match: IfMatch,
+    ) -> StoreFuture<'_, Change<Instance>>;
 
-    /// Deletes the instance with this id; `false` if there was none.
-    fn delete(&self, id: Uuid) -> StoreFuture<'_, bool>;
+    /// Deletes the instance with this id if its version satisfies
+    /// `if_match`, checked and deleted in one atomic step.
+    fn delete(&self, id: Uuid, if_match: IfMatch) -> StoreFuture<'_, Change<()>>;
+
+    /// Finishes the changes already asked for, commits them and releases the
+    /// backing storage; later calls answer [`StoreError::Unavailable`]. The
+    /// default does nothing, which suits a store with nothing to flush.
+    fn close(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// Instances in memory, gone when the process stops: the seed's dict, with
@@ -102,10 +197,7 @@ impl MemoryStore {
         {
             let mut state = store.write();
             for name in SEED_NAMES {
-                state.insert(Instance {
-                    id: Uuid::new_v4(),
-                    name: name.to_owned(),
-                });
+                state.insert(Instance::new(name));
             }
         }
         store
@@ -168,21 +260,39 @@ impl InstanceStore for MemoryStore {
         Box::pin(std::future::ready(Ok(found)))
     }
 
-    fn rename(&self, id: Uuid, name: String) -> StoreFuture<'_, Option<Instance>> {
-        let renamed = self.write().get_mut(&id).map(|instance| {
-            instance.name = name;
-            instance.clone()
-        });
-        Box::pin(std::future::ready(Ok(renamed)))
+    fn rename(
+        &self,
+        id: Uuid,
+        name: String,
+        if_match: IfMatch,
+    ) -> StoreFuture<'_, Change<Instance>> {
+        // Checked and changed under one write lock: atomic.
+        let outcome = match self.write().get_mut(&id) {
+            None => Change::NotFound,
+            Some(instance) if !if_match.matches(instance.version) => Change::VersionMismatch {
+                current: instance.version,
+            },
+            Some(instance) => {
+                *instance = instance.renamed(name, Timestamp::now());
+                Change::Applied(instance.clone())
+            }
+        };
+        Box::pin(std::future::ready(Ok(outcome)))
     }
 
-    fn delete(&self, id: Uuid) -> StoreFuture<'_, bool> {
+    fn delete(&self, id: Uuid, if_match: IfMatch) -> StoreFuture<'_, Change<()>> {
         let mut state = self.write();
-        let deleted = match state.sequence_of.remove(&id) {
-            Some(sequence) => state.by_sequence.remove(&sequence).is_some(),
-            None => false,
+        let outcome = match state.get_mut(&id).map(|instance| instance.version) {
+            None => Change::NotFound,
+            Some(current) if !if_match.matches(current) => Change::VersionMismatch { current },
+            Some(_) => {
+                if let Some(sequence) = state.sequence_of.remove(&id) {
+                    state.by_sequence.remove(&sequence);
+                }
+                Change::Applied(())
+            }
         };
-        Box::pin(std::future::ready(Ok(deleted)))
+        Box::pin(std::future::ready(Ok(outcome)))
     }
 }
 
@@ -191,10 +301,7 @@ mod tests {
     use super::*;
 
     fn instance(name: &str) -> Instance {
-        Instance {
-            id: Uuid::new_v4(),
-            name: name.to_owned(),
-        }
+        Instance::new(name)
     }
 
     #[tokio::test]
@@ -204,8 +311,14 @@ mod tests {
         for i in [&a, &b, &c] {
             store.insert(i.clone()).await.unwrap();
         }
-        assert!(store.delete(b.id).await.unwrap());
-        store.rename(a.id, "a2".to_owned()).await.unwrap();
+        assert_eq!(
+            store.delete(b.id, IfMatch::Any).await.unwrap(),
+            Change::Applied(())
+        );
+        store
+            .rename(a.id, "a2".to_owned(), IfMatch::Any)
+            .await
+            .unwrap();
         store.insert(b.clone()).await.unwrap();
         let names: Vec<String> = store
             .list()
@@ -222,8 +335,17 @@ mod tests {
         let store = MemoryStore::seeded();
         let id = Uuid::new_v4();
         assert_eq!(store.get(id).await.unwrap(), None);
-        assert_eq!(store.rename(id, "x".to_owned()).await.unwrap(), None);
-        assert!(!store.delete(id).await.unwrap());
+        assert_eq!(
+            store
+                .rename(id, "x".to_owned(), IfMatch::Any)
+                .await
+                .unwrap(),
+            Change::NotFound
+        );
+        assert_eq!(
+            store.delete(id, IfMatch::Any).await.unwrap(),
+            Change::NotFound
+        );
         assert_eq!(store.list().await.unwrap().len(), 3);
     }
 
@@ -234,12 +356,69 @@ mod tests {
         store.insert(first.clone()).await.unwrap();
         let clash = Instance {
             id: first.id,
-            name: "second".to_owned(),
+            ..Instance::new("second")
         };
         assert_eq!(
             store.insert(clash).await,
             Err(StoreError::DuplicateId { id: first.id })
         );
         assert_eq!(store.list().await.unwrap(), vec![first]);
+    }
+
+    #[tokio::test]
+    async fn a_rename_bumps_the_version_and_updated_at_but_keeps_created_at() {
+        let store = MemoryStore::new();
+        let first = instance("first");
+        store.insert(first.clone()).await.unwrap();
+        let Change::Applied(renamed) = store
+            .rename(first.id, "second".to_owned(), IfMatch::Versions(vec![1]))
+            .await
+            .unwrap()
+        else {
+            panic!("rename at the current version is applied");
+        };
+        assert_eq!((renamed.name.as_str(), renamed.version), ("second", 2));
+        assert_eq!(renamed.created_at, first.created_at);
+        assert!(renamed.updated_at >= first.updated_at);
+        assert_eq!(store.get(first.id).await.unwrap(), Some(renamed));
+    }
+
+    #[tokio::test]
+    async fn a_stale_version_changes_nothing_and_reports_the_current_one() {
+        let store = MemoryStore::new();
+        let first = instance("first");
+        store.insert(first.clone()).await.unwrap();
+        store
+            .rename(first.id, "second".to_owned(), IfMatch::Any)
+            .await
+            .unwrap();
+        let stale = IfMatch::Versions(vec![1]);
+        assert_eq!(
+            store
+                .rename(first.id, "third".to_owned(), stale.clone())
+                .await
+                .unwrap(),
+            Change::VersionMismatch { current: 2 }
+        );
+        assert_eq!(
+            store.delete(first.id, stale).await.unwrap(),
+            Change::VersionMismatch { current: 2 }
+        );
+        assert_eq!(
+            store
+                .delete(first.id, IfMatch::Versions(vec![]))
+                .await
+                .unwrap(),
+            Change::VersionMismatch { current: 2 }
+        );
+        let kept = store.get(first.id).await.unwrap().unwrap();
+        assert_eq!((kept.name.as_str(), kept.version), ("second", 2));
+        assert_eq!(
+            store
+                .delete(first.id, IfMatch::Versions(vec![7, 2]))
+                .await
+                .unwrap(),
+            Change::Applied(())
+        );
     }
 }

@@ -16,11 +16,12 @@
 //!   marker, so the edge answers 413 `overLimit` itself.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
+use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
 use http::request::Parts;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -40,6 +41,7 @@ pub struct Edge {
     max_body_bytes: usize,
     body_read_timeout: Duration,
     delegate_oversize: bool,
+    draining: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Edge {
@@ -71,7 +73,15 @@ impl Edge {
             max_body_bytes,
             body_read_timeout: crate::DEFAULT_BODY_READ_TIMEOUT,
             delegate_oversize: false,
+            draining: Arc::default(),
         }
+    }
+
+    /// From now on, every HTTP/1 answer (from this edge and its clones)
+    /// carries `Connection: close`, so clients stop reusing connections of a
+    /// server that is shutting down. HTTP/2 has GOAWAY for that instead.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// Answers 408 when a request body takes longer than `timeout` to arrive.
@@ -106,6 +116,7 @@ impl Edge {
     ) -> Result<http::Response<Full<Bytes>>, Infallible> {
         let started = Instant::now();
         let method = req.method().clone();
+        let http1 = req.version() < http::Version::HTTP_2;
         let path = req.uri().path().to_owned();
         let response = match self.read_body(req).await {
             Ok(req) => self.call_pipeline(req).await,
@@ -121,6 +132,12 @@ impl Edge {
         };
         if response.extensions().get::<AccessLogged>().is_none() {
             log_access(&method, &path, response.status(), started.elapsed());
+        }
+        let mut response = response;
+        if http1 && self.draining.load(Ordering::SeqCst) {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         Ok(response.map(Full::new))
     }

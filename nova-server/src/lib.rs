@@ -40,9 +40,14 @@ pub use server::{
     DEFAULT_MAX_HEADER_BYTES,
 };
 pub use wiring::{
-    load, load_with, memory_store_opener, registry, ConfigSource, Loaded, StoreOpener,
-    StoreSettings, Wiring, BUILTIN_CONFIG, BUILTIN_CONFIG_NAME,
+    load, load_with, memory_store_opener, registry, store_opener, store_url_checker, ConfigSource,
+    Loaded, OpenedStores, StoreOpener, StoreSettings, Wiring, BUILTIN_CONFIG, BUILTIN_CONFIG_NAME,
 };
+
+// Where instances are kept: chosen by a URL (`--store` or the instance
+// app's `store =` key), opened by nova-store, closed by whoever opened it
+// once serving has stopped.
+pub use nova_store::{open as open_store, OpenError, StoreUrl, DEFAULT_STORE_URL};
 
 /// The seed's pipeline, `pipeline = auth instance`, composed by hand: the
 /// token filter, then the router, then the instance controller over `store`.

@@ -13,9 +13,9 @@ use std::time::Duration;
 use clap::Parser;
 use nova_auth::Tokens;
 use nova_server::{
-    load, ConfigSource, Server, ServerConfig, Wiring, DEFAULT_BODY_READ_TIMEOUT,
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
+    load, store_opener, store_url_checker, ConfigSource, Server, ServerConfig, Wiring,
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_STORE_URL,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -83,6 +83,13 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_connections: usize,
+
+    /// Where instances are kept: `memory:`, `sqlite:PATH` or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`. Replaces the `store`
+    /// of every instance app in the configuration; without it, sections
+    /// without a `store` use `sqlite:nova.db` in the working directory.
+    #[arg(long, value_name = "URL", env = "NOVA_STORE", hide_env_values = true)]
+    store: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -110,17 +117,44 @@ fn main() -> ExitCode {
         Some(path) => ConfigSource::File(path.clone()),
         None => ConfigSource::Builtin,
     };
+    // The runtime comes first: opening a database store waits on it.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (open_store, opened_stores) = store_opener(runtime.handle().clone());
     let wiring = Wiring {
         tokens: tokens.clone(),
-        ..Wiring::default()
+        store: args.store.clone(),
+        default_store: DEFAULT_STORE_URL.to_owned(),
+        open_store,
     };
-    // Everything is built before anything listens: a bad file is one
-    // message and exit status 2, never a half-built server.
+    // Everything is built before anything listens. The file is checked
+    // first with stores that open nothing, so a bad file is one message and
+    // exit status 2, and creates no database; then it is loaded for real,
+    // where the only new failure is a store that cannot be opened (exit 1).
+    let checking = Wiring {
+        open_store: store_url_checker(),
+        ..wiring.clone()
+    };
+    if let Err(error) = load(&source, &args.name, &checking) {
+        tracing::error!("{error}");
+        return ExitCode::from(2);
+    }
     let loaded = match load(&source, &args.name, &wiring) {
         Ok(loaded) => loaded,
         Err(error) => {
             tracing::error!("{error}");
-            return ExitCode::from(2);
+            runtime.block_on(async {
+                let _ = opened_stores.close_all().await;
+            });
+            return ExitCode::FAILURE;
         }
     };
     let config = ServerConfig {
@@ -135,27 +169,27 @@ fn main() -> ExitCode {
         max_connections: args.max_connections,
     };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!("cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     runtime.block_on(async {
         let shutdown = shutdown_signal();
         let server = match Server::bind_loaded(&config, &loaded.app).await {
             Ok(server) => server,
             Err(error) => {
                 tracing::error!("{error}");
+                let _ = opened_stores.close_all().await;
                 return ExitCode::FAILURE;
             }
         };
         tracing::info!("listening on http://{}", server.local_addr());
         server.run_until(shutdown).await;
+        // Requests in flight have finished (or the grace period is over):
+        // commit what they wrote and release the stores.
+        drop(loaded);
+        if let Err(failures) = opened_stores.close_all().await {
+            for failure in failures {
+                tracing::error!("{failure}");
+            }
+            return ExitCode::FAILURE;
+        }
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })

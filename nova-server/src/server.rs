@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -13,12 +14,16 @@ use nova_auth::Tokens;
 use nova_paste::{ConfigError, LoadedApp};
 use nova_router::SharedService;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::connection::{Activity, ConnectionLimits, TimedIo};
 use crate::wiring::{load, ConfigSource, Wiring};
 use crate::{Edge, DEFAULT_MAX_BODY_BYTES};
+
+/// How long, at shutdown, kept-alive connections may still bring a request
+/// (answered with `Connection: close`) before idle ones are closed.
+const DRAIN_LINGER: Duration = Duration::from_millis(500);
 
 /// The seed's address, `make_server('localhost', 8000, …)`.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8000));
@@ -207,28 +212,9 @@ impl Server {
             .max_header_list_size(u32::try_from(max_header_bytes).unwrap_or(u32::MAX));
         let connection_slots = Arc::new(Semaphore::new(max_connections));
         let graceful = GracefulShutdown::new();
-        tokio::pin!(signal);
-        loop {
-            let slot = tokio::select! {
-                slot = connection_slots.clone().acquire_owned() => match slot {
-                    Ok(slot) => slot,
-                    Err(_) => break,
-                },
-                () = &mut signal => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Usually out of file descriptors: wait for some to be
-                        // freed instead of spinning or exiting.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut signal => break,
-            };
+        let serve = |stream: tokio::net::TcpStream,
+                     peer: SocketAddr,
+                     slot: Option<OwnedSemaphorePermit>| {
             // Responses are small and latency matters more than packet count.
             let _ = stream.set_nodelay(true);
             let activity = Arc::new(Activity::default());
@@ -251,12 +237,51 @@ impl Server {
                 }
                 drop(slot);
             });
+        };
+        tokio::pin!(signal);
+        loop {
+            let slot = tokio::select! {
+                slot = connection_slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+                () = &mut signal => break,
+            };
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => serve(stream, peer, Some(slot)),
+                    Err(error) => {
+                        // Usually out of file descriptors: wait for some to be
+                        // freed instead of spinning or exiting.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                () = &mut signal => break,
+            }
+        }
+        let deadline = tokio::time::Instant::now() + shutdown_grace;
+        // Connections the kernel has already accepted would be reset when the
+        // listener closes: serve them too, past the connection limit if need
+        // be, since they are few and the server is about to stop.
+        while let Some(Ok((stream, peer))) = listener.accept().now_or_never() {
+            serve(stream, peer, None);
         }
         drop(listener);
         tracing::info!("shutting down: no new connections, waiting for requests in flight");
+        // From now on each HTTP/1 answer says `Connection: close`. A client
+        // may have sent its next request on a kept-alive connection just
+        // now; closing that connection at once would lose the request, so
+        // for a short while such requests are still answered, each telling
+        // its client to close, before idle connections are closed.
+        edge.start_draining();
+        let linger_until = (tokio::time::Instant::now() + DRAIN_LINGER).min(deadline);
+        while graceful.count() > 0 && tokio::time::Instant::now() < linger_until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("all connections closed"),
-            () = tokio::time::sleep(shutdown_grace) => {
+            () = tokio::time::sleep_until(deadline) => {
                 tracing::warn!(grace = ?shutdown_grace, "grace period over; closing remaining connections");
             }
         }

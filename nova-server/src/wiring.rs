@@ -15,6 +15,7 @@ use nova_auth::{AuthFilter, Tokens};
 use nova_controller::{InstanceController, InstanceStore, MemoryStore};
 use nova_paste::{Config, ConfigError, FactoryConfig, FactoryError, LoadedApp, Registry};
 use nova_router::{instance_routes, RoutesMiddleware};
+use nova_store::{StoreUrl, UrlError};
 
 /// The built-in configuration, `etc/nova-rs/configure.ini`: the seed's file
 /// and its address.
@@ -26,7 +27,8 @@ pub const BUILTIN_CONFIG_NAME: &str = "<built-in configure.ini>";
 /// The store settings of an `instance` app section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
-    /// `store =`, where instances live; `memory:` by default.
+    /// `store =`, where instances live, as a URL (`memory:`, `sqlite:PATH`,
+    /// `postgres://…`).
     pub url: String,
     /// `seed =`: whether a new, empty store gets the seed's three instances.
     pub seed: bool,
@@ -62,22 +64,114 @@ pub fn memory_store_opener() -> StoreOpener {
     })
 }
 
-/// What the server adds to the file: tokens given on the command line and
-/// the function that opens stores.
+/// Opens every kind of store nova-store knows (`memory:`, `sqlite:PATH`,
+/// `postgres://…`), one per distinct URL, on `runtime`, and keeps them so
+/// that [`OpenedStores::close_all`] can flush and release them once serving
+/// has stopped. Loading a file calls the opener from outside the runtime,
+/// so it may wait for the database there.
+pub fn store_opener(runtime: tokio::runtime::Handle) -> (StoreOpener, OpenedStores) {
+    let opened = OpenedStores::default();
+    let kept = opened.clone();
+    let opener: StoreOpener = Arc::new(move |settings: &StoreSettings| {
+        let url: StoreUrl = settings.url.parse().map_err(|e: UrlError| e.to_string())?;
+        let url = url.resolved();
+        let key = url.to_string();
+        let mut stores = kept.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, store)) = stores.iter().find(|(known, _)| *known == key) {
+            return Ok(store.clone());
+        }
+        let store = runtime
+            .block_on(nova_store::open_seeding(&url, settings.seed))
+            .map_err(|error| error.to_string())?;
+        tracing::info!("instances are kept in {url}");
+        stores.push((key, store.clone()));
+        Ok(store)
+    });
+    (opener, opened)
+}
+
+/// Checks that each instance app's store URL is one [`store_opener`] can
+/// open, without opening anything: loading a file with it first means a bad
+/// file creates no database and connects to none.
+pub fn store_url_checker() -> StoreOpener {
+    Arc::new(|settings: &StoreSettings| {
+        settings
+            .url
+            .parse::<StoreUrl>()
+            .map_err(|e: UrlError| e.to_string())?;
+        let store: Arc<dyn InstanceStore> = Arc::new(MemoryStore::new());
+        Ok(store)
+    })
+}
+
+/// The stores a [`store_opener`] has opened.
+#[derive(Clone, Default)]
+pub struct OpenedStores {
+    stores: Arc<Mutex<Vec<OpenedStore>>>,
+}
+
+/// A store and the URL it was opened from, as shown in logs.
+type OpenedStore = (String, Arc<dyn InstanceStore>);
+
+impl std::fmt::Debug for OpenedStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_list()
+            .entries(stores.iter().map(|(url, _)| url))
+            .finish()
+    }
+}
+
+impl OpenedStores {
+    /// Closes every store: commits what was written and releases files and
+    /// connections. Returns the failures, one message per store.
+    pub async fn close_all(&self) -> Result<(), Vec<String>> {
+        let stores: Vec<OpenedStore> = self
+            .stores
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        let mut failures = Vec::new();
+        for (url, store) in stores {
+            if let Err(error) = store.close().await {
+                failures.push(format!("closing {url} failed: {error}"));
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
+        }
+    }
+}
+
+/// What the server adds to the file: tokens and a store given on the
+/// command line, and the function that opens stores.
 #[derive(Clone)]
 pub struct Wiring {
     /// Tokens that replace the auth filter's `tokens` key (`--token`,
     /// `NOVA_AUTH_TOKENS`); `None` keeps the file's, or the seed's
     /// `open-sesame` if the file has none.
     pub tokens: Option<Tokens>,
+    /// A store URL that replaces every instance app's `store` key
+    /// (`--store`, `NOVA_STORE`); `None` keeps the file's.
+    pub store: Option<String>,
+    /// The store of instance apps whose section names none.
+    pub default_store: String,
     /// Opens the store of each `instance` section.
     pub open_store: StoreOpener,
 }
 
 impl Default for Wiring {
+    /// In-memory stores only: what a program embedding the server wants in
+    /// its tests. The nova-server binary uses [`store_opener`] and
+    /// `sqlite:nova.db`.
     fn default() -> Self {
         Wiring {
             tokens: None,
+            store: None,
+            default_store: "memory:".to_owned(),
             open_store: memory_store_opener(),
         }
     }
@@ -87,6 +181,8 @@ impl std::fmt::Debug for Wiring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Wiring")
             .field("tokens", &self.tokens)
+            .field("store", &self.store)
+            .field("default_store", &self.default_store)
             .finish_non_exhaustive()
     }
 }
@@ -97,7 +193,7 @@ impl std::fmt::Debug for Wiring {
 /// | name | kind | keys | also found as |
 /// |---|---|---|---|
 /// | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
-/// | `instance` | app | `store` (`memory:`), `seed` (`true`) | `routers:app_factory` (the seed's), `nova.api.openstack.compute:APIRouterV21.factory` |
+/// | `instance` | app | `store` (a store URL; `sqlite:nova.db` in nova-server), `seed` (`true`) | `routers:app_factory` (the seed's), `nova.api.openstack.compute:APIRouterV21.factory` |
 ///
 /// An embedding program may add its own factories to the result.
 pub fn registry(wiring: &Wiring) -> Registry {
@@ -112,10 +208,17 @@ pub fn registry(wiring: &Wiring) -> Registry {
         })
         .alias("auth:filter_factory", "auth");
     let open_store = wiring.open_store.clone();
+    let store_override = wiring.store.clone();
+    let default_store = wiring.default_store.clone();
     registry
         .add_app("instance", move |config| {
+            let from_file = config.get("store").map(str::trim);
+            let url = store_override
+                .as_deref()
+                .or(from_file)
+                .unwrap_or(&default_store);
             let settings = StoreSettings {
-                url: config.get("store").unwrap_or("memory:").trim().to_owned(),
+                url: url.to_owned(),
                 seed: config.bool("seed")?.unwrap_or(true),
             };
             let store = open_store(&settings)

@@ -12,18 +12,34 @@ struct Running {
     child: Child,
     addr: String,
     log: mpsc::Receiver<String>,
+    /// What it logged up to its listening line.
+    early: Vec<String>,
+    /// The working directory, where the default store `nova.db` goes.
+    _dir: tempfile::TempDir,
 }
 
 fn start(args: &[&str]) -> Running {
-    let mut all = vec!["--listen", "127.0.0.1:0"];
-    all.extend_from_slice(args);
-    spawn(&all)
+    start_in(tempfile::tempdir().expect("tempdir"), args)
 }
 
+/// Starts the binary in `dir` on an ephemeral port.
+fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Running {
+    let mut all = vec!["--listen", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    spawn_in(dir, &all)
+}
+
+/// Starts the binary with exactly `args` (no `--listen` added).
 fn spawn(args: &[&str]) -> Running {
+    spawn_in(tempfile::tempdir().expect("tempdir"), args)
+}
+
+fn spawn_in(dir: tempfile::TempDir, args: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nova-server"))
+        .current_dir(dir.path())
         .args(args)
         .env_remove("NOVA_AUTH_TOKENS")
+        .env_remove("NOVA_STORE")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -38,6 +54,7 @@ fn spawn(args: &[&str]) -> Running {
             }
         }
     });
+    let mut early = Vec::new();
     let addr = loop {
         let line = log
             .recv_timeout(Duration::from_secs(30))
@@ -45,8 +62,15 @@ fn spawn(args: &[&str]) -> Running {
         if let Some((_, addr)) = line.split_once("listening on http://") {
             break addr.trim().to_owned();
         }
+        early.push(line);
     };
-    Running { child, addr, log }
+    Running {
+        child,
+        addr,
+        log,
+        early,
+        _dir: dir,
+    }
 }
 
 fn http(addr: &str, request: &str) -> String {
@@ -60,15 +84,23 @@ fn http(addr: &str, request: &str) -> String {
     answer
 }
 
-fn terminate(mut running: Running) -> (std::process::ExitStatus, Vec<String>) {
+fn terminate(running: Running) -> (std::process::ExitStatus, Vec<String>) {
+    let (exit, lines, _) = terminate_keeping_dir(running);
+    (exit, lines)
+}
+
+fn terminate_keeping_dir(
+    mut running: Running,
+) -> (std::process::ExitStatus, Vec<String>, tempfile::TempDir) {
     let status = Command::new("kill")
         .args(["-TERM", &running.child.id().to_string()])
         .status()
         .expect("run kill");
     assert!(status.success());
     let exit = running.child.wait().expect("wait");
-    let lines = running.log.try_iter().collect();
-    (exit, lines)
+    let mut lines = running.early;
+    lines.extend(running.log.try_iter());
+    (exit, lines, running._dir)
 }
 
 /// A file of the repository, by its path from the repository's root.
@@ -359,8 +391,12 @@ fn bad_flags_are_refused_with_exit_status_2() {
         &["--idle-timeout", "0"][..],
         &["--max-header-bytes", "100"][..],
         &["--max-connections", "-1"][..],
+        &["--store", "mysql://db/nova"][..],
+        &["--store", "sqlite:"][..],
     ] {
+        let dir = tempfile::tempdir().expect("tempdir");
         let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
+            .current_dir(dir.path())
             .args(args)
             .output()
             .expect("run nova-server");
@@ -373,7 +409,9 @@ fn bad_flags_are_refused_with_exit_status_2() {
 fn an_address_in_use_is_reported_and_exits_non_zero() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
     let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
+        .current_dir(dir.path())
         .args(["--listen", &addr])
         .output()
         .expect("run nova-server");
@@ -381,6 +419,83 @@ fn an_address_in_use_is_reported_and_exits_non_zero() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_default_store_is_nova_db_in_the_working_directory_and_keeps_instances_across_restarts() {
+    let running = start(&[]);
+    let created = http(
+        &running.addr,
+        "POST /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\nConnection: close\r\n\r\nname=kept",
+    );
+    assert!(created.starts_with("HTTP/1.1 201 Created"), "{created}");
+    assert!(created.contains("etag: \"1\""), "{created}");
+    let (exit, log, dir) = terminate_keeping_dir(running);
+    assert!(exit.success());
+    let path = dir.path().canonicalize().expect("dir").join("nova.db");
+    assert!(path.is_file());
+    let announced = format!("instances are kept in sqlite:{}", path.display());
+    assert!(
+        log.iter().any(|l| l.contains(&announced)),
+        "{announced} in {log:#?}"
+    );
+
+    let running = start_in(dir, &[]);
+    let listed = http(
+        &running.addr,
+        "GET /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\nConnection: close\r\n\r\n",
+    );
+    assert!(listed.contains("\"name\":\"kept\""), "{listed}");
+    assert_eq!(
+        listed.matches("\"name\":\"inst-0\"").count(),
+        1,
+        "not seeded again: {listed}"
+    );
+    let (exit, log) = terminate(running);
+    assert!(exit.success());
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("created a new instance store")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn the_memory_store_forgets_at_exit() {
+    let running = start(&["--store", "memory:"]);
+    let (exit, log, dir) = terminate_keeping_dir(running);
+    assert!(exit.success());
+    assert!(
+        log.iter()
+            .any(|l| l.contains("instances are kept in memory:")),
+        "{log:#?}"
+    );
+    assert!(!dir.path().join("nova.db").exists());
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_is_reported_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("not-sqlite.db"),
+        "this is not a database, just text ".repeat(100),
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
+        .current_dir(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--store", "sqlite:not-sqlite.db"])
+        .output()
+        .expect("run nova-server");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot open the SQLite store /"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not-sqlite.db: file is not a database"),
         "{stderr}"
     );
 }

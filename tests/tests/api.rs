@@ -42,6 +42,17 @@ async fn first_id(server: &TestServer) -> String {
     body["instances"][0]["id"].as_str().unwrap().to_owned()
 }
 
+/// `{"instance": {"id", "name", "created_at", "updated_at"}}` with this id
+/// and name, and the timestamps `body` has (the store suite checks those).
+fn instance_json(id: &str, name: &str, body: &Value) -> Value {
+    json!({"instance": {
+        "id": id,
+        "name": name,
+        "created_at": body["instance"]["created_at"],
+        "updated_at": body["instance"]["updated_at"],
+    }})
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_without_the_token_are_forbidden_before_routing() {
     let server = TestServer::start().await;
@@ -86,7 +97,7 @@ async fn index_lists_the_seed_instances_then_new_ones_in_creation_order() {
     assert_eq!(status, 200);
     for instance in body["instances"].as_array().unwrap() {
         let keys: Vec<&String> = instance.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["id", "name"]);
+        assert_eq!(keys, ["created_at", "id", "name", "updated_at"]);
         Uuid::parse_str(instance["id"].as_str().unwrap()).unwrap();
     }
     for name in ["zeta", "alpha", "mid"] {
@@ -140,7 +151,7 @@ async fn create_takes_the_name_from_a_form_the_query_or_json() {
         assert_eq!(status, 201, "{expected}: {body}");
         let id = body["instance"]["id"].as_str().unwrap();
         assert_eq!(Uuid::parse_str(id).unwrap().get_version_num(), 4);
-        assert_eq!(body, json!({"instance": {"id": id, "name": expected}}));
+        assert_eq!(body, instance_json(id, expected, &body));
         assert_eq!(location, format!("/instances/{id}"));
 
         // The Location names the new instance.
@@ -250,7 +261,7 @@ async fn show_answers_one_instance_and_404_for_unknown_or_malformed_ids() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({"instance": {"id": id, "name": "inst-0"}}));
+    assert_eq!(body, instance_json(&id, "inst-0", &body));
 
     let unknown = Uuid::new_v4();
     for bad in [
@@ -296,7 +307,7 @@ async fn update_renames_and_404s_for_unknown_ids() {
     {
         let (status, body) = status_and_json(request.send().await.unwrap()).await;
         assert_eq!(status, 200);
-        assert_eq!(body, json!({"instance": {"id": id, "name": expected}}));
+        assert_eq!(body, instance_json(&id, expected, &body));
         let (_, shown) = status_and_json(
             server
                 .request(Method::GET, &format!("/instances/{id}"))

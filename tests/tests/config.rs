@@ -18,10 +18,18 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// Every UUID in a value replaced by `<uuid>`, so two servers' answers
-/// compare equal.
+/// Every UUID in a value replaced by `<uuid>` and every timestamp by
+/// `<time>`, so two servers' answers compare equal.
 fn without_ids(value: Value) -> Value {
     match value {
+        Value::Object(map) if map.contains_key("created_at") => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| match key.as_str() {
+                    "created_at" | "updated_at" => (key, Value::String("<time>".into())),
+                    _ => (key, without_ids(value)),
+                })
+                .collect(),
+        ),
         Value::String(text) if Uuid::try_parse(&text).is_ok() => Value::String("<uuid>".into()),
         Value::String(text) => Value::String(match text.rsplit_once('/') {
             Some((head, tail)) if Uuid::try_parse(tail).is_ok() => format!("{head}/<uuid>"),

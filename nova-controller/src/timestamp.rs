@@ -1,0 +1,91 @@
+//! When an instance was created or last changed: a UTC instant with
+//! microsecond precision, shown as ISO 8601 (`2026-11-29T09:00:00.000000Z`).
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// A UTC instant in whole microseconds since the Unix epoch.
+///
+/// Microseconds because that is what PostgreSQL's `timestamptz` keeps, so a
+/// timestamp reads back exactly as it was written from every store. It is
+/// shown with exactly six fractional digits, so every timestamp has the same
+/// length and sorts as text.
+///
+/// ```
+/// use nova_controller::Timestamp;
+///
+/// let t = Timestamp::from_unix_micros(1_795_942_800_000_001).unwrap();
+/// assert_eq!(t.to_string(), "2026-11-29T09:00:00.000001Z");
+/// assert_eq!(t.unix_micros(), 1_795_942_800_000_001);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(jiff::Timestamp);
+
+impl Timestamp {
+    /// The current time, truncated to whole microseconds.
+    pub fn now() -> Self {
+        let now = jiff::Timestamp::now();
+        // Truncating an instant the clock just gave cannot leave jiff's range.
+        Self::from_unix_micros(now.as_microsecond()).unwrap_or(Timestamp(now))
+    }
+
+    /// The instant `micros` microseconds after the Unix epoch; `None` outside
+    /// the years -9999 to 9999.
+    pub fn from_unix_micros(micros: i64) -> Option<Self> {
+        jiff::Timestamp::from_microsecond(micros)
+            .ok()
+            .map(Timestamp)
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn unix_micros(&self) -> i64 {
+        self.0.as_microsecond()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.6}", self.0)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_shown_in_utc_with_six_fractional_digits() {
+        for (micros, shown) in [
+            (0, "1970-01-01T00:00:00.000000Z"),
+            (1_795_942_800_000_000, "2026-11-29T09:00:00.000000Z"),
+            (1_795_942_800_123_456, "2026-11-29T09:00:00.123456Z"),
+            (-1, "1969-12-31T23:59:59.999999Z"),
+        ] {
+            let t = Timestamp::from_unix_micros(micros).unwrap();
+            assert_eq!(t.to_string(), shown);
+            assert_eq!(t.unix_micros(), micros);
+            assert_eq!(serde_json::to_value(t).unwrap(), shown);
+        }
+    }
+
+    #[test]
+    fn now_has_whole_microseconds_and_moves_forward() {
+        let a = Timestamp::now();
+        let b = Timestamp::now();
+        assert!(a <= b);
+        assert_eq!(Timestamp::from_unix_micros(a.unix_micros()), Some(a));
+        assert!(a.to_string().ends_with('Z') && a.to_string().len() == 27);
+    }
+
+    #[test]
+    fn instants_outside_jiffs_range_are_refused() {
+        assert_eq!(Timestamp::from_unix_micros(i64::MAX), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! Durable instance stores for nova-rs, behind nova-controller's
+//! [`InstanceStore`] trait, chosen by a URL.
+//!
+//! | URL | store | durable |
+//! |---|---|---|
+//! | `memory:` | [`MemoryStore`]: the seed's dict | never: gone when the process stops |
+//! | `sqlite:PATH` | `SqliteStore` (feature `sqlite`, on by default) | every answered change survives a process crash and a power loss |
+//! | `postgres://…` | `PostgresStore` (feature `postgres`) | as the PostgreSQL server's own settings promise |
+//!
+//! [`open`] creates or upgrades the schema (refusing a database newer than
+//! this build) and seeds `inst-0`, `inst-1` and `inst-2` only when it creates
+//! the store. The controller compiles no database driver; this crate compiles
+//! only the drivers whose features are on.
+//!
+//! ```
+//! use nova_controller::InstanceStore;
+//! use nova_store::StoreUrl;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let url: StoreUrl = format!("sqlite:{}", dir.path().join("nova.db").display()).parse().unwrap();
+//! let store = nova_store::open(&url).await.unwrap();
+//! assert_eq!(store.list().await.unwrap().len(), 3); // seeded on creation
+//! store.close().await.unwrap();
+//! # });
+//! ```
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use nova_controller::{InstanceStore, MemoryStore};
+
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// The schema version this build writes; a database at a higher one is
+/// refused with [`OpenError::SchemaTooNew`].
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The default store: `nova.db` in the working directory.
+pub const DEFAULT_STORE_URL: &str = "sqlite:nova.db";
+
+/// Where instances are kept, parsed from `memory:`, `sqlite:PATH` or
+/// `postgres://…` (also `postgresql://…`).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreUrl {
+    /// In memory, gone when the process stops.
+    Memory,
+    /// A SQLite file, created if missing.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, as a libpq-style URL.
+    Postgres(String),
+}
+
+/// Why a store URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The URL starts with none of `memory:`, `sqlite:`, `postgres://`.
+    #[error("unknown store {0:?}; use memory:, sqlite:PATH or postgres://USER@HOST/DATABASE")]
+    UnknownScheme(String),
+    /// `sqlite:` without a path.
+    #[error("sqlite: needs a file path, as in sqlite:nova.db")]
+    MissingPath,
+}
+
+impl FromStr for StoreUrl {
+    type Err = UrlError;
+
+    fn from_str(url: &str) -> Result<Self, UrlError> {
+        if url == "memory:" || url == "memory" {
+            Ok(StoreUrl::Memory)
+        } else if let Some(path) = url.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                Err(UrlError::MissingPath)
+            } else {
+                Ok(StoreUrl::Sqlite(PathBuf::from(path)))
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(StoreUrl::Postgres(url.to_owned()))
+        } else {
+            Err(UrlError::UnknownScheme(url.to_owned()))
+        }
+    }
+}
+
+impl StoreUrl {
+    /// The same store with a relative SQLite path made absolute against the
+    /// working directory, so a log line says exactly which file is used.
+    pub fn resolved(self) -> Self {
+        match self {
+            StoreUrl::Sqlite(path) => StoreUrl::Sqlite(std::path::absolute(&path).unwrap_or(path)),
+            other => other,
+        }
+    }
+}
+
+impl fmt::Display for StoreUrl {
+    /// The URL with any password replaced by `***`, fit for a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreUrl::Memory => f.write_str("memory:"),
+            StoreUrl::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            StoreUrl::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreUrl({self})")
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Why a store could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The database was written by a newer nova-rs; this build will not
+    /// touch it.
+    #[error("the database is at schema version {found}, newer than this nova-rs build knows ({supported}); run a newer nova-server")]
+    SchemaTooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// The SQLite file could not be opened, created or upgraded.
+    #[error("cannot open the SQLite store {path}: {reason}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// The PostgreSQL database could not be reached or upgraded.
+    #[error("cannot open the PostgreSQL store {url}: {reason}")]
+    Postgres {
+        /// The URL, password hidden.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// This build was compiled without the driver for the URL.
+    #[error("this nova-rs build has no {0} support (cargo feature {0:?})")]
+    DriverNotBuilt(&'static str),
+}
+
+/// Opens the store `url` names: creates or upgrades its schema, seeds it if
+/// it was just created, and returns it ready for the controller. Call
+/// [`InstanceStore::close`] before the process exits to flush and release it.
+pub async fn open(url: &StoreUrl) -> Result<Arc<dyn InstanceStore>, OpenError> {
+    open_seeding(url, true).await
+}
+
+/// As [`open`], but a store this call creates gets the seed's three
+/// instances only if `seed` (an instance app's `seed = false`).
+pub async fn open_seeding(url: &StoreUrl, seed: bool) -> Result<Arc<dyn InstanceStore>, OpenError> {
+    match url {
+        StoreUrl::Memory if seed => Ok(Arc::new(MemoryStore::seeded())),
+        StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),
+        #[cfg(feature = "sqlite")]
+        StoreUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open_seeding(path, seed).await?)),
+        #[cfg(not(feature = "sqlite"))]
+        StoreUrl::Sqlite(_) => Err(OpenError::DriverNotBuilt("sqlite")),
+        #[cfg(feature = "postgres")]
+        StoreUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open_seeding(url, seed).await?)),
+        #[cfg(not(feature = "postgres"))]
+        StoreUrl::Postgres(_) => Err(OpenError::DriverNotBuilt("postgres")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_parse_to_their_store_and_print_without_a_password() {
+        let table = [
+            ("memory:", Ok(StoreUrl::Memory), "memory:"),
+            (
+                "sqlite:nova.db",
+                Ok(StoreUrl::Sqlite("nova.db".into())),
+                "sqlite:nova.db",
+            ),
+            (
+                "sqlite:/var/lib/nova/nova.db",
+                Ok(StoreUrl::Sqlite("/var/lib/nova/nova.db".into())),
+                "sqlite:/var/lib/nova/nova.db",
+            ),
+            (
+                "postgres://nova:s3cret@db:5432/nova?sslmode=disable",
+                Ok(StoreUrl::Postgres(
+                    "postgres://nova:s3cret@db:5432/nova?sslmode=disable".into(),
+                )),
+                "postgres://nova:***@db:5432/nova?sslmode=disable",
+            ),
+            (
+                "postgresql://nova@db/nova",
+                Ok(StoreUrl::Postgres("postgresql://nova@db/nova".into())),
+                "postgresql://nova@db/nova",
+            ),
+        ];
+        for (text, expected, shown) in table {
+            let parsed = text.parse::<StoreUrl>();
+            assert_eq!(parsed, expected, "{text}");
+            assert_eq!(parsed.unwrap().to_string(), shown);
+        }
+        assert_eq!("sqlite:".parse::<StoreUrl>(), Err(UrlError::MissingPath));
+        assert_eq!(
+            "mysql://x".parse::<StoreUrl>(),
+            Err(UrlError::UnknownScheme("mysql://x".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_is_seeded() {
+        let store = open(&StoreUrl::Memory).await.unwrap();
+        assert_eq!(store.list().await.unwrap().len(), 3);
+    }
+}

@@ -1,0 +1,411 @@
+//! The PostgreSQL store: for several nova-server processes, on one machine
+//! or many, sharing one database through a small connection pool.
+//!
+//! Every change is one statement, so it is atomic on its own, and a
+//! conditional change checks the version in the statement's `WHERE` clause:
+//! of two concurrent `If-Match` updates of one instance exactly one matches.
+//! Durability is the server's: with PostgreSQL's defaults
+//! (`synchronous_commit=on`, `fsync=on`) an answered change has been synced
+//! to the server's WAL, and PostgreSQL batches concurrent commits itself.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
+};
+use nova_controller::{
+    Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
+};
+use tokio_postgres::types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Type};
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+
+use crate::{redact_password, OpenError, SCHEMA_VERSION};
+
+/// Connections per process; PostgreSQL's own limit is shared by every
+/// nova-server, so each keeps few.
+const POOL_SIZE: usize = 8;
+
+/// How long a request waits for a connection (or to make one) before it is
+/// answered 503.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serialises schema upgrades of servers starting at once (an arbitrary
+/// constant, "nova" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6e6f_7661;
+
+/// The schema, one entry per version: entry `n` takes the database from
+/// version `n` to `n + 1`.
+const MIGRATIONS: [&str; 1] = ["
+    CREATE TABLE instances (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id uuid NOT NULL UNIQUE,
+        name text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        version bigint NOT NULL
+    );
+"];
+
+const COLUMNS: &str = "id, name, created_at, updated_at, version";
+
+/// Instances in a PostgreSQL database.
+///
+/// When the server cannot be reached, requests answer
+/// [`StoreError::Unavailable`] within a few seconds; the pool makes new
+/// connections when it is back, so the store recovers by itself.
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+/// A `timestamptz` in PostgreSQL's binary form: microseconds since
+/// 2000-01-01 UTC. Exact, unlike going through floating-point seconds.
+#[derive(Debug)]
+struct PgTime(i64);
+
+/// 2000-01-01T00:00:00Z in Unix microseconds.
+const PG_EPOCH_US: i64 = 946_684_800_000_000;
+
+impl From<Timestamp> for PgTime {
+    fn from(t: Timestamp) -> Self {
+        PgTime(t.unix_micros() - PG_EPOCH_US)
+    }
+}
+
+impl ToSql for PgTime {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.put_i64(self.0);
+        Ok(IsNull::No)
+    }
+
+    accepts!(TIMESTAMPTZ);
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for PgTime {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let bytes: [u8; 8] = raw.try_into()?;
+        Ok(PgTime(i64::from_be_bytes(bytes)))
+    }
+
+    accepts!(TIMESTAMPTZ);
+}
+
+/// A tokio-postgres error with its cause: its own text is often only
+/// "db error" or "error connecting to server".
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.source() {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    }
+}
+
+fn pool_unavailable(error: PoolError) -> StoreError {
+    let reason = match &error {
+        PoolError::Backend(error) => describe(error),
+        other => other.to_string(),
+    };
+    tracing::error!(%reason, "the PostgreSQL store is unavailable");
+    StoreError::Unavailable { reason }
+}
+
+fn query_unavailable(error: tokio_postgres::Error) -> StoreError {
+    let reason = describe(&error);
+    tracing::error!(%reason, "a PostgreSQL query failed");
+    StoreError::Unavailable { reason }
+}
+
+fn versions_to_sql(if_match: &IfMatch) -> Option<Vec<i64>> {
+    match if_match {
+        IfMatch::Any => None,
+        // A version past i64::MAX was never stored, so it cannot match.
+        IfMatch::Versions(versions) => Some(
+            versions
+                .iter()
+                .filter_map(|v| i64::try_from(*v).ok())
+                .collect(),
+        ),
+    }
+}
+
+fn to_instance(row: &Row) -> Result<Instance, StoreError> {
+    let corrupt = |what: &str, error: &dyn std::fmt::Display| StoreError::Corrupt {
+        reason: format!("bad {what}: {error}"),
+    };
+    let id: Uuid = row.try_get(0).map_err(|e| corrupt("id", &e))?;
+    let time = |index: usize, what: &str| -> Result<Timestamp, StoreError> {
+        let PgTime(micros) = row.try_get(index).map_err(|e| corrupt(what, &e))?;
+        micros
+            .checked_add(PG_EPOCH_US)
+            .and_then(Timestamp::from_unix_micros)
+            .ok_or_else(|| corrupt(what, &"out of range"))
+    };
+    let version: i64 = row.try_get(4).map_err(|e| corrupt("version", &e))?;
+    Ok(Instance {
+        id,
+        name: row.try_get(1).map_err(|e| corrupt("name", &e))?,
+        created_at: time(2, "created_at")?,
+        updated_at: time(3, "updated_at")?,
+        version: u64::try_from(version).map_err(|e| corrupt("version", &e))?,
+    })
+}
+
+fn version_to_sql(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    /// Connects to `url`, upgrades the schema (one server at a time), seeds
+    /// the store if it was just created, and keeps a pool of connections.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        Self::open_seeding(url, true).await
+    }
+
+    /// As [`PostgresStore::open`], seeding a new database only if `seed`.
+    pub async fn open_seeding(url: &str, seed: bool) -> Result<Self, OpenError> {
+        let error = |reason: String| OpenError::Postgres {
+            url: redact_password(url),
+            reason,
+        };
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| error(describe(&e)))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(POOL_TIMEOUT);
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .timeouts(Timeouts {
+                wait: Some(POOL_TIMEOUT),
+                create: Some(POOL_TIMEOUT),
+                recycle: Some(POOL_TIMEOUT),
+            })
+            .build()
+            .map_err(|e| error(e.to_string()))?;
+        let mut client = pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => error(describe(&e)),
+            other => error(other.to_string()),
+        })?;
+        let transaction = client
+            .transaction()
+            .await
+            .map_err(|e| error(describe(&e)))?;
+        let sql = |e: tokio_postgres::Error| error(describe(&e));
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(sql)?;
+        transaction
+            .batch_execute("CREATE TABLE IF NOT EXISTS nova_schema (version integer NOT NULL)")
+            .await
+            .map_err(sql)?;
+        let found: Option<i32> = transaction
+            .query_one("SELECT max(version) FROM nova_schema", &[])
+            .await
+            .map_err(sql)?
+            .get(0);
+        let found = i64::from(found.unwrap_or(0));
+        if found > SCHEMA_VERSION {
+            return Err(OpenError::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for migration in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
+            transaction.batch_execute(migration).await.map_err(sql)?;
+        }
+        if found == 0 {
+            for name in SEED_NAMES.iter().filter(|_| seed) {
+                insert(&*transaction, &Instance::new(*name))
+                    .await
+                    .map_err(sql)?;
+            }
+            tracing::info!(url = %redact_password(url), "created a new instance store");
+        }
+        let version = i32::try_from(SCHEMA_VERSION).unwrap_or(i32::MAX);
+        transaction
+            .execute("DELETE FROM nova_schema", &[])
+            .await
+            .map_err(sql)?;
+        transaction
+            .execute("INSERT INTO nova_schema (version) VALUES ($1)", &[&version])
+            .await
+            .map_err(sql)?;
+        transaction.commit().await.map_err(sql)?;
+        drop(client);
+        Ok(PostgresStore { pool })
+    }
+
+    async fn current_version(
+        client: &deadpool_postgres::Client,
+        id: Uuid,
+    ) -> Result<Option<u64>, StoreError> {
+        let statement = client
+            .prepare_cached("SELECT version FROM instances WHERE id = $1")
+            .await
+            .map_err(query_unavailable)?;
+        let row = client
+            .query_opt(&statement, &[&id])
+            .await
+            .map_err(query_unavailable)?;
+        Ok(row.map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)))
+    }
+}
+
+async fn insert(
+    client: &impl tokio_postgres::GenericClient,
+    instance: &Instance,
+) -> Result<bool, tokio_postgres::Error> {
+    let inserted = client
+        .execute(
+            "INSERT INTO instances (id, name, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            &[
+                &instance.id,
+                &instance.name,
+                &PgTime::from(instance.created_at),
+                &PgTime::from(instance.updated_at),
+                &version_to_sql(instance.version),
+            ],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+impl InstanceStore for PostgresStore {
+    fn list(&self) -> StoreFuture<'_, Vec<Instance>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM instances ORDER BY seq"))
+                .await
+                .map_err(query_unavailable)?;
+            let rows = client
+                .query(&statement, &[])
+                .await
+                .map_err(query_unavailable)?;
+            rows.iter().map(to_instance).collect()
+        })
+    }
+
+    fn insert(&self, instance: Instance) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            if insert(&**client, &instance)
+                .await
+                .map_err(query_unavailable)?
+            {
+                Ok(())
+            } else {
+                Err(StoreError::DuplicateId { id: instance.id })
+            }
+        })
+    }
+
+    fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Instance>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM instances WHERE id = $1"))
+                .await
+                .map_err(query_unavailable)?;
+            let row = client
+                .query_opt(&statement, &[&id])
+                .await
+                .map_err(query_unavailable)?;
+            row.as_ref().map(to_instance).transpose()
+        })
+    }
+
+    fn rename(
+        &self,
+        id: Uuid,
+        name: String,
+        if_match: IfMatch,
+    ) -> StoreFuture<'_, Change<Instance>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            // The version is checked and bumped by the one UPDATE: a
+            // concurrent update of the same row waits for this one, then
+            // re-checks its WHERE against the new version.
+            let statement = client
+                .prepare_cached(&format!(
+                    "UPDATE instances SET name = $2, updated_at = $3, version = version + 1
+                     WHERE id = $1 AND ($4::bigint[] IS NULL OR version = ANY($4))
+                     RETURNING {COLUMNS}"
+                ))
+                .await
+                .map_err(query_unavailable)?;
+            let row = client
+                .query_opt(
+                    &statement,
+                    &[
+                        &id,
+                        &name,
+                        &PgTime::from(Timestamp::now()),
+                        &versions_to_sql(&if_match),
+                    ],
+                )
+                .await
+                .map_err(query_unavailable)?;
+            match row {
+                Some(row) => Ok(Change::Applied(to_instance(&row)?)),
+                None => Ok(match Self::current_version(&client, id).await? {
+                    None => Change::NotFound,
+                    Some(current) => Change::VersionMismatch { current },
+                }),
+            }
+        })
+    }
+
+    fn delete(&self, id: Uuid, if_match: IfMatch) -> StoreFuture<'_, Change<()>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(
+                    "DELETE FROM instances
+                     WHERE id = $1 AND ($2::bigint[] IS NULL OR version = ANY($2))",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let deleted = client
+                .execute(&statement, &[&id, &versions_to_sql(&if_match)])
+                .await
+                .map_err(query_unavailable)?;
+            if deleted == 1 {
+                return Ok(Change::Applied(()));
+            }
+            Ok(match Self::current_version(&client, id).await? {
+                None => Change::NotFound,
+                Some(current) => Change::VersionMismatch { current },
+            })
+        })
+    }
+
+    fn close(&self) -> StoreFuture<'_, ()> {
+        // Every change was committed before it was answered; closing only
+        // ends the connections, so the server sees clean disconnects.
+        self.pool.close();
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
