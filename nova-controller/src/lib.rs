@@ -37,6 +37,10 @@
 //! # });
 //! ```
 
+/// The OpenAPI 3.1 description of the instance API this crate serves, with
+/// paths relative to where the API is mounted.
+pub const OPENAPI_DOCUMENT: &str = include_str!("../openapi.json");
+
 mod controller;
 mod error;
 mod params;

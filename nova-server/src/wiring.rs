@@ -193,12 +193,17 @@ impl std::fmt::Debug for Wiring {
 /// | name | kind | keys | also found as |
 /// |---|---|---|---|
 /// | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
+/// | `openapi` | app | `api_prefix` (where the instance API is mounted, default none) | |
 /// | `instance` | app | `store` (a store URL; `sqlite:nova.db` in nova-server), `seed` (`true`) | `routers:app_factory` (the seed's), `nova.api.openstack.compute:APIRouterV21.factory` |
 ///
 /// An embedding program may add its own factories to the result.
 pub fn registry(wiring: &Wiring) -> Registry {
     let mut registry = Registry::new();
     nova_filters::register(&mut registry);
+    registry.add_app("openapi", |config| {
+        let prefix = config.get("api_prefix").unwrap_or("").trim();
+        Ok(Arc::new(OpenApiDocument::new(prefix)?))
+    });
     let tokens = wiring.tokens.clone();
     registry
         .add_filter("auth", move |config, app| {
@@ -287,6 +292,84 @@ pub fn load_with(
     let app = config.load_app(registry, name)?;
     let listen = config.load_server("main", server_address)?.flatten();
     Ok(Loaded { app, listen })
+}
+
+/// The `openapi` app: answers `GET` (and `HEAD`) with the instance API's
+/// OpenAPI document, its `servers` entry set to where the API is mounted.
+struct OpenApiDocument {
+    body: bytes::Bytes,
+}
+
+impl OpenApiDocument {
+    fn new(api_prefix: &str) -> Result<Self, FactoryError> {
+        if !(api_prefix.is_empty() || api_prefix.starts_with('/')) {
+            return Err(FactoryError::bad_value(
+                "api_prefix",
+                format_args!("{api_prefix:?} must be empty or start with '/'"),
+            ));
+        }
+        let mut document: serde_json::Value =
+            serde_json::from_str(nova_controller::OPENAPI_DOCUMENT).map_err(|error| {
+                FactoryError::bad_value(
+                    "api_prefix",
+                    format_args!("the built-in document: {error}"),
+                )
+            })?;
+        let url = if api_prefix.is_empty() {
+            "/"
+        } else {
+            api_prefix
+        };
+        document["servers"] = serde_json::json!([{ "url": url }]);
+        let body = serde_json::to_vec(&document).map_err(|error| {
+            FactoryError::bad_value("api_prefix", format_args!("the built-in document: {error}"))
+        })?;
+        Ok(OpenApiDocument { body: body.into() })
+    }
+}
+
+impl nova_router::Service<nova_router::Request> for OpenApiDocument {
+    type Response = nova_router::Response;
+    type Error = std::convert::Infallible;
+    type Future = nova_router::ResponseFuture;
+
+    fn call(&self, req: nova_router::Request) -> Self::Future {
+        use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+        use http::{Method, StatusCode};
+        let response = match *req.method() {
+            Method::GET | Method::HEAD => {
+                let mut response = nova_router::Response::new(if req.method() == Method::GET {
+                    self.body.clone()
+                } else {
+                    bytes::Bytes::new()
+                });
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static(nova_router::JSON_CONTENT_TYPE),
+                );
+                response.headers_mut().insert(
+                    http::header::CONTENT_LENGTH,
+                    HeaderValue::from(self.body.len()),
+                );
+                response
+            }
+            _ => {
+                let mut response = nova_router::Fault::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!(
+                        "method {} is not allowed here; allowed: GET, HEAD",
+                        req.method()
+                    ),
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+                response
+            }
+        };
+        nova_router::ready(response)
+    }
 }
 
 /// The server sections nova-server can stand in for.

@@ -48,7 +48,12 @@ impl TestServer {
     /// The application `main` of a paste.deploy file, with every factory
     /// nova-rs has, served by the real server.
     pub async fn start_config(path: &Path) -> Self {
-        let registry = nova_server::registry(&nova_server::Wiring::default());
+        // Files may name durable stores; tests keep everything in memory.
+        let wiring = nova_server::Wiring {
+            store: Some("memory:".to_owned()),
+            ..nova_server::Wiring::default()
+        };
+        let registry = nova_server::registry(&wiring);
         Self::start_config_with(path, &registry).await
     }
 

@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 fn document() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/nova-rs.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(nova_controller::OPENAPI_DOCUMENT).unwrap()
 }
 
 fn documented_operations(document: &Value) -> BTreeSet<(String, String)> {
@@ -34,7 +33,7 @@ fn the_document_describes_exactly_the_routes_of_the_instance_router() {
         .collect();
     let documented: BTreeSet<(String, String)> = documented_operations(&document())
         .into_iter()
-        .filter(|(path, _)| path.starts_with("/instances"))
+        .filter(|(path, _)| path != "/openapi.json")
         .collect();
     assert_eq!(documented, routed);
 }
@@ -71,4 +70,45 @@ fn every_documented_error_is_a_nova_fault_of_the_right_kind() {
             }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_document_is_served_without_a_token_where_the_api_is() {
+    let builtin = nova_tests::TestServer::start().await;
+    let response = builtin
+        .client
+        .get(builtin.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served: Value = response.json().await.unwrap();
+    let mut expected = document();
+    expected["servers"] = serde_json::json!([{"url": "/"}]);
+    assert_eq!(served, expected);
+    builtin.stop().await;
+
+    // Behind Nova's URL map the API is mounted at /v2.1, and the document
+    // says so.
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../etc/nova-rs/api-paste.ini");
+    let nova_like = nova_tests::TestServer::start_config(std::path::Path::new(file)).await;
+    let served: Value = nova_like
+        .client
+        .get(nova_like.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served["servers"], serde_json::json!([{"url": "/v2.1"}]));
+    let response = nova_like
+        .client
+        .delete(nova_like.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    nova_like.stop().await;
 }

@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod fuzz;
+mod postgres;
 mod schemathesis;
 mod tidy;
 
@@ -77,7 +78,7 @@ fn test() -> Result<(), String> {
             "postgres",
         ],
     )?;
-    cargo(&root, &["test", "--workspace"])?;
+    postgres::cargo_with_postgres(&root, &["test", "--workspace"])?;
     schemathesis::run(&root)?;
     Ok(())
 }

@@ -21,8 +21,15 @@ const MAX_EXAMPLES: &str = "100";
 pub(crate) fn run(root: &Path) -> Result<(), String> {
     let st = install(root)?;
     crate::cargo(root, &["build", "--package", "nova-server"])?;
-    let server = LiveServer::start(&root.join("target/debug/nova-server"))?;
-    let document = root.join("openapi/nova-rs.json");
+    // The default store, SQLite, on a fresh file: what a user runs.
+    let database = root.join("target/xtask/schemathesis.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    let store = format!("sqlite:{}", database.display());
+    let server = LiveServer::start(&root.join("target/debug/nova-server"), &store)?;
+    // The document as the server serves it, at the path a user finds it.
+    let document = format!("{}/openapi.json", server.url);
     println!("xtask: schemathesis against {}", server.url);
     let status = Command::new(&st)
         .arg("run")
@@ -33,6 +40,8 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         .args(["--max-examples", MAX_EXAMPLES])
         .args(["--request-timeout", "10"])
         .arg("--no-color")
+        // schemathesis.toml, at the root, holds the settings of its checks.
+        .current_dir(root)
         .status()
         .map_err(|error| format!("cannot run schemathesis: {error}"));
     server.stop();
@@ -79,9 +88,9 @@ struct LiveServer {
 }
 
 impl LiveServer {
-    fn start(binary: &Path) -> Result<Self, String> {
+    fn start(binary: &Path, store: &str) -> Result<Self, String> {
         let mut child = Command::new(binary)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--store", store])
             .env("RUST_LOG", "warn,nova_server=info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
