@@ -433,7 +433,12 @@ mod tests {
     #[test]
     fn the_shipped_api_paste_file_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../etc/nova-rs/api-paste.ini");
-        let loaded = load(&ConfigSource::File(path), "main", &Wiring::default()).unwrap();
+        // The file names a SQLite store; the URL checker opens nothing.
+        let wiring = Wiring {
+            open_store: store_url_checker(),
+            ..Wiring::default()
+        };
+        let loaded = load(&ConfigSource::File(path), "main", &wiring).unwrap();
         assert_eq!(loaded.app.max_body_size(), Some(114_688));
     }
 
