@@ -3,6 +3,9 @@
 //! memory store and the SQLite store, so the durable store cannot drift from
 //! the reference semantics.
 
+// Helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used)]
+
 use nova_controller::{Change, IfMatch, Instance, InstanceStore, MemoryStore};
 use nova_store::SqliteStore;
 use proptest::prelude::*;
