@@ -3,6 +3,11 @@
 //!
 //! - `cargo xtask test`: formatting, clippy, each library crate checked on
 //!   its own, then every test in the workspace. This is what CI runs.
+//! - `cargo xtask bench [--quick] [--save] [--connections N]`: builds in
+//!   release mode, runs the router micro-benchmarks (criterion), then the
+//!   `nova-bench` suite against the real `nova-server` binary and a bare hyper
+//!   baseline, and prints the report; `--save` writes it to
+//!   `bench/results/YYYY-MM-DD.md`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -20,8 +25,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("bench") => bench(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("usage: cargo xtask test");
+            println!("       cargo xtask bench [--quick] [--save] [--connections N]");
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(format!("unknown command {other:?}; try `cargo xtask help`")),
@@ -44,6 +51,9 @@ fn test() -> Result<(), String> {
             "clippy",
             "--workspace",
             "--all-targets",
+            // Lints the router micro-benchmarks too, which need criterion.
+            "--features",
+            "nova-router/bench",
             "--",
             "-D",
             "warnings",
@@ -54,6 +64,124 @@ fn test() -> Result<(), String> {
     }
     cargo(&root, &["test", "--workspace"])?;
     Ok(())
+}
+
+/// Where `--save` writes, relative to the workspace root.
+const RESULTS_DIR: &str = "bench/results";
+
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut quick = false;
+    let mut save = false;
+    let mut connections = "64".to_owned();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--save" => save = true,
+            "--connections" => {
+                connections = rest
+                    .next()
+                    .filter(|n| n.parse::<usize>().is_ok_and(|n| n > 0))
+                    .ok_or("--connections needs a positive number")?
+                    .clone();
+            }
+            other => return Err(format!("unknown bench option {other:?}")),
+        }
+    }
+    if quick && save {
+        return Err("--save records full runs only; drop --quick".to_owned());
+    }
+    let root = workspace_root();
+    // One build for everything, so that the servers and the micro-benchmarks
+    // share one feature resolution and no dependency is compiled twice. The
+    // bench profile is the release profile (it inherits it unchanged).
+    let packages = [
+        "--package",
+        "nova-server",
+        "--package",
+        "nova-bench",
+        "--package",
+        "nova-router",
+        "--features",
+        "nova-router/bench",
+    ];
+    let mut build = vec!["build", "--profile", "bench", "--bins", "--benches"];
+    build.extend_from_slice(&packages);
+    cargo(&root, &build)?;
+
+    // Micro-benchmarks first, unpinned: they are single-threaded and short.
+    let mut criterion = vec!["bench"];
+    criterion.extend_from_slice(&packages);
+    criterion.extend_from_slice(&["--bench", "matching", "--", "--noplot"]);
+    if quick {
+        criterion.extend_from_slice(&["--warm-up-time", "0.2", "--measurement-time", "0.5"]);
+    } else {
+        criterion.extend_from_slice(&["--warm-up-time", "1", "--measurement-time", "3"]);
+    }
+    cargo(&root, &criterion)?;
+
+    let release = target_dir(&root).join("release");
+    let server = release.join("nova-server");
+    let suite = release.join("nova-bench");
+    let criterion_dir = target_dir(&root).join("criterion");
+    let mut command = match pinning() {
+        // On a machine with two or more CPUs the servers get CPU 0 and the
+        // load generator CPU 1, so neither steals the other's time.
+        Some((server_cpus, load_cpus)) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", load_cpus]).arg(&suite).arg("suite");
+            command.args(["--server-cpus", server_cpus]);
+            command
+        }
+        None => {
+            let mut command = Command::new(&suite);
+            command.arg("suite");
+            command
+        }
+    };
+    command
+        .arg("--server")
+        .arg(&server)
+        .arg("--connections")
+        .arg(&connections)
+        .arg("--criterion-dir")
+        .arg(&criterion_dir)
+        .arg("--work-dir")
+        .arg(target_dir(&root).join("bench"))
+        .current_dir(&root);
+    if quick {
+        command.arg("--quick");
+    }
+    if save {
+        command.arg("--save").arg(root.join(RESULTS_DIR));
+    }
+    println!("xtask: {command:?}");
+    let status = command
+        .status()
+        .map_err(|error| format!("cannot run nova-bench: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the benchmark suite failed ({status})"))
+    }
+}
+
+/// CPUs for (servers, load generator), when `taskset` works and there are
+/// at least two.
+fn pinning() -> Option<(&'static str, &'static str)> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let taskset = Command::new("taskset")
+        .args(["-c", "0", "true"])
+        .status()
+        .is_ok_and(|status| status.success());
+    (cpus >= 2 && taskset).then_some(("0", "1"))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    // A relative CARGO_TARGET_DIR is relative to where cargo runs, the root.
+    env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root.join(dir))
+        .unwrap_or_else(|| root.join("target"))
 }
 
 fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
