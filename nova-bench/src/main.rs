@@ -12,6 +12,9 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+use nova_bench::load::{self, Mix, Op, Plan, Target};
 use nova_bench::suite::{self, SuiteConfig};
 use nova_bench::BenchError;
 
@@ -49,6 +52,25 @@ enum Commands {
         #[arg(long, value_name = "DIR", default_value = "target/bench")]
         work_dir: PathBuf,
     },
+    /// Loads a server that is already running with one workload and prints
+    /// what it measured: for profiling a server by hand (`perf record -p`).
+    Drive {
+        /// The server's address.
+        #[arg(long, value_name = "ADDR")]
+        addr: SocketAddr,
+        /// show, index, create, update or forbidden.
+        #[arg(long, value_name = "OP", default_value = "show")]
+        op: String,
+        /// Create instances until the server lists this many first.
+        #[arg(long, value_name = "N", default_value_t = 10_000)]
+        instances: u64,
+        /// Seconds to measure (after one second of warm-up).
+        #[arg(long, value_name = "S", default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        connections: usize,
+    },
     /// Serves the baseline: a fixed `show`-sized JSON answer after a token
     /// check, on hyper alone.
     Baseline {
@@ -83,6 +105,13 @@ fn main() -> ExitCode {
             },
             save,
         ),
+        Commands::Drive {
+            addr,
+            op,
+            instances,
+            seconds,
+            connections,
+        } => drive(addr, &op, instances, seconds, connections),
         Commands::Baseline { listen, token } => baseline(listen, &token),
     };
     match result {
@@ -136,6 +165,62 @@ fn today() -> String {
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .filter(|date| !date.is_empty())
         .unwrap_or_else(|| "undated".to_owned())
+}
+
+fn drive(
+    addr: SocketAddr,
+    op: &str,
+    instances: u64,
+    seconds: u64,
+    connections: usize,
+) -> Result<(), BenchError> {
+    let op = match op {
+        "show" => Op::Show,
+        "index" => Op::Index,
+        "create" => Op::Create,
+        "update" => Op::Update,
+        "forbidden" => Op::Forbidden,
+        other => return Err(BenchError::Usage(format!("unknown workload {other:?}"))),
+    };
+    let target = Target::new(addr, "open-sesame")?;
+    let plan = Plan {
+        connections: connections.max(1),
+        warm_up: Duration::from_secs(1),
+        measure: Duration::from_secs(seconds),
+    };
+    let outcome = load::block_on(async {
+        let existing = if instances == 0 {
+            0
+        } else {
+            target.instance_count().await?
+        };
+        let ids = target
+            .populate(
+                instances.saturating_sub(existing),
+                existing,
+                plan.connections,
+            )
+            .await?;
+        let ids = if ids.is_empty() {
+            load::made_up_ids(1_000)
+        } else {
+            ids
+        };
+        eprintln!(
+            "nova-bench: {} instances; measuring",
+            existing.max(instances)
+        );
+        Ok::<_, BenchError>(target.run(&plan, &Mix::only(op), &ids).await)
+    })??;
+    println!(
+        "{:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, errors {}",
+        outcome.per_second(),
+        outcome.latency_us(0.5),
+        outcome.latency_us(0.99),
+        outcome.latency_us(0.999),
+        outcome.error_summary()
+    );
+    Ok(())
 }
 
 fn baseline(listen: SocketAddr, token: &str) -> Result<(), BenchError> {
