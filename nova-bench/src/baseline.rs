@@ -2,7 +2,10 @@
 //!
 //! It checks the `X-Auth-Token` header and answers a fixed JSON body of the
 //! same size as nova-server's answer to `GET /instances/{id}` for the
-//! benchmark's instances (a 403 Nova fault without the token). No routing,
+//! benchmark's instances (a 403 Nova fault without the token); to
+//! `GET /instances` exactly, a fixed body the size of nova-server's listing
+//! of [`INDEX_INSTANCES`] benchmark instances, so that `index` too has a limit
+//! to be compared with. No routing,
 //! no store, no log: what is left is hyper's HTTP/1.1 and tokio's sockets,
 //! served the way nova-server serves them (multi-threaded runtime, one task
 //! per connection, `TCP_NODELAY`). Its requests per second are the limit
@@ -17,6 +20,10 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+
+/// How many instances the `index` workload lists, and the baseline's
+/// listing body has the size of.
+pub const INDEX_INSTANCES: u64 = 1_000;
 
 /// The header the token travels in, as nova-auth reads it.
 const AUTH_TOKEN_HEADER: &str = "x-auth-token";
@@ -37,10 +44,23 @@ pub fn show_sized_body() -> Bytes {
     ))
 }
 
+/// A listing of `instances` benchmark instances, byte for byte the size of
+/// nova-server's answer to `GET /instances` for them.
+pub fn index_sized_body(instances: u64) -> Bytes {
+    let entry = format!(
+        r#"{{"id":"{}","name":"{}"}}"#,
+        "00000000-0000-4000-8000-000000000000",
+        instance_name(0)
+    );
+    let entries = vec![entry; usize::try_from(instances).unwrap_or(0)];
+    Bytes::from(format!(r#"{{"instances":[{}]}}"#, entries.join(",")))
+}
+
 /// Serves the baseline on `listener` until the task is dropped, accepting
 /// `token`. Connection errors end that connection only.
 pub async fn serve(listener: TcpListener, token: HeaderValue) {
     let ok_body = show_sized_body();
+    let index_body = index_sized_body(INDEX_INSTANCES);
     // Built once: the baseline must not do per-request work nova-server
     // would not, but the 403 is still the Nova fault body.
     let forbidden = nova_router::Fault::new(
@@ -57,10 +77,17 @@ pub async fn serve(listener: TcpListener, token: HeaderValue) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (token, ok_body, forbidden) = (token.clone(), ok_body.clone(), forbidden.clone());
+        let (token, ok_body, index_body, forbidden) = (
+            token.clone(),
+            ok_body.clone(),
+            index_body.clone(),
+            forbidden.clone(),
+        );
         let service = hyper::service::service_fn(move |req: http::Request<_>| {
             let allowed = req.headers().get(AUTH_TOKEN_HEADER) == Some(&token);
-            let (status, body) = if allowed {
+            let (status, body) = if allowed && req.uri().path() == "/instances" {
+                (StatusCode::OK, index_body.clone())
+            } else if allowed {
                 (StatusCode::OK, ok_body.clone())
             } else {
                 (StatusCode::FORBIDDEN, forbidden.clone())
@@ -93,6 +120,18 @@ mod tests {
         }});
         assert_eq!(
             show_sized_body().len(),
+            serde_json::to_vec(&real).unwrap().len()
+        );
+    }
+
+    #[test]
+    fn the_baseline_listing_has_the_size_of_an_index_answer_for_benchmark_instances() {
+        let instances: Vec<_> = (0..INDEX_INSTANCES)
+            .map(|n| serde_json::json!({"id": "5f0f4b53-8a4a-4b8e-9d4a-0c1f1e3c2a11", "name": instance_name(n)}))
+            .collect();
+        let real = serde_json::json!({ "instances": instances });
+        assert_eq!(
+            index_sized_body(INDEX_INSTANCES).len(),
             serde_json::to_vec(&real).unwrap().len()
         );
     }
