@@ -473,7 +473,8 @@ fn describe_run(config: &SuiteConfig, has_store_flag: bool) -> Vec<String> {
     let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     let commit = command_output("git", &["rev-parse", "--short", "HEAD"]);
-    let dirty = !command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    let dirty =
+        !command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
     let rustc = command_output("rustc", &["--version"]);
     let pinning = match (&config.server_cpus, process::own_cpus()) {
         (Some(server), Some(own)) => {
@@ -718,6 +719,18 @@ impl Report {
 
     fn targets(&self) -> Vec<String> {
         let verdict = |met: bool| if met { "met" } else { "**missed**" };
+        // A ratio of requests per second means something only when each
+        // side was limited by its own work: by a server using its whole
+        // core, or by the load generator using its. When neither was, other
+        // processes took the CPUs, differently for each row.
+        let caveat = |rows: [&Measured; 2]| {
+            let starved = rows.iter().any(|m| m.server_cpu < 0.9 && m.load_cpu < 0.9);
+            if starved {
+                "; caution: in one of the two rows neither the server nor the load generator used 90 % of its core, so other processes shared the CPUs and this req/s ratio is not reliable; the CPU-time ratio is"
+            } else {
+                ""
+            }
+        };
         let mut lines = Vec::new();
         let baseline = self.baseline_rate();
         for name in ["show", "forbidden"] {
@@ -727,12 +740,13 @@ impl Report {
             {
                 let ratio = m.outcome.per_second() / b;
                 lines.push(format!(
-                    "`{name}` at ≥ 90 % of the baseline's req/s: {:.0} % — {} (by server CPU time per request, {:.1} µs against the baseline's {:.1} µs: {:.0} %)",
+                    "`{name}` at ≥ 90 % of the baseline's req/s: {:.0} % — {} (by server CPU time per request, {:.1} µs against the baseline's {:.1} µs: {:.0} %{})",
                     ratio * 100.0,
                     verdict(ratio >= 0.9),
                     m.cpu_us_per_request(),
                     base.cpu_us_per_request(),
-                    base.cpu_us_per_request() / m.cpu_us_per_request().max(f64::EPSILON) * 100.0
+                    base.cpu_us_per_request() / m.cpu_us_per_request().max(f64::EPSILON) * 100.0,
+                    caveat([m, base])
                 ));
             }
         }
@@ -742,13 +756,14 @@ impl Report {
         ) {
             let ratio = index.outcome.per_second() / base.outcome.per_second().max(f64::EPSILON);
             lines.push(format!(
-                "`index` with {} instances near the limit: {:.0} % of the baseline serving a body of the same size ({} bytes); server CPU {:.1} µs per request against the baseline's {:.1} µs — {}",
+                "`index` with {} instances near the limit: {:.0} % of the baseline serving a body of the same size ({} bytes) — {} (server CPU {:.1} µs per request against the baseline's {:.1} µs{})",
                 thousands(INDEX_INSTANCES),
                 ratio * 100.0,
                 thousands(index.outcome.mean_body_bytes()),
+                verdict(ratio >= 0.9),
                 index.cpu_us_per_request(),
                 base.cpu_us_per_request(),
-                verdict(ratio >= 0.9)
+                caveat([index, base])
             ));
         }
         match (
