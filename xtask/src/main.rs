@@ -6,9 +6,15 @@
 //!   server. This is what CI runs.
 //! - `cargo xtask fuzz [--time SECONDS]`: every cargo-fuzz target in `fuzz/`
 //!   for that long each (default 60).
+//! - `cargo xtask bench [--quick] [--save] [--connections N]`: builds in
+//!   release mode, runs the router micro-benchmarks (criterion), then the
+//!   `nova-bench` suite against the real `nova-server` binary and a bare hyper
+//!   baseline, and prints the report; `--save` writes it to
+//!   `bench/results/YYYY-MM-DD.md`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod fuzz;
 mod postgres;
 mod schemathesis;
@@ -34,8 +40,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("fuzz") => fuzz::run(&workspace_root(), &args[1..]),
+        Some("bench") => bench::run(&workspace_root(), &args[1..]),
         Some("help" | "--help" | "-h") | None => {
-            println!("usage: cargo xtask test | cargo xtask fuzz [--time SECONDS]");
+            println!("usage: cargo xtask test");
+            println!("       cargo xtask fuzz [--time SECONDS]");
+            println!("       cargo xtask bench [--quick] [--save] [--connections N]");
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(format!("unknown command {other:?}; try `cargo xtask help`")),
@@ -58,6 +67,9 @@ fn test() -> Result<(), String> {
             "clippy",
             "--workspace",
             "--all-targets",
+            // Lints the router micro-benchmarks too, which need criterion.
+            "--features",
+            "nova-router/bench",
             "--",
             "-D",
             "warnings",

@@ -1,0 +1,253 @@
+//! `nova-bench`: the benchmark suite and the baseline server.
+//!
+//! `cargo xtask bench` builds this in release mode and runs
+//! `nova-bench suite`; `nova-bench baseline` is the bare hyper server the
+//! suite starts as its baseline. Run by hand, `nova-bench suite --help` lists
+//! the options.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+use nova_bench::load::{self, Mix, Op, Plan, Target};
+use nova_bench::suite::{self, SuiteConfig};
+use nova_bench::BenchError;
+
+/// Benchmarks nova-server against a bare hyper server.
+#[derive(Debug, Parser)]
+#[command(name = "nova-bench", about)]
+struct Args {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Runs every workload and prints the report as Markdown.
+    Suite {
+        /// The nova-server binary to measure (a release build).
+        #[arg(long, value_name = "PATH")]
+        server: PathBuf,
+        /// Pin every server to these CPUs (`taskset -c` list).
+        #[arg(long, value_name = "LIST")]
+        server_cpus: Option<String>,
+        /// Concurrent keep-alive connections per workload.
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        connections: usize,
+        /// Brief runs, to prove the suite works.
+        #[arg(long)]
+        quick: bool,
+        /// Write the report to DIR/YYYY-MM-DD.md (full runs only).
+        #[arg(long, value_name = "DIR")]
+        save: Option<PathBuf>,
+        /// criterion's output directory, to quote the router results.
+        #[arg(long, value_name = "DIR")]
+        criterion_dir: Option<PathBuf>,
+        /// Where server logs and SQLite files go during the run.
+        #[arg(long, value_name = "DIR", default_value = "target/bench")]
+        work_dir: PathBuf,
+    },
+    /// Loads a server that is already running with one workload and prints
+    /// what it measured: for profiling a server by hand (`perf record -p`).
+    Drive {
+        /// The server's address.
+        #[arg(long, value_name = "ADDR")]
+        addr: SocketAddr,
+        /// show, index, create, update or forbidden.
+        #[arg(long, value_name = "OP", default_value = "show")]
+        op: String,
+        /// Create instances until the server lists this many first.
+        #[arg(long, value_name = "N", default_value_t = 10_000)]
+        instances: u64,
+        /// Seconds to measure (after one second of warm-up).
+        #[arg(long, value_name = "S", default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent keep-alive connections.
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        connections: usize,
+    },
+    /// Serves the baseline: a fixed `show`-sized JSON answer after a token
+    /// check, on hyper alone.
+    Baseline {
+        /// Address to listen on; it is logged as `listening on http://ADDR`.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// The token to accept.
+        #[arg(long, value_name = "TOKEN", default_value = "open-sesame")]
+        token: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Args::parse().command {
+        Commands::Suite {
+            server,
+            server_cpus,
+            connections,
+            quick,
+            save,
+            criterion_dir,
+            work_dir,
+        } => run_suite(
+            SuiteConfig {
+                server,
+                baseline: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("nova-bench")),
+                server_cpus,
+                connections,
+                quick,
+                work_dir,
+                criterion_dir,
+            },
+            save,
+        ),
+        Commands::Drive {
+            addr,
+            op,
+            instances,
+            seconds,
+            connections,
+        } => drive(addr, &op, instances, seconds, connections),
+        Commands::Baseline { listen, token } => baseline(listen, &token),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("nova-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_suite(config: SuiteConfig, save: Option<PathBuf>) -> Result<(), BenchError> {
+    if save.is_some() && config.quick {
+        return Err(BenchError::Usage(
+            "--save records full runs only; drop --quick".to_owned(),
+        ));
+    }
+    if config.connections == 0 {
+        return Err(BenchError::Usage(
+            "--connections must be at least 1".to_owned(),
+        ));
+    }
+    let report = suite::run(&config)?;
+    let date = today();
+    let text = report.to_markdown(&date);
+    println!("{text}");
+    if let Some(dir) = save {
+        std::fs::create_dir_all(&dir).map_err(|e| BenchError::Io {
+            what: format!("creating {}", dir.display()),
+            source: e,
+        })?;
+        let path = dir.join(format!("{date}.md"));
+        std::fs::write(&path, &text).map_err(|e| BenchError::Io {
+            what: format!("writing {}", path.display()),
+            source: e,
+        })?;
+        eprintln!("bench: saved {}", path.display());
+    }
+    if report.has_errors() {
+        eprintln!("bench: some requests failed; see the errors column");
+    }
+    Ok(())
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+fn today() -> String {
+    Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|date| !date.is_empty())
+        .unwrap_or_else(|| "undated".to_owned())
+}
+
+fn drive(
+    addr: SocketAddr,
+    op: &str,
+    instances: u64,
+    seconds: u64,
+    connections: usize,
+) -> Result<(), BenchError> {
+    let op = match op {
+        "show" => Op::Show,
+        "index" => Op::Index,
+        "create" => Op::Create,
+        "update" => Op::Update,
+        "forbidden" => Op::Forbidden,
+        other => return Err(BenchError::Usage(format!("unknown workload {other:?}"))),
+    };
+    let target = Target::new(addr, "open-sesame")?;
+    let plan = Plan {
+        connections: connections.max(1),
+        warm_up: Duration::from_secs(1),
+        measure: Duration::from_secs(seconds),
+    };
+    let outcome = load::block_on(async {
+        let existing = if instances == 0 {
+            0
+        } else {
+            target.instance_count().await?
+        };
+        let ids = target
+            .populate(
+                instances.saturating_sub(existing),
+                existing,
+                plan.connections,
+            )
+            .await?;
+        let ids = if ids.is_empty() {
+            load::made_up_ids(1_000)
+        } else {
+            ids
+        };
+        eprintln!(
+            "nova-bench: {} instances; measuring",
+            existing.max(instances)
+        );
+        Ok::<_, BenchError>(target.run(&plan, &Mix::only(op), &ids).await)
+    })??;
+    println!(
+        "{:.0} req/s, p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, errors {}",
+        outcome.per_second(),
+        outcome.latency_us(0.5),
+        outcome.latency_us(0.99),
+        outcome.latency_us(0.999),
+        outcome.error_summary()
+    );
+    Ok(())
+}
+
+fn baseline(listen: SocketAddr, token: &str) -> Result<(), BenchError> {
+    let token = http::HeaderValue::from_str(token)
+        .map_err(|_| BenchError::Usage("the token is not a valid header value".to_owned()))?;
+    // Multi-threaded, as nova-server's runtime is: pinned to one CPU it has
+    // one worker, as nova-server has.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::Io {
+            what: "starting the runtime".to_owned(),
+            source: e,
+        })?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| BenchError::Io {
+                what: format!("listening on {listen}"),
+                source: e,
+            })?;
+        let addr = listener.local_addr().map_err(|e| BenchError::Io {
+            what: "reading the bound address".to_owned(),
+            source: e,
+        })?;
+        eprintln!("nova-bench baseline listening on http://{addr}");
+        nova_bench::baseline::serve(listener, token).await;
+        Ok(())
+    })
+}
