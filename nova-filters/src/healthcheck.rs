@@ -10,10 +10,10 @@
 
 use std::path::PathBuf;
 
-use http::header::{HeaderValue, ALLOW};
 use http::{Method, StatusCode};
 use nova_router::{
-    json_response, ready, Fault, NovaService, Request, Response, ResponseFuture, Service,
+    json_response, method_not_allowed, ready, Fault, NovaService, Request, Response,
+    ResponseFuture, Service,
 };
 
 /// Where oslo's filter answers by default.
@@ -41,17 +41,7 @@ impl Healthcheck {
     /// The answer to `req`.
     pub fn answer(&self, req: &Request) -> Response {
         if req.method() != Method::GET && req.method() != Method::HEAD {
-            let mut response = Fault::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!(
-                    "method {} is not allowed here; allowed: GET, HEAD",
-                    req.method()
-                ),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            let response = method_not_allowed(req.method(), &[Method::GET, Method::HEAD]);
             return response;
         }
         let mut response = match &self.disable_by_file {
@@ -142,7 +132,7 @@ mod tests {
         assert_eq!((head.status().as_u16(), head.body().len()), (200, 0));
         let post = check.call(request(Method::POST, "/")).await.unwrap();
         assert_eq!(post.status(), 405);
-        assert_eq!(post.headers()[ALLOW], "GET, HEAD");
+        assert_eq!(post.headers()[http::header::ALLOW], "GET, HEAD");
     }
 
     #[tokio::test]

@@ -12,10 +12,11 @@
 //! instance API is mounted (`/v2.1` in the shipped file). nova-rs has no
 //! microversions, so `version` and `min_version` are both 2.1.
 
-use http::header::{HeaderValue, ALLOW, HOST};
+use http::header::HOST;
 use http::{Method, StatusCode};
 use nova_router::{
-    json_response, ready, Fault, Request, Response, ResponseFuture, ScriptName, Service,
+    json_response, method_not_allowed, ready, Fault, Request, Response, ResponseFuture, ScriptName,
+    Service,
 };
 
 /// Where the shipped `api-paste.ini` mounts the instance API.
@@ -73,17 +74,7 @@ impl Service<Request> for Versions {
             return ready(Fault::not_found("the resource could not be found").into_response());
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
-            let mut response = Fault::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!(
-                    "method {} is not allowed here; allowed: GET, HEAD",
-                    req.method()
-                ),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            let response = method_not_allowed(req.method(), &[Method::GET, Method::HEAD]);
             return ready(response);
         }
         let mut response = json_response(StatusCode::OK, &self.document(&req));
@@ -129,6 +120,6 @@ mod tests {
         let req = http::Request::delete("/").body(Bytes::new()).unwrap();
         let response = versions.call(req).await.unwrap();
         assert_eq!(response.status(), 405);
-        assert_eq!(response.headers()[ALLOW], "GET, HEAD");
+        assert_eq!(response.headers()[http::header::ALLOW], "GET, HEAD");
     }
 }

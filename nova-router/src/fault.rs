@@ -165,6 +165,33 @@ fn lower_camel_reason(status: StatusCode) -> String {
     kind
 }
 
+/// The 405 `badMethod` answer to `method` where only `allowed` are, with the
+/// `Allow` header listing them.
+///
+/// ```
+/// use http::Method;
+///
+/// let response = nova_router::method_not_allowed(&Method::PUT, &[Method::GET, Method::HEAD]);
+/// assert_eq!(response.status(), 405);
+/// assert_eq!(response.headers()["allow"], "GET, HEAD");
+/// ```
+pub fn method_not_allowed(method: &http::Method, allowed: &[http::Method]) -> Response {
+    let list = allowed
+        .iter()
+        .map(http::Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut response = Fault::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed here; allowed: {list}"),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&list) {
+        response.headers_mut().insert(http::header::ALLOW, value);
+    }
+    response
+}
+
 /// A JSON response with the given status.
 ///
 /// Serialising the value cannot fail for the plain data nova-rs answers with;

@@ -54,7 +54,7 @@ mod routes;
 mod service;
 
 pub use body::{OversizeBody, RefuseOversizeBody};
-pub use fault::{json_response, Fault, JSON_CONTENT_TYPE};
+pub use fault::{json_response, method_not_allowed, Fault, JSON_CONTENT_TYPE};
 pub use mapper::{Mapper, MapperError, MatchError, RoutingArgs};
 pub use middleware::RoutesMiddleware;
 pub use mount::{OriginalUri, ScriptName};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
+use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode};
 
 use crate::{Fault, Mapper, MatchError, NovaService, Request, ResponseFuture, Service};
@@ -70,22 +70,7 @@ impl<S: NovaService> Service<Request> for RoutesMiddleware<S> {
 
 fn unmatched(method: &Method, error: MatchError) -> crate::Response {
     match error {
-        MatchError::MethodNotAllowed { allowed } => {
-            let list = allowed
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut response = Fault::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("method {method} is not allowed here; allowed: {list}"),
-            )
-            .into_response();
-            if let Ok(value) = HeaderValue::from_str(&list) {
-                response.headers_mut().insert(ALLOW, value);
-            }
-            response
-        }
+        MatchError::MethodNotAllowed { allowed } => crate::method_not_allowed(method, &allowed),
         MatchError::InvalidParameterEncoding { name } => Fault::bad_request(format!(
             "path parameter {name} is not valid UTF-8 once percent-decoded"
         ))
@@ -98,7 +83,7 @@ fn unmatched(method: &Method, error: MatchError) -> crate::Response {
 mod tests {
     use super::*;
     use crate::{service_fn, RoutingArgs};
-    use http::header::CONTENT_TYPE;
+    use http::header::{ALLOW, CONTENT_TYPE};
 
     fn echo_router() -> RoutesMiddleware<impl NovaService> {
         let mut mapper = Mapper::new();

@@ -334,8 +334,8 @@ impl nova_router::Service<nova_router::Request> for OpenApiDocument {
     type Future = nova_router::ResponseFuture;
 
     fn call(&self, req: nova_router::Request) -> Self::Future {
-        use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
-        use http::{Method, StatusCode};
+        use http::header::{HeaderValue, CONTENT_TYPE};
+        use http::Method;
         let response = match *req.method() {
             Method::GET | Method::HEAD => {
                 let mut response = nova_router::Response::new(if req.method() == Method::GET {
@@ -353,20 +353,7 @@ impl nova_router::Service<nova_router::Request> for OpenApiDocument {
                 );
                 response
             }
-            _ => {
-                let mut response = nova_router::Fault::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    format!(
-                        "method {} is not allowed here; allowed: GET, HEAD",
-                        req.method()
-                    ),
-                )
-                .into_response();
-                response
-                    .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-                response
-            }
+            _ => nova_router::method_not_allowed(req.method(), &[Method::GET, Method::HEAD]),
         };
         nova_router::ready(response)
     }
