@@ -138,7 +138,8 @@ mod tests {
             _ => vec![],
         };
         let mut req = http::Request::get("/").body(Bytes::new()).unwrap();
-        req.extensions_mut().insert(RoutingArgs::new(action, params));
+        req.extensions_mut()
+            .insert(RoutingArgs::new(action, params));
         let response = controller.call(req).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.into_body()

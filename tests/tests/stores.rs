@@ -391,7 +391,10 @@ async fn the_listing_shows_each_change_as_soon_as_it_is_answered(backend: Backen
             .map(|i| i["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(names(listing(&server).await), ["inst-0", "inst-1", "inst-2"]);
+    assert_eq!(
+        names(listing(&server).await),
+        ["inst-0", "inst-1", "inst-2"]
+    );
     let (id, _) = create(&server, "web-1").await;
     let path = format!("/instances/{id}");
     assert_eq!(
@@ -404,7 +407,14 @@ async fn the_listing_shows_each_change_as_soon_as_it_is_answered(backend: Backen
         names(listing(&server).await),
         ["inst-0", "inst-1", "inst-2", "web-2"]
     );
-    let (status, _, _) = call(&server, Method::PUT, &path, &[(IF_MATCH, "\"1\"")], Some("web-3")).await;
+    let (status, _, _) = call(
+        &server,
+        Method::PUT,
+        &path,
+        &[(IF_MATCH, "\"1\"")],
+        Some("web-3"),
+    )
+    .await;
     assert_eq!(status, 412);
     assert_eq!(
         names(listing(&server).await),
@@ -412,7 +422,10 @@ async fn the_listing_shows_each_change_as_soon_as_it_is_answered(backend: Backen
     );
     let (status, _, _) = call(&server, Method::DELETE, &path, &[], None).await;
     assert_eq!(status, 204);
-    assert_eq!(names(listing(&server).await), ["inst-0", "inst-1", "inst-2"]);
+    assert_eq!(
+        names(listing(&server).await),
+        ["inst-0", "inst-1", "inst-2"]
+    );
     stop(server, store).await;
 }
 
