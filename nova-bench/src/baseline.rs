@@ -19,6 +19,7 @@ use http::StatusCode;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use nova_controller::Instance;
 use tokio::net::TcpListener;
 
 /// How many instances the `index` workload lists, and the baseline's
@@ -34,26 +35,31 @@ pub fn instance_name(index: u64) -> String {
     format!("bench-{index:07}")
 }
 
+/// A benchmark instance as nova-server keeps it: a UUID, a benchmark name
+/// and two timestamps, all of fixed width.
+fn bench_instance() -> Instance {
+    Instance::new(instance_name(0))
+}
+
 /// A `show` answer for an instance with a benchmark name, byte for byte the
-/// size of nova-server's: `{"instance":{"id":"<uuid>","name":"bench-NNNNNNN"}}`.
+/// size of nova-server's: an [`Instance`] serialised the way the controller
+/// does, `{"instance":{"id":…,"name":"bench-NNNNNNN","created_at":…,"updated_at":…}}`.
+/// Made from the controller's own type, so it follows any change to what
+/// an instance shows.
 pub fn show_sized_body() -> Bytes {
-    Bytes::from(format!(
-        r#"{{"instance":{{"id":"{}","name":"{}"}}}}"#,
-        "00000000-0000-4000-8000-000000000000",
-        instance_name(0)
-    ))
+    Bytes::from(
+        serde_json::to_vec(&serde_json::json!({ "instance": bench_instance() }))
+            .unwrap_or_default(),
+    )
 }
 
 /// A listing of `instances` benchmark instances, byte for byte the size of
 /// nova-server's answer to `GET /instances` for them.
 pub fn index_sized_body(instances: u64) -> Bytes {
-    let entry = format!(
-        r#"{{"id":"{}","name":"{}"}}"#,
-        "00000000-0000-4000-8000-000000000000",
-        instance_name(0)
-    );
-    let entries = vec![entry; usize::try_from(instances).unwrap_or(0)];
-    Bytes::from(format!(r#"{{"instances":[{}]}}"#, entries.join(",")))
+    let entries = vec![bench_instance(); usize::try_from(instances).unwrap_or(0)];
+    Bytes::from(
+        serde_json::to_vec(&serde_json::json!({ "instances": entries })).unwrap_or_default(),
+    )
 }
 
 /// Serves the baseline on `listener` until the task is dropped, accepting
@@ -112,27 +118,43 @@ pub async fn serve(listener: TcpListener, token: HeaderValue) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_baseline_body_has_the_size_of_a_show_answer_for_a_benchmark_instance() {
-        let real = serde_json::json!({"instance": {
-            "id": "5f0f4b53-8a4a-4b8e-9d4a-0c1f1e3c2a11",
-            "name": instance_name(999_999),
-        }});
-        assert_eq!(
-            show_sized_body().len(),
-            serde_json::to_vec(&real).unwrap().len()
-        );
+    use nova_controller::{InstanceController, InstanceStore, MemoryStore};
+    use nova_router::{RoutingArgs, Service};
+    use std::sync::Arc;
+
+    /// The controller's real answer to `action` over a store holding
+    /// `count` benchmark instances (and no seed instances).
+    async fn real_answer(action: &str, count: u64) -> Bytes {
+        let store = Arc::new(MemoryStore::new());
+        let mut ids = Vec::new();
+        for n in 0..count {
+            let instance = Instance::new(instance_name(n));
+            ids.push(instance.id.to_string());
+            store.insert(instance).await.unwrap();
+        }
+        let controller = InstanceController::new(store);
+        let params = match action {
+            "show" => vec![("instance_id".to_owned(), ids[0].clone())],
+            _ => vec![],
+        };
+        let mut req = http::Request::get("/").body(Bytes::new()).unwrap();
+        req.extensions_mut()
+            .insert(RoutingArgs::new(action, params));
+        let response = controller.call(req).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.into_body()
     }
 
-    #[test]
-    fn the_baseline_listing_has_the_size_of_an_index_answer_for_benchmark_instances() {
-        let instances: Vec<_> = (0..INDEX_INSTANCES)
-            .map(|n| serde_json::json!({"id": "5f0f4b53-8a4a-4b8e-9d4a-0c1f1e3c2a11", "name": instance_name(n)}))
-            .collect();
-        let real = serde_json::json!({ "instances": instances });
+    #[tokio::test]
+    async fn the_baseline_body_has_the_size_of_a_show_answer_for_a_benchmark_instance() {
+        assert_eq!(show_sized_body().len(), real_answer("show", 1).await.len());
+    }
+
+    #[tokio::test]
+    async fn the_baseline_listing_has_the_size_of_an_index_answer_for_benchmark_instances() {
         assert_eq!(
             index_sized_body(INDEX_INSTANCES).len(),
-            serde_json::to_vec(&real).unwrap().len()
+            real_answer("index", INDEX_INSTANCES).await.len()
         );
     }
 

@@ -143,7 +143,15 @@ fn run_suite(config: SuiteConfig, save: Option<PathBuf>) -> Result<(), BenchErro
             what: format!("creating {}", dir.display()),
             source: e,
         })?;
-        let path = dir.join(format!("{date}.md"));
+        // A second full run on the same day gets a file of its own
+        // (`DATE-2.md`, …): a saved run is a record, never overwritten.
+        let path = (1..)
+            .map(|n| match n {
+                1 => dir.join(format!("{date}.md")),
+                n => dir.join(format!("{date}-{n}.md")),
+            })
+            .find(|path| !path.exists())
+            .unwrap_or_else(|| dir.join(format!("{date}.md")));
         std::fs::write(&path, &text).map_err(|e| BenchError::Io {
             what: format!("writing {}", path.display()),
             source: e,

@@ -61,6 +61,30 @@ impl SuiteConfig {
         }
     }
 
+    /// The scale run's rounds per point and the time measured in each.
+    fn scale_rounds(&self) -> (usize, Plan) {
+        let plan = self.plan();
+        if self.quick {
+            (
+                2,
+                Plan {
+                    warm_up: Duration::from_millis(300),
+                    measure: Duration::from_secs(1),
+                    ..plan
+                },
+            )
+        } else {
+            (
+                5,
+                Plan {
+                    warm_up: Duration::from_secs(1),
+                    measure: Duration::from_secs(4),
+                    ..plan
+                },
+            )
+        }
+    }
+
     fn scale_instances(&self) -> u64 {
         if self.quick {
             100_000
@@ -183,13 +207,44 @@ struct Row {
     result: RowResult,
 }
 
-/// One point of the scale run.
+/// One point of the scale run: a server holding `instances`, measured in
+/// several rounds that alternate with the other point's.
 #[derive(Debug, Clone)]
 struct ScalePoint {
     instances: u64,
     rss: u64,
     bytes_per_instance: f64,
-    show: Outcome,
+    rounds: Vec<Outcome>,
+}
+
+impl ScalePoint {
+    /// The median over the rounds of `figure`.
+    fn median(&self, figure: impl Fn(&Outcome) -> f64) -> f64 {
+        median(self.rounds.iter().map(figure).collect())
+    }
+
+    fn p99(&self) -> f64 {
+        self.median(|o| o.latency_us(0.99))
+    }
+
+    fn per_second(&self) -> f64 {
+        self.median(Outcome::per_second)
+    }
+
+    fn errors(&self) -> u64 {
+        self.rounds.iter().map(Outcome::errors).sum()
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count);
+/// 0 for none.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// One criterion result.
@@ -245,6 +300,12 @@ pub fn run(config: &SuiteConfig) -> Result<Report, BenchError> {
 
     eprintln!("bench: scale");
     let (scale, scale_note) = measure_scale(config, has_store_flag)?;
+    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    preamble.push(format!(
+        "load average at the end: {} (the 1-minute figure counts the suite's own server and load generator, about 2 while a workload runs)",
+        load.join(" ")
+    ));
     let router = config
         .criterion_dir
         .as_deref()
@@ -407,49 +468,75 @@ fn measure_scale(
         mix: Mix::only(Op::Show),
         rust_log: None,
     };
-    let launch = launch_for(config, &workload, has_store_flag, 99)?;
-    let server = ServerProcess::start(&launch, &config.work_dir.join("scale.log"))?;
-    let target = Target::new(server.addr(), TOKEN)?;
-    let plan = config.plan();
+    // One server per point, both kept running, so the points can be
+    // measured in alternation: whatever else the machine does then weighs
+    // on both alike, and the median of the rounds drops a disturbed one.
+    let sizes = [SHOW_INSTANCES, config.scale_instances()];
+    let mut servers = Vec::new();
+    for (slot, instances) in sizes.into_iter().enumerate() {
+        let launch = launch_for(config, &workload, has_store_flag, 98 + slot)?;
+        let log = config.work_dir.join(format!("scale-{slot}.log"));
+        let server = ServerProcess::start(&launch, &log)?;
+        let target = Target::new(server.addr(), TOKEN)?;
+        servers.push((instances, server, target));
+    }
+    let (rounds, round_plan) = config.scale_rounds();
     let points = load::block_on(async {
-        // Open every connection and let the allocator settle before the
-        // reference reading, so the deltas are the instances alone.
-        let warm = Plan {
-            measure: Duration::ZERO,
-            ..plan
-        };
-        target
-            .run(&warm, &Mix::only(Op::Index), &Ids::default())
-            .await;
-        let reference = server.memory_bytes("VmRSS")?;
-        let start_count = target.instance_count().await?;
-        let mut ids = Ids::default();
         let mut points = Vec::new();
-        for instances in [SHOW_INSTANCES, config.scale_instances()] {
-            let more = populate_to(&target, instances, config.connections).await?;
-            ids = ids.extended(more);
+        let mut id_sets = Vec::new();
+        for (instances, server, target) in &servers {
+            // Open every connection and let the allocator settle before the
+            // reference reading, so the delta is the instances alone.
+            let warm = Plan {
+                measure: Duration::ZERO,
+                ..round_plan
+            };
+            target
+                .run(&warm, &Mix::only(Op::Index), &Ids::default())
+                .await;
+            let reference = server.memory_bytes("VmRSS")?;
+            let start_count = target.instance_count().await?;
+            let ids = populate_to(target, *instances, config.connections).await?;
             let rss = server.memory_bytes("VmRSS")?;
-            let created = (instances - start_count).max(1);
-            let bytes_per_instance =
-                rss.saturating_sub(reference) as f64 / created as f64 - NAME_BYTES as f64;
-            let show = target.run(&plan, &Mix::only(Op::Show), &ids).await;
+            let created = instances.saturating_sub(start_count).max(1);
             points.push(ScalePoint {
-                instances,
+                instances: *instances,
                 rss,
-                bytes_per_instance,
-                show,
+                bytes_per_instance: rss.saturating_sub(reference) as f64 / created as f64
+                    - NAME_BYTES as f64,
+                rounds: Vec::new(),
             });
+            id_sets.push(ids);
+        }
+        // Rounds in the order small, large, large, small, small, …, so a
+        // drift in the machine's load favours neither point.
+        for round in 0..rounds {
+            let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for slot in order {
+                let (_, _, target) = &servers[slot];
+                let outcome = target
+                    .run(&round_plan, &Mix::only(Op::Show), &id_sets[slot])
+                    .await;
+                points[slot].rounds.push(outcome);
+            }
         }
         Ok::<_, BenchError>(points)
     })??;
-    server.stop()?;
-    let note = config.quick.then(|| {
-        format!(
-            "--quick: the large point has {} instances, not 1,000,000",
+    for (_, server, _) in servers {
+        server.stop()?;
+    }
+    let mut note = format!(
+        "`show` latency: {rounds} rounds of {} (after {} of warm-up) per point, alternating between the two servers; the table gives the median over the rounds",
+        seconds(round_plan.measure),
+        seconds(round_plan.warm_up)
+    );
+    if config.quick {
+        note.push_str(&format!(
+            "; --quick: the large point has {} instances, not 1,000,000",
             thousands(config.scale_instances())
-        )
-    });
-    Ok((points, note))
+        ));
+    }
+    Ok((points, Some(note)))
 }
 
 fn describe_run(config: &SuiteConfig, has_store_flag: bool) -> Vec<String> {
@@ -654,9 +741,9 @@ impl Report {
             "| instances | server RSS | bytes per instance beyond its name | show req/s | show p99 µs | p99 change |"
         );
         let _ = writeln!(out, "|--:|--:|--:|--:|--:|--:|");
-        let first_p99 = self.scale.first().map(|p| p.show.latency_us(0.99));
+        let first_p99 = self.scale.first().map(ScalePoint::p99);
         for point in &self.scale {
-            let p99 = point.show.latency_us(0.99);
+            let p99 = point.p99();
             let change = first_p99
                 .filter(|first| *first > 0.0)
                 .map(|first| format!("{:+.0} %", (p99 / first - 1.0) * 100.0))
@@ -667,13 +754,26 @@ impl Report {
                 thousands(point.instances),
                 mebibytes(point.rss),
                 point.bytes_per_instance,
-                thousands(point.show.per_second().round() as u64),
+                thousands(point.per_second().round() as u64),
                 micros(p99),
+            );
+        }
+        for point in &self.scale {
+            let p99s: Vec<String> = point
+                .rounds
+                .iter()
+                .map(|o| micros(o.latency_us(0.99)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\n{} instances, `show` p99 µs by round: {}.",
+                thousands(point.instances),
+                p99s.join(", ")
             );
         }
         let _ = writeln!(
             out,
-            "\nBytes per instance: (resident memory now − resident memory of the same server before any instance was created, with its connections open) / instances created, minus the {NAME_BYTES} bytes of each name. Both points are in one server process, the larger created on top of the smaller."
+            "\nBytes per instance: (resident memory now − resident memory of the same server before any instance was created, with its connections open) / instances created, minus the {NAME_BYTES} bytes of each name. Each point is a server process of its own."
         );
         if let Some(note) = &self.scale_note {
             let _ = writeln!(out, "\n{note}.");
@@ -784,10 +884,10 @@ impl Report {
             ),
         }
         if let [small, .., large] = self.scale.as_slice() {
-            let (p_small, p_large) = (small.show.latency_us(0.99), large.show.latency_us(0.99));
+            let (p_small, p_large) = (small.p99(), large.p99());
             let change = p_large / p_small.max(f64::EPSILON) - 1.0;
             lines.push(format!(
-                "`show` p99 at {} instances within 20 % of its p99 at {}: {} µs vs {} µs, {:+.0} % — {}",
+                "`show` p99 at {} instances within 20 % of its p99 at {} (medians over the alternating rounds): {} µs vs {} µs, {:+.0} % — {}",
                 thousands(large.instances),
                 thousands(small.instances),
                 micros(p_large),
@@ -815,7 +915,7 @@ impl Report {
         self.rows.iter().any(|row| match &row.result {
             RowResult::Measured(m) => m.outcome.errors() > 0,
             RowResult::NotAvailable(_) => false,
-        }) || self.scale.iter().any(|p| p.show.errors() > 0)
+        }) || self.scale.iter().any(|p| p.errors() > 0)
     }
 }
 
@@ -861,6 +961,13 @@ mod tests {
         let mut ids = ["router/hit/500", "router/hit/5", "router/hit/50"];
         ids.sort_by_key(|id| natural_key(id));
         assert_eq!(ids, ["router/hit/5", "router/hit/50", "router/hit/500"]);
+    }
+
+    #[test]
+    fn a_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![]), 0.0);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The controller: `Controller.__call__` and its five actions.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
@@ -32,9 +32,39 @@ use crate::{Change, ControllerError, IfMatch, Instance, InstanceStore};
 /// `If-Match` (412 `preconditionFailed` and no change when it does not match;
 /// `*` matches any existing instance; without it the last write wins), and
 /// `show` honours `If-None-Match` (304 when it matches).
+///
+/// The serialised `index` answer is kept and sent again while the store's
+/// [`generation`](InstanceStore::generation) says nothing has changed, so
+/// an unchanged listing is not serialised anew for every request; a store
+/// that cannot tell (PostgreSQL) is listed every time.
 #[derive(Clone)]
 pub struct InstanceController {
     store: Arc<dyn InstanceStore>,
+    listing: Arc<ListingCache>,
+}
+
+/// The last serialised listing and the store generation it was read at.
+#[derive(Default)]
+struct ListingCache {
+    kept: Mutex<Option<(u64, Bytes)>>,
+}
+
+impl ListingCache {
+    fn get(&self, generation: u64) -> Option<Bytes> {
+        match &*self.kept.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some((kept, body)) if *kept == generation => Some(body.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `body`, read at `generation`, unless a listing read at a later
+    /// generation is kept already.
+    fn keep(&self, generation: u64, body: Bytes) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.as_ref().is_none_or(|(older, _)| *older < generation) {
+            *kept = Some((generation, body));
+        }
+    }
 }
 
 impl std::fmt::Debug for InstanceController {
@@ -56,7 +86,10 @@ struct InstanceList<'a> {
 impl InstanceController {
     /// A controller over `store`.
     pub fn new(store: Arc<dyn InstanceStore>) -> Self {
-        InstanceController { store }
+        InstanceController {
+            store,
+            listing: Arc::default(),
+        }
     }
 
     /// The store this controller works on.
@@ -64,8 +97,34 @@ impl InstanceController {
         &self.store
     }
 
+    /// The `index` answer: the kept one if the store has not changed since
+    /// it was serialised, else a fresh one (kept for next time when the
+    /// store can tell).
+    async fn index(
+        store: &dyn InstanceStore,
+        listing: &ListingCache,
+    ) -> Result<Response, ControllerError> {
+        // Read before listing: see InstanceStore::generation.
+        let generation = store.generation();
+        if let Some(body) = generation.and_then(|generation| listing.get(generation)) {
+            return Ok(json_body(StatusCode::OK, body));
+        }
+        let instances = store.list().await?;
+        let response = json_response(
+            StatusCode::OK,
+            &InstanceList {
+                instances: &instances,
+            },
+        );
+        if let (Some(generation), true) = (generation, response.status() == StatusCode::OK) {
+            listing.keep(generation, response.body().clone());
+        }
+        Ok(response)
+    }
+
     async fn dispatch(
         store: Arc<dyn InstanceStore>,
+        listing: Arc<ListingCache>,
         req: Request,
     ) -> Result<Response, ControllerError> {
         let args = req
@@ -73,15 +132,7 @@ impl InstanceController {
             .get::<RoutingArgs>()
             .ok_or(ControllerError::NotRouted)?;
         match args.action() {
-            "index" => {
-                let instances = store.list().await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    &InstanceList {
-                        instances: &instances,
-                    },
-                ))
-            }
+            "index" => Self::index(&*store, &listing).await,
             "create" => {
                 let name = instance_name(&req)?;
                 let instance = Instance::new(name);
@@ -134,6 +185,17 @@ impl InstanceController {
             other => Err(ControllerError::UnknownAction(other.to_owned())),
         }
     }
+}
+
+/// A JSON answer with a body serialised earlier.
+fn json_body(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(nova_router::JSON_CONTENT_TYPE),
+    );
+    response
 }
 
 /// `{"instance": {…}}` with the instance's `ETag`.
@@ -229,8 +291,9 @@ impl Service<Request> for InstanceController {
 
     fn call(&self, req: Request) -> Self::Future {
         let store = self.store.clone();
+        let listing = self.listing.clone();
         Box::pin(async move {
-            Ok(match Self::dispatch(store, req).await {
+            Ok(match Self::dispatch(store, listing, req).await {
                 Ok(response) => response,
                 Err(error) => {
                     if error.status().is_server_error() {

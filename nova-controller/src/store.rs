@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use serde::Serialize;
@@ -151,6 +152,21 @@ pub trait InstanceStore: Send + Sync + 'static {
     /// `if_match`, checked and deleted in one atomic step.
     fn delete(&self, id: Uuid, if_match: IfMatch) -> StoreFuture<'_, Change<()>>;
 
+    /// A number that is different after every committed change, for callers
+    /// that keep something derived from [`list`](Self::list) (the
+    /// controller keeps the serialised listing) and want to know, without
+    /// listing, whether it still holds.
+    ///
+    /// The promise: read the generation *before* calling `list`; while a
+    /// later call answers the same number, the store's contents are what
+    /// that `list` answered (or newer, if a change committed in between;
+    /// then the number has moved on too). `None` means the store cannot
+    /// tell, typically because other processes change the same data; then
+    /// nothing derived from a listing may be reused. The default is `None`.
+    fn generation(&self) -> Option<u64> {
+        None
+    }
+
     /// Finishes the changes already asked for, commits them and releases the
     /// backing storage; later calls answer [`StoreError::Unavailable`]. The
     /// default does nothing, which suits a store with nothing to flush.
@@ -174,6 +190,9 @@ pub trait InstanceStore: Send + Sync + 'static {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: RwLock<MemoryState>,
+    /// Bumped under the write lock by every change; see
+    /// [`InstanceStore::generation`].
+    generation: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -214,6 +233,13 @@ impl MemoryStore {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, MemoryState> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Records a change. Called with the write lock held, after the change:
+    /// a reader who sees the new number and then takes the read lock sees
+    /// the change.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
 }
 
 impl MemoryState {
@@ -242,7 +268,9 @@ impl InstanceStore for MemoryStore {
 
     fn insert(&self, instance: Instance) -> StoreFuture<'_, ()> {
         let id = instance.id;
-        let result = if self.write().insert(instance) {
+        let mut state = self.write();
+        let result = if state.insert(instance) {
+            self.changed();
             Ok(())
         } else {
             Err(StoreError::DuplicateId { id })
@@ -267,14 +295,17 @@ impl InstanceStore for MemoryStore {
         if_match: IfMatch,
     ) -> StoreFuture<'_, Change<Instance>> {
         // Checked and changed under one write lock: atomic.
-        let outcome = match self.write().get_mut(&id) {
+        let mut state = self.write();
+        let outcome = match state.get_mut(&id) {
             None => Change::NotFound,
             Some(instance) if !if_match.matches(instance.version) => Change::VersionMismatch {
                 current: instance.version,
             },
             Some(instance) => {
                 *instance = instance.renamed(name, Timestamp::now());
-                Change::Applied(instance.clone())
+                let renamed = instance.clone();
+                self.changed();
+                Change::Applied(renamed)
             }
         };
         Box::pin(std::future::ready(Ok(outcome)))
@@ -289,10 +320,16 @@ impl InstanceStore for MemoryStore {
                 if let Some(sequence) = state.sequence_of.remove(&id) {
                     state.by_sequence.remove(&sequence);
                 }
+                self.changed();
                 Change::Applied(())
             }
         };
         Box::pin(std::future::ready(Ok(outcome)))
+    }
+
+    /// The memory store is this process's alone: it always knows.
+    fn generation(&self) -> Option<u64> {
+        Some(self.generation.load(Ordering::Acquire))
     }
 }
 

@@ -103,6 +103,12 @@ impl UrlMap {
 
 /// `req` with `prefix` moved from its path to its [`ScriptName`].
 fn strip(mut req: Request, prefix: &str) -> Result<Request, Fault> {
+    // The root mount strips nothing: the path, the mount point and the
+    // original URI stay what they are, and rebuilding the URI for every
+    // request would be wasted work.
+    if prefix.is_empty() {
+        return Ok(req);
+    }
     let rest = &req.uri().path()[prefix.len()..];
     let rest = if rest.is_empty() { "/" } else { rest };
     let path_and_query = match req.uri().query() {

@@ -24,6 +24,7 @@
 
 mod connection;
 mod edge;
+mod log_clock;
 mod server;
 mod wiring;
 
@@ -34,6 +35,7 @@ use nova_controller::{InstanceController, InstanceStore};
 use nova_router::{instance_routes, RoutesMiddleware, SharedService};
 
 pub use edge::{Edge, DEFAULT_MAX_BODY_BYTES};
+pub use log_clock::LogClock;
 pub use server::{
     RunningServer, Server, ServerConfig, ServerError, DEFAULT_BODY_READ_TIMEOUT,
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use nova_auth::Tokens;
 use nova_server::{
-    load, store_opener, store_url_checker, ConfigSource, Server, ServerConfig, Wiring,
+    load, store_opener, store_url_checker, ConfigSource, LogClock, Server, ServerConfig, Wiring,
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_STORE_URL,
 };
@@ -94,11 +94,21 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Log lines (one per request in the access log) are handed to a thread
+    // that writes them, so no request waits on stderr; it writes them in
+    // batches and flushes after each. Lines are never dropped: when the
+    // queue is full, logging waits. The guard flushes what is queued when
+    // main returns, so it lives until then.
+    let (writer, _flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("nova-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
+        .with_timer(LogClock)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 

@@ -267,7 +267,8 @@ fn write_loop(
         });
         match result {
             Ok(outcomes) => {
-                commits.fetch_add(1, Ordering::Relaxed);
+                // After the commit: see InstanceStore::generation.
+                commits.fetch_add(1, Ordering::Release);
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }
@@ -527,6 +528,12 @@ impl InstanceStore for SqliteStore {
                 _ => Err(unavailable("the writer answered another request")),
             }
         })
+    }
+
+    /// The commits of this process's writer: one SQLite file is for one
+    /// nova-server process, so they are all the changes there are.
+    fn generation(&self) -> Option<u64> {
+        Some(self.commits.load(Ordering::Acquire))
     }
 
     fn close(&self) -> StoreFuture<'_, ()> {

@@ -377,6 +377,58 @@ async fn concurrent_creates_are_all_committed_and_listed(backend: Backend) {
 
 // ---- durable stores only ----
 
+/// The controller keeps the serialised listing while the store says nothing
+/// changed; every kind of change must show in the very next listing, and a
+/// change that was refused must not.
+async fn the_listing_shows_each_change_as_soon_as_it_is_answered(backend: Backend) {
+    let Some(fixture) = Fixture::new(backend).await else {
+        return;
+    };
+    let (server, store) = fixture.serve().await;
+    let names = |listing: Vec<Value>| -> Vec<String> {
+        listing
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(listing(&server).await),
+        ["inst-0", "inst-1", "inst-2"]
+    );
+    let (id, _) = create(&server, "web-1").await;
+    let path = format!("/instances/{id}");
+    assert_eq!(
+        names(listing(&server).await),
+        ["inst-0", "inst-1", "inst-2", "web-1"]
+    );
+    let (status, _, _) = call(&server, Method::PUT, &path, &[], Some("web-2")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        names(listing(&server).await),
+        ["inst-0", "inst-1", "inst-2", "web-2"]
+    );
+    let (status, _, _) = call(
+        &server,
+        Method::PUT,
+        &path,
+        &[(IF_MATCH, "\"1\"")],
+        Some("web-3"),
+    )
+    .await;
+    assert_eq!(status, 412);
+    assert_eq!(
+        names(listing(&server).await),
+        ["inst-0", "inst-1", "inst-2", "web-2"]
+    );
+    let (status, _, _) = call(&server, Method::DELETE, &path, &[], None).await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        names(listing(&server).await),
+        ["inst-0", "inst-1", "inst-2"]
+    );
+    stop(server, store).await;
+}
+
 async fn a_reopened_store_keeps_everything_and_is_not_seeded_again(backend: Backend) {
     let Some(fixture) = Fixture::new(backend).await else {
         return;
@@ -479,6 +531,7 @@ every_store!(
     a_matching_if_none_match_on_show_is_304_without_a_body,
     of_concurrent_if_match_updates_exactly_one_wins,
     concurrent_creates_are_all_committed_and_listed,
+    the_listing_shows_each_change_as_soon_as_it_is_answered,
 );
 
 durable_stores!(
