@@ -1,6 +1,6 @@
 //! Where instances live: the [`InstanceStore`] trait and the in-memory store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -197,11 +197,12 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct MemoryState {
-    /// Creation sequence number -> instance; iteration is creation order.
-    by_sequence: BTreeMap<u64, Instance>,
-    /// Instance id -> its creation sequence number.
-    sequence_of: HashMap<Uuid, u64>,
-    next_sequence: u64,
+    /// Instances in creation order. A deleted one leaves `None` behind
+    /// until the slots are compacted; a flat vector costs far less memory
+    /// per instance than an ordered map.
+    slots: Vec<Option<Instance>>,
+    /// Instance id -> its slot.
+    slot_of: HashMap<Uuid, usize>,
 }
 
 impl MemoryStore {
@@ -244,25 +245,49 @@ impl MemoryStore {
 
 impl MemoryState {
     fn insert(&mut self, instance: Instance) -> bool {
-        if self.sequence_of.contains_key(&instance.id) {
+        if self.slot_of.contains_key(&instance.id) {
             return false;
         }
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        self.sequence_of.insert(instance.id, sequence);
-        self.by_sequence.insert(sequence, instance);
+        self.slot_of.insert(instance.id, self.slots.len());
+        self.slots.push(Some(instance));
         true
     }
 
+    fn get(&self, id: &Uuid) -> Option<&Instance> {
+        self.slots.get(*self.slot_of.get(id)?)?.as_ref()
+    }
+
     fn get_mut(&mut self, id: &Uuid) -> Option<&mut Instance> {
-        let sequence = self.sequence_of.get(id)?;
-        self.by_sequence.get_mut(sequence)
+        let slot = *self.slot_of.get(id)?;
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    fn remove(&mut self, id: &Uuid) {
+        if let Some(slot) = self.slot_of.remove(id) {
+            if let Some(entry) = self.slots.get_mut(slot) {
+                *entry = None;
+            }
+        }
+        // Once most slots are empty, close the gaps (keeping the order):
+        // amortised over the deletes that made them, so O(1) each.
+        if self.slots.len() > 64 && self.slots.len() > 2 * self.slot_of.len() {
+            self.slots.retain(Option::is_some);
+            for (slot, instance) in self.slots.iter().enumerate() {
+                if let Some(instance) = instance {
+                    self.slot_of.insert(instance.id, slot);
+                }
+            }
+        }
+    }
+
+    fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.slots.iter().flatten()
     }
 }
 
 impl InstanceStore for MemoryStore {
     fn list(&self) -> StoreFuture<'_, Vec<Instance>> {
-        let instances = self.read().by_sequence.values().cloned().collect();
+        let instances = self.read().instances().cloned().collect();
         Box::pin(std::future::ready(Ok(instances)))
     }
 
@@ -279,12 +304,7 @@ impl InstanceStore for MemoryStore {
     }
 
     fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Instance>> {
-        let state = self.read();
-        let found = state
-            .sequence_of
-            .get(&id)
-            .and_then(|sequence| state.by_sequence.get(sequence))
-            .cloned();
+        let found = self.read().get(&id).cloned();
         Box::pin(std::future::ready(Ok(found)))
     }
 
@@ -317,9 +337,7 @@ impl InstanceStore for MemoryStore {
             None => Change::NotFound,
             Some(current) if !if_match.matches(current) => Change::VersionMismatch { current },
             Some(_) => {
-                if let Some(sequence) = state.sequence_of.remove(&id) {
-                    state.by_sequence.remove(&sequence);
-                }
+                state.remove(&id);
                 self.changed();
                 Change::Applied(())
             }
@@ -339,6 +357,43 @@ mod tests {
 
     fn instance(name: &str) -> Instance {
         Instance::new(name)
+    }
+
+    // Deleting most instances compacts the slots; order and lookups must
+    // survive it.
+    #[tokio::test]
+    async fn deleting_most_instances_keeps_the_rest_in_order_and_findable() {
+        let store = MemoryStore::new();
+        let all: Vec<Instance> = (0..300).map(|n| instance(&format!("vm-{n}"))).collect();
+        for i in &all {
+            store.insert(i.clone()).await.unwrap();
+        }
+        for (n, i) in all.iter().enumerate() {
+            if n % 7 != 0 {
+                assert_eq!(
+                    store.delete(i.id, IfMatch::Any).await.unwrap(),
+                    Change::Applied(())
+                );
+            }
+        }
+        let kept: Vec<&Instance> = all.iter().step_by(7).collect();
+        let listed = store.list().await.unwrap();
+        assert_eq!(listed.iter().collect::<Vec<_>>(), kept);
+        for i in &kept {
+            assert_eq!(store.get(i.id).await.unwrap().as_ref(), Some(*i));
+            let renamed = store
+                .rename(i.id, format!("{}-x", i.name), IfMatch::Any)
+                .await
+                .unwrap();
+            assert!(matches!(renamed, Change::Applied(_)));
+        }
+        assert_eq!(store.get(all[1].id).await.unwrap(), None);
+        let late = instance("late");
+        store.insert(late.clone()).await.unwrap();
+        assert_eq!(
+            store.list().await.unwrap().last(),
+            Some(&store.get(late.id).await.unwrap().unwrap())
+        );
     }
 
     #[tokio::test]

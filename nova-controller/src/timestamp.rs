@@ -19,15 +19,16 @@ use serde::{Serialize, Serializer};
 /// assert_eq!(t.to_string(), "2026-11-29T09:00:00.000001Z");
 /// assert_eq!(t.unix_micros(), 1_795_942_800_000_001);
 /// ```
+///
+/// It is kept as one `i64` (8 bytes, half of a `jiff::Timestamp`): every
+/// instance carries two, and a memory store may hold millions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(jiff::Timestamp);
+pub struct Timestamp(i64);
 
 impl Timestamp {
     /// The current time, truncated to whole microseconds.
     pub fn now() -> Self {
-        let now = jiff::Timestamp::now();
-        // Truncating an instant the clock just gave cannot leave jiff's range.
-        Self::from_unix_micros(now.as_microsecond()).unwrap_or(Timestamp(now))
+        Timestamp(jiff::Timestamp::now().as_microsecond())
     }
 
     /// The instant `micros` microseconds after the Unix epoch; `None` outside
@@ -35,18 +36,20 @@ impl Timestamp {
     pub fn from_unix_micros(micros: i64) -> Option<Self> {
         jiff::Timestamp::from_microsecond(micros)
             .ok()
-            .map(Timestamp)
+            .map(|_| Timestamp(micros))
     }
 
     /// Microseconds since the Unix epoch.
     pub fn unix_micros(&self) -> i64 {
-        self.0.as_microsecond()
+        self.0
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.6}", self.0)
+        // Every constructor checked the range, so this cannot fail.
+        let instant = jiff::Timestamp::from_microsecond(self.0).map_err(|_| fmt::Error)?;
+        write!(f, "{instant:.6}")
     }
 }
 
