@@ -96,6 +96,23 @@ impl TestServer {
             .header("X-Auth-Token", TOKEN)
     }
 
+    /// The names `GET /instances` lists, in order; panics unless it is 200.
+    pub async fn instance_names(&self) -> Vec<String> {
+        let response = self
+            .request(reqwest::Method::GET, "/instances")
+            .send()
+            .await
+            .expect("GET /instances");
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 200, "GET /instances: {body}");
+        body["instances"]
+            .as_array()
+            .expect("an instances array")
+            .iter()
+            .map(|i| i["name"].as_str().expect("a name").to_owned())
+            .collect()
+    }
+
     /// Stops the server and waits until it has stopped.
     pub async fn stop(self) {
         self.running.shutdown().await;

@@ -12,24 +12,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-async fn names(server: &TestServer) -> Vec<String> {
-    let (status, body) = status_and_json(
-        server
-            .request(Method::GET, "/instances")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    body["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn first_id(server: &TestServer) -> String {
     let (_, body) = status_and_json(
         server
@@ -77,7 +59,7 @@ async fn requests_without_the_token_are_forbidden_before_routing() {
         assert_fault(&body, "forbidden", 403);
     }
     assert_eq!(
-        names(&server).await,
+        server.instance_names().await,
         ["inst-0", "inst-1", "inst-2"],
         "nothing was created"
     );
@@ -110,7 +92,7 @@ async fn index_lists_the_seed_instances_then_new_ones_in_creation_order() {
         assert_eq!(response.status(), 201);
     }
     assert_eq!(
-        names(&server).await,
+        server.instance_names().await,
         ["inst-0", "inst-1", "inst-2", "zeta", "alpha", "mid"]
     );
     server.stop().await;
@@ -215,7 +197,10 @@ async fn bad_names_and_bodies_are_400_and_store_nothing() {
             );
         }
     }
-    assert_eq!(names(&server).await, ["inst-0", "inst-1", "inst-2"]);
+    assert_eq!(
+        server.instance_names().await,
+        ["inst-0", "inst-1", "inst-2"]
+    );
     server.stop().await;
 }
 
@@ -244,7 +229,10 @@ async fn a_body_of_another_content_type_is_415() {
             assert_fault(&body, "badMediaType", 415);
         }
     }
-    assert_eq!(names(&server).await, ["inst-0", "inst-1", "inst-2"]);
+    assert_eq!(
+        server.instance_names().await,
+        ["inst-0", "inst-1", "inst-2"]
+    );
     server.stop().await;
 }
 
@@ -328,7 +316,10 @@ async fn update_renames_and_404s_for_unknown_ids() {
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, 404);
     assert_fault(&body, "itemNotFound", 404);
-    assert_eq!(names(&server).await, ["by nova json", "inst-1", "inst-2"]);
+    assert_eq!(
+        server.instance_names().await,
+        ["by nova json", "inst-1", "inst-2"]
+    );
     server.stop().await;
 }
 
@@ -344,7 +335,7 @@ async fn delete_answers_204_once_then_404() {
     assert_eq!(response.status(), 204);
     assert!(response.headers().get(CONTENT_TYPE).is_none());
     assert!(response.bytes().await.unwrap().is_empty());
-    assert_eq!(names(&server).await, ["inst-1", "inst-2"]);
+    assert_eq!(server.instance_names().await, ["inst-1", "inst-2"]);
 
     let (status, body) = status_and_json(
         server
@@ -406,7 +397,11 @@ async fn other_paths_are_404_and_other_methods_405_with_allow() {
         assert_eq!(status, 405);
         assert_fault(&body, "badMethod", 405);
     }
-    assert_eq!(names(&server).await.len(), 3, "a 405 changes nothing");
+    assert_eq!(
+        server.instance_names().await.len(),
+        3,
+        "a 405 changes nothing"
+    );
     server.stop().await;
 }
 
@@ -451,7 +446,7 @@ async fn a_body_over_the_limit_is_413_and_stores_nothing() {
         assert_eq!(status, 413);
         assert_fault(&body, "overLimit", 413);
     }
-    assert_eq!(names(&server).await.len(), 3);
+    assert_eq!(server.instance_names().await.len(), 3);
     server.stop().await;
 }
 
@@ -477,7 +472,7 @@ async fn concurrent_creates_are_all_kept() {
     for task in tasks {
         task.await.unwrap();
     }
-    let listed = names(&server).await;
+    let listed = server.instance_names().await;
     assert_eq!(listed.len(), 3 + 8 * 25);
     for task in 0..8 {
         for n in 0..25 {
@@ -501,7 +496,10 @@ async fn the_seed_walkthrough_works_over_raw_http() {
     assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
     let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["instance"]["name"], "demo_one");
-    assert!(names(&server).await.contains(&"demo_one".to_owned()));
+    assert!(server
+        .instance_names()
+        .await
+        .contains(&"demo_one".to_owned()));
     server.stop().await;
 }
 
