@@ -36,6 +36,8 @@
 mod factories;
 mod fault_wrap;
 mod healthcheck;
+#[cfg(test)]
+mod log_capture;
 mod request_id;
 mod request_log;
 mod size_limit;

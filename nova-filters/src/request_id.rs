@@ -92,7 +92,6 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use nova_router::{service_fn, Fault};
-    use std::sync::{Arc, Mutex};
 
     fn app() -> impl NovaService {
         service_fn(|req: Request| async move {
@@ -135,28 +134,9 @@ mod tests {
         assert_eq!(seen.len(), 3, "ids are never reused");
     }
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn log_lines_of_the_request_carry_its_id() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = crate::log_capture::capture();
         let filter = RequestIdFilter::new(app());
         let req = http::Request::get("/").body(Bytes::new()).unwrap();
         let response = filter.call(req).await.unwrap();
@@ -164,7 +144,7 @@ mod tests {
             .to_str()
             .unwrap()
             .to_owned();
-        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let log = captured.text();
         let line = log.lines().find(|l| l.contains("handling")).unwrap();
         assert!(
             line.contains(&format!("request{{request_id={id}}}")),

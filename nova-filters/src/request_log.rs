@@ -66,30 +66,10 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use nova_router::service_fn;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[tokio::test]
     async fn one_line_per_request_with_the_original_path_and_no_query_or_token() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = crate::log_capture::capture();
         let filter = RequestLog::new(service_fn(|_req: Request| async {
             let mut response = http::Response::new(Bytes::new());
             *response.status_mut() = StatusCode::CREATED;
@@ -104,7 +84,7 @@ mod tests {
         ));
         let response = filter.call(req).await.unwrap();
         assert!(response.extensions().get::<AccessLogged>().is_some());
-        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let log = captured.text();
         let lines: Vec<&str> = log.lines().collect();
         assert_eq!(lines.len(), 1, "{log}");
         let line = lines[0];
