@@ -1,12 +1,14 @@
 //! The `nova-server` binary as a user runs it: flags, configuration files,
 //! the listening line, the access log and shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
+
+mod support;
 
 struct Running {
     child: Child,
@@ -35,35 +37,12 @@ fn spawn(args: &[&str]) -> Running {
 }
 
 fn spawn_in(dir: tempfile::TempDir, args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nova-server"))
-        .current_dir(dir.path())
-        .args(args)
-        .env_remove("NOVA_AUTH_TOKENS")
-        .env_remove("NOVA_STORE")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn nova-server");
-    let stderr = child.stderr.take().expect("stderr");
-    let (sender, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut early = Vec::new();
-    let addr = loop {
-        let line = log
-            .recv_timeout(Duration::from_secs(30))
-            .expect("nova-server prints where it listens");
-        if let Some((_, addr)) = line.split_once("listening on http://") {
-            break addr.trim().to_owned();
-        }
-        early.push(line);
-    };
+    let (child, log) = support::spawn_logged(
+        Command::new(env!("CARGO_BIN_EXE_nova-server"))
+            .current_dir(dir.path())
+            .args(args),
+    );
+    let (addr, early) = support::listening_address(&log);
     Running {
         child,
         addr,

@@ -7,8 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +15,8 @@ use std::time::{Duration, Instant};
 #[path = "../../tests/src/postgres.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod test_postgres;
+
+mod support;
 
 const TOKEN: &str = "open-sesame";
 
@@ -26,33 +27,13 @@ struct Process {
 }
 
 fn start(store: &str, extra: &[&str]) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nova-server"))
-        .args(["--listen", "127.0.0.1:0", "--store", store])
-        .args(extra)
-        .env_remove("NOVA_AUTH_TOKENS")
-        .env_remove("NOVA_STORE")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn nova-server");
-    let stderr = child.stderr.take().unwrap();
-    let (sender, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let base = loop {
-        let line = log
-            .recv_timeout(Duration::from_secs(30))
-            .expect("nova-server prints where it listens");
-        if let Some((_, addr)) = line.split_once("listening on ") {
-            break addr.trim().to_owned();
-        }
-    };
+    let (child, log) = support::spawn_logged(
+        Command::new(env!("CARGO_BIN_EXE_nova-server"))
+            .args(["--listen", "127.0.0.1:0", "--store", store])
+            .args(extra),
+    );
+    let (addr, _) = support::listening_address(&log);
+    let base = format!("http://{addr}");
     Process { child, base, log }
 }
 
