@@ -1,0 +1,331 @@
+//! The report: everything one run measured, rendered as Markdown (the
+//! preamble, the workload table, the scale table, the router results) and
+//! judged against the targets.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::criterion::MicroResult;
+use super::measure::Measured;
+use super::scale::{ScalePoint, NAME_BYTES};
+use super::units::{mebibytes, micros, thousands};
+use super::workloads::{Store, Workload};
+use crate::baseline::INDEX_INSTANCES;
+use crate::load::Plan;
+
+/// What one workload row came to: its figures, or why it did not run.
+#[derive(Debug, Clone)]
+pub(super) enum RowResult {
+    /// The workload ran.
+    Measured(Box<Measured>),
+    /// The workload could not run; the text, shown in its row, says why.
+    NotAvailable(String),
+}
+
+/// One row of the workload table.
+#[derive(Debug, Clone)]
+pub(super) struct Row {
+    pub(super) workload: Workload,
+    pub(super) result: RowResult,
+}
+
+/// Everything one run measured, ready to print.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub(super) preamble: Vec<String>,
+    pub(super) rows: Vec<Row>,
+    pub(super) scale: Vec<ScalePoint>,
+    pub(super) scale_note: Option<String>,
+    pub(super) router: Vec<MicroResult>,
+    pub(super) plan: Plan,
+}
+
+impl Report {
+    /// The report as Markdown: what ran where, the workload table, the scale
+    /// table, the router micro-benchmarks and the targets.
+    pub fn to_markdown(&self, date: &str) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# nova-rs benchmark, {date}\n");
+        for line in &self.preamble {
+            let _ = writeln!(out, "- {line}");
+        }
+        let baseline = self.baseline_rate();
+
+        let _ = writeln!(out, "\n## Workloads\n");
+        let _ = writeln!(
+            out,
+            "| workload | store | instances | req/s | × baseline | p50 µs | p99 µs | p99.9 µs | server peak RSS | errors | server CPU | server CPU µs/req | load CPU | body bytes |"
+        );
+        let _ = writeln!(
+            out,
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|"
+        );
+        for row in &self.rows {
+            let w = &row.workload;
+            let instances = if w.instances == 0 {
+                "-".to_owned()
+            } else {
+                thousands(w.instances)
+            };
+            match &row.result {
+                RowResult::NotAvailable(why) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {instances} | {why} | | | | | | | | | | |",
+                        w.name,
+                        w.store.label()
+                    );
+                }
+                RowResult::Measured(m) => {
+                    let o = &m.outcome;
+                    // index answers are 850 times larger than show's: they
+                    // are compared with the baseline serving a body that size.
+                    let base = if w.name == "index" {
+                        self.rate_of("baseline, index-sized body")
+                    } else {
+                        baseline
+                    };
+                    let ratio = base
+                        .filter(|_| w.store != Store::Baseline)
+                        .map(|b| format!("{:.2}", o.per_second() / b))
+                        .unwrap_or_else(|| "1.00".to_owned());
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {instances} | {} | {ratio} | {} | {} | {} | {} | {} | {:.0} % | {:.1} | {:.0} % | {} |",
+                        w.name,
+                        w.store.label(),
+                        thousands(o.per_second().round() as u64),
+                        micros(o.latency_us(0.5)),
+                        micros(o.latency_us(0.99)),
+                        micros(o.latency_us(0.999)),
+                        mebibytes(m.peak_rss),
+                        o.error_summary(),
+                        m.server_cpu * 100.0,
+                        m.cpu_us_per_request(),
+                        m.load_cpu * 100.0,
+                        thousands(o.mean_body_bytes()),
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nreq/s counts every measured request; errors are answers with another status than the workload expects (by status) or requests that got no answer. CPU is the share of one core used during the measured time; server CPU µs/req is the server's CPU time per request, the cost figure that holds even when other processes share the cores (compare the load average above)."
+        );
+
+        let _ = writeln!(out, "\n## Scale: memory store, `show` over random ids\n");
+        let _ = writeln!(
+            out,
+            "| instances | server RSS | bytes per instance beyond its name | show req/s | show p99 µs | p99 change |"
+        );
+        let _ = writeln!(out, "|--:|--:|--:|--:|--:|--:|");
+        let first_p99 = self.scale.first().map(ScalePoint::p99);
+        for point in &self.scale {
+            let p99 = point.p99();
+            let change = first_p99
+                .filter(|first| *first > 0.0)
+                .map(|first| format!("{:+.0} %", (p99 / first - 1.0) * 100.0))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {} | {} | {change} |",
+                thousands(point.instances),
+                mebibytes(point.rss),
+                point.bytes_per_instance,
+                thousands(point.per_second().round() as u64),
+                micros(p99),
+            );
+        }
+        for point in &self.scale {
+            let p99s: Vec<String> = point
+                .rounds
+                .iter()
+                .map(|o| micros(o.latency_us(0.99)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\n{} instances, `show` p99 µs by round: {}.",
+                thousands(point.instances),
+                p99s.join(", ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nBytes per instance: (resident memory now − resident memory of the same server before any instance was created, with its connections open) / instances created, minus the {NAME_BYTES} bytes of each name. Each point is a server process of its own."
+        );
+        if let Some(note) = &self.scale_note {
+            let _ = writeln!(out, "\n{note}.");
+        }
+
+        if !self.router.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Router: `Mapper::recognize` (criterion, mean time per call)\n"
+            );
+            let _ = writeln!(out, "| benchmark | routes | time |");
+            let _ = writeln!(out, "|---|--:|--:|");
+            for result in &self.router {
+                let (name, routes) = result.id.rsplit_once('/').unwrap_or((&result.id, ""));
+                let _ = writeln!(out, "| {name} | {routes} | {:.0} ns |", result.mean_ns);
+            }
+        }
+
+        let _ = writeln!(out, "\n## Targets\n");
+        for line in self.targets() {
+            let _ = writeln!(out, "- {line}");
+        }
+        out
+    }
+
+    fn measured(&self, name: &str, store: Store) -> Option<&Measured> {
+        self.rows.iter().find_map(|row| match &row.result {
+            RowResult::Measured(m) if row.workload.name == name && row.workload.store == store => {
+                Some(&**m)
+            }
+            _ => None,
+        })
+    }
+
+    fn baseline_rate(&self) -> Option<f64> {
+        self.rate_of("baseline")
+    }
+
+    fn rate_of(&self, baseline: &str) -> Option<f64> {
+        self.measured(baseline, Store::Baseline)
+            .map(|m| m.outcome.per_second())
+    }
+
+    fn targets(&self) -> Vec<String> {
+        let verdict = |met: bool| if met { "met" } else { "**missed**" };
+        // A ratio of requests per second means something only when each
+        // side was limited by its own work: by a server using its whole
+        // core, or by the load generator using its. When neither was, other
+        // processes took the CPUs, differently for each row.
+        let caveat = |rows: [&Measured; 2]| {
+            let starved = rows.iter().any(|m| m.server_cpu < 0.9 && m.load_cpu < 0.9);
+            if starved {
+                "; caution: in one of the two rows neither the server nor the load generator used 90 % of its core, so other processes shared the CPUs and this req/s ratio is not reliable; the CPU-time ratio is"
+            } else {
+                ""
+            }
+        };
+        let mut lines = Vec::new();
+        let baseline = self.baseline_rate();
+        for name in ["show", "forbidden"] {
+            let base = self.measured("baseline", Store::Baseline);
+            if let (Some(m), Some(b), Some(base)) =
+                (self.measured(name, Store::Memory), baseline, base)
+            {
+                let ratio = m.outcome.per_second() / b;
+                lines.push(format!(
+                    "`{name}` at ≥ 90 % of the baseline's req/s: {:.0} % — {} (by server CPU time per request, {:.1} µs against the baseline's {:.1} µs: {:.0} %{})",
+                    ratio * 100.0,
+                    verdict(ratio >= 0.9),
+                    m.cpu_us_per_request(),
+                    base.cpu_us_per_request(),
+                    base.cpu_us_per_request() / m.cpu_us_per_request().max(f64::EPSILON) * 100.0,
+                    caveat([m, base])
+                ));
+            }
+        }
+        if let (Some(index), Some(base)) = (
+            self.measured("index", Store::Memory),
+            self.measured("baseline, index-sized body", Store::Baseline),
+        ) {
+            let ratio = index.outcome.per_second() / base.outcome.per_second().max(f64::EPSILON);
+            lines.push(format!(
+                "`index` with {} instances near the limit: {:.0} % of the baseline serving a body of the same size ({} bytes) — {} (server CPU {:.1} µs per request against the baseline's {:.1} µs{})",
+                thousands(INDEX_INSTANCES),
+                ratio * 100.0,
+                thousands(index.outcome.mean_body_bytes()),
+                verdict(ratio >= 0.9),
+                index.cpu_us_per_request(),
+                base.cpu_us_per_request(),
+                caveat([index, base])
+            ));
+        }
+        match (
+            self.measured("create", Store::Sqlite),
+            self.measured("create", Store::Memory),
+        ) {
+            (Some(sqlite), Some(memory)) => {
+                let ratio = sqlite.outcome.per_second() / memory.outcome.per_second().max(1.0);
+                lines.push(format!(
+                    "SQLite `create` at ≥ 25 % of memory `create`: {:.0} % — {}",
+                    ratio * 100.0,
+                    verdict(ratio >= 0.25)
+                ));
+            }
+            _ => lines.push(
+                "SQLite `create` at ≥ 25 % of memory `create`: n/a (no --store in this build)"
+                    .to_owned(),
+            ),
+        }
+        if let [small, .., large] = self.scale.as_slice() {
+            let (p_small, p_large) = (small.p99(), large.p99());
+            let change = p_large / p_small.max(f64::EPSILON) - 1.0;
+            lines.push(format!(
+                "`show` p99 at {} instances within 20 % of its p99 at {} (medians over the alternating rounds): {} µs vs {} µs, {:+.0} % — {}",
+                thousands(large.instances),
+                thousands(small.instances),
+                micros(p_large),
+                micros(p_small),
+                change * 100.0,
+                verdict(change <= 0.2)
+            ));
+            lines.push(format!(
+                "under 200 bytes of resident memory per instance beyond its name (memory store, {} instances): {:.0} bytes — {}",
+                thousands(large.instances),
+                large.bytes_per_instance,
+                verdict(large.bytes_per_instance < 200.0)
+            ));
+        }
+        lines
+    }
+
+    /// How long each workload was measured.
+    pub fn measured_time(&self) -> Duration {
+        self.plan.measure
+    }
+
+    /// Whether any workload had errors (the table shows which).
+    pub fn has_errors(&self) -> bool {
+        self.rows.iter().any(|row| match &row.result {
+            RowResult::Measured(m) => m.outcome.errors() > 0,
+            RowResult::NotAvailable(_) => false,
+        }) || self.scale.iter().any(|p| p.errors() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::workloads::workloads;
+
+    #[test]
+    fn sqlite_rows_say_they_were_not_run_when_the_server_has_no_store_flag() {
+        let report = Report {
+            preamble: vec![],
+            rows: workloads()
+                .into_iter()
+                .filter(|w| w.store == Store::Sqlite)
+                .map(|workload| Row {
+                    workload,
+                    result: RowResult::NotAvailable("n/a (no --store in this build)".into()),
+                })
+                .collect(),
+            scale: vec![],
+            scale_note: None,
+            router: vec![],
+            plan: Plan {
+                connections: 1,
+                warm_up: Duration::ZERO,
+                measure: Duration::ZERO,
+            },
+        };
+        let text = report.to_markdown("2026-01-01");
+        assert_eq!(text.matches("n/a (no --store in this build)").count(), 4);
+        assert!(text.contains("| create | sqlite | - | n/a"));
+        assert!(text.contains("| mixed | sqlite | 10,000 | n/a"));
+    }
+}
