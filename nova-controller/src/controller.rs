@@ -296,6 +296,10 @@ impl Service<Request> for InstanceController {
             Ok(match Self::dispatch(store, listing, req).await {
                 Ok(response) => response,
                 Err(error) => {
+                    // A 5xx tells the client only our fixed words (see
+                    // ControllerError::client_message); the whole error,
+                    // the driver's reason included, goes to this request's
+                    // log line, where the operator can act on it.
                     if error.status().is_server_error() {
                         tracing::error!(%error, "answering {}", error.status());
                     }
@@ -309,7 +313,7 @@ impl Service<Request> for InstanceController {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MemoryStore;
+    use crate::{MemoryStore, StoreError, StoreFuture};
     use http::header::CONTENT_TYPE;
     use http::Method;
     use serde_json::{json, Value};
@@ -320,8 +324,12 @@ mod tests {
 
     impl Harness {
         fn new() -> Self {
+            Self::over(Arc::new(MemoryStore::seeded()))
+        }
+
+        fn over(store: Arc<dyn InstanceStore>) -> Self {
             Harness {
-                controller: InstanceController::new(Arc::new(MemoryStore::seeded())),
+                controller: InstanceController::new(store),
             }
         }
 
@@ -491,5 +499,115 @@ mod tests {
         }
         let (status, _) = harness.call("reboot", None, Method::POST, None).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    /// A store every operation of which fails with the same error.
+    struct Failing(StoreError);
+
+    impl Failing {
+        fn fail<T: Send + 'static>(&self) -> StoreFuture<'static, T> {
+            Box::pin(std::future::ready(Err(self.0.clone())))
+        }
+    }
+
+    impl InstanceStore for Failing {
+        fn list(&self) -> StoreFuture<'_, Vec<Instance>> {
+            self.fail()
+        }
+        fn insert(&self, _: Instance) -> StoreFuture<'_, ()> {
+            self.fail()
+        }
+        fn get(&self, _: Uuid) -> StoreFuture<'_, Option<Instance>> {
+            self.fail()
+        }
+        fn rename(&self, _: Uuid, _: String, _: IfMatch) -> StoreFuture<'_, Change<Instance>> {
+            self.fail()
+        }
+        fn delete(&self, _: Uuid, _: IfMatch) -> StoreFuture<'_, Change<()>> {
+            self.fail()
+        }
+    }
+
+    /// Starts capturing this thread's log lines (a current-thread test
+    /// runtime runs the controller on it).
+    fn capture_log() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+        #[derive(Clone)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines(Arc::default());
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (lines.0, tracing::subscriber::set_default(subscriber))
+    }
+
+    // The driver's words (a path, an SQL error) used to be the 503's
+    // message; they go to the log now, and the client gets ours.
+    #[tokio::test]
+    async fn a_store_failure_is_answered_in_our_words_and_logged_in_the_drivers() {
+        let drivers_words = "disk I/O error writing /var/lib/nova/nova.db-wal";
+        let id = Uuid::new_v4();
+        let table = [
+            (
+                StoreError::Unavailable {
+                    reason: drivers_words.to_owned(),
+                },
+                drivers_words.to_owned(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serviceUnavailable",
+                "the instance store cannot be reached",
+            ),
+            (
+                StoreError::Corrupt {
+                    reason: drivers_words.to_owned(),
+                },
+                drivers_words.to_owned(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "computeFault",
+                "the instance store failed",
+            ),
+            (
+                StoreError::DuplicateId { id },
+                id.to_string(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "computeFault",
+                "the instance store failed",
+            ),
+        ];
+        for (error, secret, status, kind, message) in table {
+            let (log, _guard) = capture_log();
+            let harness = Harness::over(Arc::new(Failing(error.clone())));
+            let some_id = Uuid::new_v4().to_string();
+            for (action, method, form) in [
+                ("index", Method::GET, None),
+                ("create", Method::POST, Some("name=web")),
+                ("show", Method::GET, None),
+                ("update", Method::PUT, Some("name=web")),
+                ("delete", Method::DELETE, None),
+            ] {
+                let (got, body) = harness.call(action, Some(&some_id), method, form).await;
+                assert_eq!(got, status, "{action}: {body}");
+                assert_eq!(
+                    body,
+                    json!({ kind: { "code": status.as_u16(), "message": message } }),
+                    "{action}"
+                );
+                assert!(!body.to_string().contains(&secret), "{action}: {body}");
+            }
+            let log = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+            let logged = log.lines().filter(|line| line.contains("ERROR")).count();
+            assert_eq!(logged, 5, "one error line per request: {log}");
+            assert!(log.contains(&error.to_string()), "{log}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The controller's errors, and the one place they become HTTP faults.
 
+use std::borrow::Cow;
+
 use http::StatusCode;
 use nova_router::Fault;
 
@@ -92,7 +94,8 @@ pub enum ControllerError {
     /// The name is not acceptable.
     #[error("invalid name: {0}")]
     Name(#[from] NameError),
-    /// The store failed.
+    /// The store failed. Its `Display` (the driver's words) is for the log;
+    /// the client gets [`client_message`](ControllerError::client_message).
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -120,10 +123,99 @@ impl ControllerError {
             }
         }
     }
+
+    /// The message the client is answered with.
+    ///
+    /// A 4xx says what was wrong with the request, in this error's own words
+    /// (its `Display`). A 5xx says only which part of the server failed, in
+    /// fixed words of ours: a store's error carries the database driver's
+    /// text (paths, host names, SQL), which belongs in the log line of the
+    /// request, never in a response.
+    pub fn client_message(&self) -> Cow<'static, str> {
+        match self {
+            ControllerError::Store(StoreError::Unavailable { .. }) => {
+                Cow::Borrowed("the instance store cannot be reached")
+            }
+            ControllerError::Store(StoreError::DuplicateId { .. } | StoreError::Corrupt { .. }) => {
+                Cow::Borrowed("the instance store failed")
+            }
+            // Our own words about our own route table: nothing in them
+            // comes from a driver or from the client.
+            ControllerError::NotRouted
+            | ControllerError::UnknownAction(_)
+            | ControllerError::MissingInstanceId(_)
+            | ControllerError::InstanceNotFound(_)
+            | ControllerError::PreconditionFailed { .. }
+            | ControllerError::Body(_)
+            | ControllerError::Name(_) => Cow::Owned(self.to_string()),
+        }
+    }
 }
 
 impl From<ControllerError> for Fault {
+    /// The fault the client sees: [`ControllerError::status`] and
+    /// [`ControllerError::client_message`].
     fn from(error: ControllerError) -> Self {
-        Fault::new(error.status(), error.to_string())
+        Fault::new(error.status(), error.client_message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_faults_are_in_our_words_and_client_faults_in_the_errors() {
+        let drivers_words = "database disk image is malformed";
+        let table = [
+            (
+                ControllerError::Store(StoreError::Unavailable {
+                    reason: drivers_words.to_owned(),
+                }),
+                503,
+                "the instance store cannot be reached",
+            ),
+            (
+                ControllerError::Store(StoreError::Corrupt {
+                    reason: drivers_words.to_owned(),
+                }),
+                500,
+                "the instance store failed",
+            ),
+            (
+                ControllerError::NotRouted,
+                500,
+                "the request was not routed",
+            ),
+            (
+                ControllerError::UnknownAction("reboot".to_owned()),
+                500,
+                "the controller has no action \"reboot\"",
+            ),
+            (
+                ControllerError::MissingInstanceId("show".to_owned()),
+                500,
+                "the route for action \"show\" has no instance_id parameter",
+            ),
+            (
+                ControllerError::InstanceNotFound("x".to_owned()),
+                404,
+                "instance x could not be found",
+            ),
+            (
+                ControllerError::Name(NameError::Empty),
+                400,
+                "invalid name: name must not be empty",
+            ),
+        ];
+        for (error, status, message) in table {
+            let fault = Fault::from(error.clone());
+            assert_eq!(fault.status(), status, "{error}");
+            assert_eq!(fault.message(), message, "{error}");
+            assert!(!fault.message().contains(drivers_words));
+            if fault.status().is_client_error() {
+                assert_eq!(fault.message(), error.to_string());
+            }
+        }
     }
 }

@@ -6,7 +6,8 @@
 //! request and dispatches on the action: `index`, `create`, `show`, `update`
 //! or `delete`. It never parses the path itself. Instances live behind the
 //! [`InstanceStore`] trait; [`MemoryStore`] is the in-memory store, seeded with
-//! `inst-0`, `inst-1` and `inst-2` as the seed's dict is.
+//! `inst-0`, `inst-1` and `inst-2` as the seed's dict is. [`OpenApiApp`]
+//! serves the API's OpenAPI document beside it.
 //!
 //! Unlike the seed, every bad input gets a 4xx Nova fault and changes nothing:
 //! a missing, empty, blank or over-long `name`, a body that does not parse, a
@@ -37,18 +38,16 @@
 //! # });
 //! ```
 
-/// The OpenAPI 3.1 description of the instance API this crate serves, with
-/// paths relative to where the API is mounted.
-pub const OPENAPI_DOCUMENT: &str = include_str!("../openapi.json");
-
 mod controller;
 mod error;
+mod openapi;
 mod params;
 mod store;
 mod timestamp;
 
 pub use controller::InstanceController;
 pub use error::{ControllerError, NameError, RequestBodyError};
+pub use openapi::{OpenApiApp, OpenApiError, OPENAPI_DOCUMENT};
 pub use params::{validate_name, MAX_NAME_CHARS};
 pub use store::{
     Change, IfMatch, Instance, InstanceStore, MemoryStore, StoreError, StoreFuture, SEED_NAMES,

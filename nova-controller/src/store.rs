@@ -95,6 +95,10 @@ pub enum Change<T> {
 }
 
 /// Why a store could not do what was asked.
+///
+/// Its `Display` carries the driver's own words and is for the log; the
+/// controller answers the client with words of its own
+/// ([`ControllerError::client_message`](crate::ControllerError::client_message)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -102,7 +106,8 @@ pub enum StoreError {
     /// may succeed if repeated later. Nothing was changed.
     #[error("the instance store is unavailable: {reason}")]
     Unavailable {
-        /// What went wrong, for the log and the client.
+        /// What went wrong, in the driver's words: for the log, never for
+        /// the client.
         reason: String,
     },
     /// An instance with this id exists already.

@@ -2,15 +2,14 @@
 //! larger than `max_request_body_size` (112 KiB by default, as Nova's) is
 //! answered 413 `overLimit` and goes no further.
 //!
-//! The body was read by the server before the pipeline runs, but never
-//! beyond the server's hard cap, which is at least the largest size limit
-//! in the pipeline: a body over it is not read at all and arrives marked
-//! [`OversizeBody`]. So the filter refuses a request when the declared
-//! `Content-Length` is over the limit, when the body read is, and when the
-//! server marked it.
+//! The filter refuses a request when its declared `Content-Length` is over
+//! the limit or when the body it was handed is. A server that stops reading
+//! bodies at a cap of its own (nova-server's edge does) still sends the
+//! `Content-Length` of a body it did not read, so such a request is refused
+//! here with this filter's message whenever the client declared its length.
 
 use http::header::CONTENT_LENGTH;
-use nova_router::{ready, NovaService, OversizeBody, Request, Response, ResponseFuture, Service};
+use nova_router::{ready, Fault, NovaService, Request, Response, ResponseFuture, Service};
 
 /// Nova's default `max_request_body_size`: 112 KiB.
 pub const DEFAULT_MAX_REQUEST_BODY_SIZE: usize = 114_688;
@@ -39,9 +38,7 @@ impl<S> SizeLimit<S> {
             .get(CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u64>().ok());
-        declared.is_some_and(|length| length > self.limit as u64)
-            || req.body().len() > self.limit
-            || req.extensions().get::<OversizeBody>().is_some()
+        declared.is_some_and(|length| length > self.limit as u64) || req.body().len() > self.limit
     }
 }
 
@@ -52,7 +49,13 @@ impl<S: NovaService> Service<Request> for SizeLimit<S> {
 
     fn call(&self, req: Request) -> Self::Future {
         if self.too_large(&req) {
-            return ready(OversizeBody::fault(self.limit).into_response());
+            return ready(
+                Fault::payload_too_large(format!(
+                    "the request body is larger than the limit of {} bytes",
+                    self.limit
+                ))
+                .into_response(),
+            );
         }
         self.inner.call(req)
     }
@@ -95,16 +98,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_declared_length_or_the_servers_marker_is_enough_to_refuse() {
+    async fn a_declared_length_over_the_limit_is_enough_to_refuse() {
         let filter = limited(10);
         let declared = http::Request::post("/")
             .header(CONTENT_LENGTH, "11")
             .body(Bytes::new())
             .unwrap();
         assert_eq!(status(&filter, declared).await, 413);
-        let mut marked = http::Request::post("/").body(Bytes::new()).unwrap();
-        marked.extensions_mut().insert(OversizeBody { limit: 10 });
-        assert_eq!(status(&filter, marked).await, 413);
     }
 
     #[test]

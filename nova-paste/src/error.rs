@@ -1,16 +1,26 @@
 //! Why a configuration could not be loaded: one error, naming the file, the
-//! line and the section where the problem is.
+//! line and the section where the problem is, and what a factory says when
+//! it refuses its configuration.
 
 use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use crate::ini::InterpolationError;
+use crate::kind::{FactoryKind, ObjectType, SectionKind};
 
 /// A configuration that cannot be loaded, and where.
 ///
 /// Its `Display` is the one line an operator needs:
 /// `FILE:LINE: [SECTION] WHAT`, for example
-/// `etc/api-paste.ini:12: [pipeline:main] no app section named "instanse" (…)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `etc/api-paste.ini:12: [pipeline:main] no section [app:instanse] in …`.
+/// Its `source()` is what caused the problem when that is another error
+/// (the [`io::Error`] of a file that cannot be read, an
+/// [`InterpolationError`], the syntax error of a file a `config:` reference
+/// names), never the [`kind`](Self::kind), whose text `Display` already
+/// shows.
+#[derive(Debug, Clone)]
 pub struct ConfigError {
     /// The file, as given (or the built-in file's name).
     pub file: String,
@@ -23,31 +33,178 @@ pub struct ConfigError {
 }
 
 /// What is wrong with a configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigErrorKind {
-    /// The file could not be read.
-    #[error("cannot read the file: {0}")]
-    Read(String),
+    /// A file could not be read: the one opened, or one a `config:`
+    /// reference names.
+    #[error("cannot read the file: {}{source}", referenced_as(.reference.as_deref(), .path))]
+    Read {
+        /// The file, as opened (for a reference, joined to the folder of
+        /// the file it is written in).
+        path: PathBuf,
+        /// The `config:FILE` reference that names the file, without its
+        /// `#section`, when it is not the file opened.
+        reference: Option<Arc<str>>,
+        /// Why it could not be read.
+        source: Arc<io::Error>,
+    },
+    /// A file a `config:` reference names is not valid INI.
+    #[error("cannot read the file: {reference} ({}): {source}", .source.file)]
+    BadReferencedFile {
+        /// The `config:FILE` reference, without its `#section`.
+        reference: String,
+        /// The syntax error, pointing into that file (its `file` is the
+        /// path, joined to the folder of the file the reference is in).
+        source: Box<ConfigError>,
+    },
     /// The file is not valid INI.
     #[error("{0}")]
     Syntax(String),
     /// A name refers to a section that does not exist.
-    #[error("{0}")]
-    MissingSection(String),
+    #[error("{}", missing_section(.name, *.wanted, .file))]
+    MissingSection {
+        /// The name.
+        name: String,
+        /// What it must name.
+        wanted: ObjectType,
+        /// The file the section was looked for in.
+        file: Arc<str>,
+    },
+    /// A name fits more than one section, such as `[app:x]` and
+    /// `[pipeline:x]`.
+    #[error("{name:?} is ambiguous: it names {}", bracketed(.sections, " and "))]
+    AmbiguousName {
+        /// The name.
+        name: String,
+        /// The headers of the sections it fits, in file order.
+        sections: Vec<String>,
+    },
     /// A name refers to a section of the wrong kind, such as a filter where
     /// an app is needed (the last element of a pipeline).
-    #[error("{0}")]
-    WrongKind(String),
+    #[error(
+        "{:?} is {found} ([{section}] on line {line}), but {wanted} is needed here{}",
+        header_name(.section),
+        last_element_hint(*.found, *.wanted)
+    )]
+    WrongKind {
+        /// The kind of section the name refers to.
+        found: SectionKind,
+        /// That section's header, such as `filter:auth`; the name is the
+        /// part after the colon.
+        section: String,
+        /// That section's line.
+        line: usize,
+        /// What it must name.
+        wanted: ObjectType,
+    },
+    /// A reference starts with a scheme other than `config:`, `egg:` and
+    /// `call:`.
+    #[error("{reference:?} uses the unknown scheme {scheme:?} (known: config:, egg:, call:)")]
+    UnknownScheme {
+        /// The reference.
+        reference: String,
+        /// Its scheme, without the colon.
+        scheme: String,
+    },
     /// No factory is registered under a reference.
-    #[error("{0}")]
-    UnknownFactory(String),
+    #[error("no factory is registered as {reference:?} (registered: {})", .registered.join(", "))]
+    UnknownFactory {
+        /// The reference.
+        reference: String,
+        /// The names that are registered, in order.
+        registered: Vec<String>,
+    },
+    /// A reference finds a factory of the wrong kind, such as a filter
+    /// factory for an app section.
+    #[error("{reference:?} is a {found} factory, but {wanted} is needed here")]
+    WrongFactoryKind {
+        /// The reference.
+        reference: String,
+        /// What the factory builds.
+        found: FactoryKind,
+        /// What is needed.
+        wanted: ObjectType,
+    },
+    /// A `paste.*_factory` key names a factory of another kind, such as
+    /// `paste.composite_factory` an app factory.
+    #[error(
+        "{key} names {factory:?}, which is a {found} factory, not a{} {expected} factory",
+        if *.expected == FactoryKind::App { "n" } else { "" }
+    )]
+    WrongProtocol {
+        /// The key.
+        key: &'static str,
+        /// The factory's registered name.
+        factory: String,
+        /// What the factory builds.
+        found: FactoryKind,
+        /// What the key promises.
+        expected: FactoryKind,
+    },
     /// Sections refer to each other in a loop.
-    #[error("sections refer to each other in a loop: {0}")]
-    Cycle(String),
+    #[error("sections refer to each other in a loop: {}", bracketed(.sections, " -> "))]
+    Cycle {
+        /// The headers of the sections on the loop, from the first one
+        /// entered back to it again.
+        sections: Vec<String>,
+    },
     /// A `%(name)s` reference could not be expanded.
-    #[error(transparent)]
+    #[error("{0}")]
     Interpolation(#[from] InterpolationError),
+    /// A section sets a key `[DEFAULT]` sets too; paste.deploy would pass
+    /// the `[DEFAULT]` value instead.
+    #[error("{key:?} is also set in [DEFAULT], which paste.deploy gives precedence; write `set {key} = …` to change it for this section")]
+    ShadowedByDefault {
+        /// The key.
+        key: String,
+    },
+    /// `get KEY = GLOBAL` names a key the global configuration does not
+    /// have.
+    #[error("`get {key}` names {global:?}, which is not in the global configuration")]
+    MissingGlobal {
+        /// The local key.
+        key: String,
+        /// The global key it names.
+        global: String,
+    },
+    /// `filter-with` on a filter section.
+    #[error("filter-with is only allowed on app, composite and pipeline sections")]
+    FilterWithOnFilter,
+    /// A pipeline section without `pipeline`.
+    #[error("a pipeline section needs a `pipeline = filter … app` key")]
+    MissingPipeline,
+    /// A key in a pipeline section other than `pipeline`, `set`, `get` and
+    /// `filter-with`.
+    #[error("a pipeline section takes only `pipeline` (and set/get/filter-with), not {key:?}")]
+    ExtraPipelineKey {
+        /// The key.
+        key: String,
+    },
+    /// `pipeline =` with nothing after it.
+    #[error("the pipeline is empty")]
+    EmptyPipeline,
+    /// A filter-app section without `next`.
+    #[error("a filter-app section needs a `next = app` key")]
+    MissingNext,
+    /// A section that `use`s a pipeline or filter-app and adds keys, which
+    /// those take none of.
+    #[error("{key:?} cannot be added to {name:?}: it is a pipeline or filter-app, which takes no settings")]
+    ExtraUseKey {
+        /// The first key added.
+        key: String,
+        /// The name `use` gives.
+        name: String,
+    },
+    /// A section that names no factory.
+    #[error("no factory: give `use = …` or `{} = …`", .wanted.protocols()[0])]
+    MissingFactory {
+        /// What the section must build.
+        wanted: ObjectType,
+    },
+    /// A section that names more than one factory.
+    #[error("more than one factory is given (use and/or paste.*_factory)")]
+    SeveralFactories,
     /// A key the section's factory does not know.
     #[error("unknown key {key:?} for {factory}")]
     UnknownKey {
@@ -56,7 +213,7 @@ pub enum ConfigErrorKind {
         /// The factory the section uses.
         factory: String,
     },
-    /// A key whose value the factory cannot use.
+    /// A key whose value the factory cannot use ([`FactoryError::BadValue`]).
     #[error("{key}: {message}")]
     BadValue {
         /// The key.
@@ -64,10 +221,49 @@ pub enum ConfigErrorKind {
         /// What is wrong with its value.
         message: String,
     },
-    /// A section that is wrong as a whole: a pipeline without `pipeline`,
-    /// a filter-app without `next`, two factories given.
+    /// A section its factory cannot use as a whole
+    /// ([`FactoryError::Invalid`]).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// `config:FILE (PATH): ` before the cause, for a file a reference names.
+fn referenced_as(reference: Option<&str>, path: &Path) -> String {
+    reference
+        .map(|reference| format!("{reference} ({}): ", path.display()))
+        .unwrap_or_default()
+}
+
+fn missing_section(name: &str, wanted: ObjectType, file: &str) -> String {
+    match wanted {
+        ObjectType::App => format!(
+            "no section [app:{name}], [pipeline:{name}], [composite:{name}] or [filter-app:{name}] in {file}"
+        ),
+        ObjectType::Filter => format!("no section [filter:{name}] in {file}"),
+    }
+}
+
+fn bracketed(sections: &[String], separator: &str) -> String {
+    sections
+        .iter()
+        .map(|section| format!("[{section}]"))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// The name in a section header: `auth` in `filter:auth`.
+fn header_name(header: &str) -> &str {
+    header
+        .split_once(':')
+        .map_or(header, |(_, name)| name.trim())
+}
+
+fn last_element_hint(found: SectionKind, wanted: ObjectType) -> &'static str {
+    if wanted == ObjectType::App && found == SectionKind::Filter {
+        " (the last element of a pipeline must be an app)"
+    } else {
+        ""
+    }
 }
 
 impl ConfigError {
@@ -103,7 +299,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.kind)
+        // The causes themselves, not the `Arc` or `Box` they are kept in,
+        // so that a caller can downcast to `io::Error`.
+        match &self.kind {
+            ConfigErrorKind::Read { source, .. } => Some(&**source),
+            ConfigErrorKind::BadReferencedFile { source, .. } => Some(&**source),
+            ConfigErrorKind::Interpolation(error) => Some(error),
+            _ => None,
+        }
     }
 }
 
@@ -123,10 +326,13 @@ pub enum FactoryError {
     /// The section as a whole cannot be used.
     #[error("{0}")]
     Invalid(String),
-    /// Loading another section (from a composite) failed; the error points
-    /// at that section.
-    #[error(transparent)]
-    Load(Box<ConfigError>),
+    /// A section a composite loads through its
+    /// [`CompositeLoader`](crate::CompositeLoader) could not be loaded. A
+    /// composite factory returns it as it got it; the loader then reports
+    /// the error of that section, which it kept. Only the loader makes it.
+    #[non_exhaustive]
+    #[error("a section this composite loads cannot be loaded")]
+    PartFailed,
 }
 
 impl FactoryError {
@@ -139,15 +345,10 @@ impl FactoryError {
     }
 }
 
-impl From<ConfigError> for FactoryError {
-    fn from(error: ConfigError) -> Self {
-        FactoryError::Load(Box::new(error))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
 
     #[test]
     fn the_message_names_file_line_and_section() {
@@ -168,11 +369,34 @@ mod tests {
             "gone.ini",
             None,
             None,
-            ConfigErrorKind::Read("no such file".to_owned()),
+            ConfigErrorKind::Read {
+                path: PathBuf::from("gone.ini"),
+                reference: None,
+                source: Arc::new(io::Error::other("no such file")),
+            },
         );
         assert_eq!(
             error.to_string(),
             "gone.ini: cannot read the file: no such file"
         );
+    }
+
+    #[test]
+    fn the_source_is_the_cause_not_the_kind_already_shown() {
+        let error = ConfigError::new(
+            "gone.ini",
+            None,
+            None,
+            ConfigErrorKind::Read {
+                path: PathBuf::from("gone.ini"),
+                reference: None,
+                source: Arc::new(io::Error::new(io::ErrorKind::NotFound, "gone")),
+            },
+        );
+        let source = error.source().and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(source.map(io::Error::kind), Some(io::ErrorKind::NotFound));
+
+        let error = ConfigError::new("x.ini", Some(1), None, ConfigErrorKind::EmptyPipeline);
+        assert!(error.source().is_none());
     }
 }

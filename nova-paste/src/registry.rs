@@ -1,120 +1,97 @@
-//! Named factories, and the configuration each one is called with.
+//! Named factories, and how a reference in a file finds one.
 //!
 //! A paste.deploy file names the code that builds each section:
 //! `paste.app_factory = routers:app_factory`, `use = egg:Paste#urlmap`,
 //! `use = call:nova.api.openstack.urlmap:urlmap_factory`. Python imports that
-//! code; nova-rs looks the reference up in a [`Registry`] instead, which the
+//! code; here the reference is looked up in a [`Registry`] instead, which the
 //! program embedding the loader fills: with its own factories under their
 //! own names, and with aliases so that references written for Python
-//! (`routers:app_factory`) find them.
+//! (`routers:app_factory`) find them. Paste's own URL map is registered by
+//! [`Registry::add_urlmap`], next to the code that reads it.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
-use nova_router::SharedService;
-
-use crate::loader::CompositeLoader;
-use crate::FactoryError;
-
-/// Builds an application from its configuration (`paste.app_factory`).
-pub type AppFactory =
-    Arc<dyn Fn(&FactoryConfig) -> Result<SharedService, FactoryError> + Send + Sync>;
-
-/// Wraps an application in a filter (`paste.filter_factory`): called with the
-/// filter's configuration and the application it wraps.
-pub type FilterFactory =
-    Arc<dyn Fn(&FactoryConfig, SharedService) -> Result<SharedService, FactoryError> + Send + Sync>;
-
-/// Builds an application out of other sections (`paste.composite_factory`),
-/// loading them by name through the [`CompositeLoader`].
-pub type CompositeFactory = Arc<
-    dyn Fn(&mut CompositeLoader<'_>, &FactoryConfig) -> Result<SharedService, FactoryError>
-        + Send
-        + Sync,
->;
-
-/// One registered factory.
-#[derive(Clone)]
-pub enum Factory {
-    /// An application factory.
-    App(AppFactory),
-    /// A filter factory.
-    Filter(FilterFactory),
-    /// A composite factory.
-    Composite(CompositeFactory),
-}
-
-impl Factory {
-    /// "app", "filter" or "composite".
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Factory::App(_) => "app",
-            Factory::Filter(_) => "filter",
-            Factory::Composite(_) => "composite",
-        }
-    }
-}
-
-impl fmt::Debug for Factory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Factory::{}", self.kind())
-    }
-}
-
-/// The distribution names under which `egg:DIST#NAME` finds a factory by its
-/// registered name.
-const OWN_DISTRIBUTIONS: [&str; 2] = ["nova-rs", "nova_rs"];
+use crate::{CompositeLoader, Factory, FactoryConfig, FactoryError};
 
 /// Factories by name, plus aliases.
 ///
 /// A reference is looked up as follows:
 /// - `egg:DIST#NAME` (`egg:DIST` means `egg:DIST#main`): an alias of the
-///   whole reference, else, for `DIST` = `nova-rs`, the factory `NAME`;
+///   whole reference, else, if `DIST` is one of the registry's own
+///   distributions ([`Registry::add_distribution`]), the factory `NAME`;
 /// - `call:MODULE:FUNCTION`: as `MODULE:FUNCTION`;
 /// - anything else (`routers:app_factory`, `urlmap`): an alias, else a
 ///   factory of that name.
 ///
-/// [`Registry::new`] knows paste's own `urlmap` composite (also as
-/// `egg:Paste#urlmap` and `call:paste.urlmap:urlmap_factory`).
-#[derive(Clone, Default)]
-pub struct Registry {
-    factories: BTreeMap<String, Factory>,
+/// [`Registry::new`] is empty: paste's `urlmap` composite is there once
+/// [`Registry::add_urlmap`] says how to build one.
+pub struct Registry<S> {
+    factories: BTreeMap<String, Factory<S>>,
     aliases: BTreeMap<String, String>,
+    /// Normalised as by [`distribution_key`].
+    distributions: BTreeSet<String>,
 }
 
-impl fmt::Debug for Registry {
+impl<S> fmt::Debug for Registry<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registry")
-            .field("factories", &self.factories.keys().collect::<Vec<_>>())
+            .field("factories", &self.factories)
             .field("aliases", &self.aliases)
+            .field("distributions", &self.distributions)
             .finish()
     }
 }
 
-impl Registry {
-    /// A registry with paste's `urlmap` composite.
-    pub fn new() -> Self {
-        let mut registry = Self::empty();
-        registry
-            .add_composite("urlmap", crate::urlmap::urlmap_factory)
-            .alias("egg:Paste#urlmap", "urlmap")
-            .alias("paste.urlmap:urlmap_factory", "urlmap")
-            .alias("nova.api.openstack.urlmap:urlmap_factory", "urlmap");
-        registry
+// By hand: derives would ask `S: Clone` and `S: Default`, which the maps of
+// shared factories do not need.
+impl<S> Clone for Registry<S> {
+    fn clone(&self) -> Self {
+        Registry {
+            factories: self.factories.clone(),
+            aliases: self.aliases.clone(),
+            distributions: self.distributions.clone(),
+        }
     }
+}
 
+impl<S> Default for Registry<S> {
+    fn default() -> Self {
+        Registry {
+            factories: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            distributions: BTreeSet::new(),
+        }
+    }
+}
+
+/// A distribution name as pip compares them (PEP 503): case and runs of
+/// `-`, `_` and `.` do not matter, so `nova_rs` is `nova-rs`.
+fn distribution_key(name: &str) -> String {
+    let mut key = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !key.ends_with('-') {
+                key.push('-');
+            }
+        } else {
+            key.push(c.to_ascii_lowercase());
+        }
+    }
+    key
+}
+
+impl<S> Registry<S> {
     /// A registry with no factories at all.
-    pub fn empty() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
     /// Registers an application factory under `name`, replacing any other.
     pub fn add_app<F>(&mut self, name: impl Into<String>, factory: F) -> &mut Self
     where
-        F: Fn(&FactoryConfig) -> Result<SharedService, FactoryError> + Send + Sync + 'static,
+        F: Fn(&FactoryConfig) -> Result<S, FactoryError> + Send + Sync + 'static,
     {
         self.factories
             .insert(name.into(), Factory::App(Arc::new(factory)));
@@ -124,10 +101,7 @@ impl Registry {
     /// Registers a filter factory under `name`, replacing any other.
     pub fn add_filter<F>(&mut self, name: impl Into<String>, factory: F) -> &mut Self
     where
-        F: Fn(&FactoryConfig, SharedService) -> Result<SharedService, FactoryError>
-            + Send
-            + Sync
-            + 'static,
+        F: Fn(&FactoryConfig, S) -> Result<S, FactoryError> + Send + Sync + 'static,
     {
         self.factories
             .insert(name.into(), Factory::Filter(Arc::new(factory)));
@@ -137,7 +111,7 @@ impl Registry {
     /// Registers a composite factory under `name`, replacing any other.
     pub fn add_composite<F>(&mut self, name: impl Into<String>, factory: F) -> &mut Self
     where
-        F: Fn(&mut CompositeLoader<'_>, &FactoryConfig) -> Result<SharedService, FactoryError>
+        F: Fn(&mut dyn CompositeLoader<S>, &FactoryConfig) -> Result<S, FactoryError>
             + Send
             + Sync
             + 'static,
@@ -154,16 +128,23 @@ impl Registry {
         self
     }
 
+    /// Makes `egg:NAME#FACTORY` (and `egg:NAME`, which means
+    /// `egg:NAME#main`) find the factory registered as `FACTORY`: `NAME` is
+    /// a distribution the registered factories stand for, such as the
+    /// program's own. Names compare as pip compares them, ignoring case and
+    /// the difference between `-`, `_` and `.`.
+    pub fn add_distribution(&mut self, name: &str) -> &mut Self {
+        self.distributions.insert(distribution_key(name));
+        self
+    }
+
     /// The factory `reference` finds, with its registered name.
-    pub fn resolve(&self, reference: &str) -> Option<(&str, &Factory)> {
+    pub fn resolve(&self, reference: &str) -> Option<(&str, &Factory<S>)> {
         let name = if let Some(alias) = self.aliases.get(reference) {
             alias.as_str()
         } else if let Some(egg) = reference.strip_prefix("egg:") {
             let (distribution, name) = egg.split_once('#').unwrap_or((egg, "main"));
-            if !OWN_DISTRIBUTIONS
-                .iter()
-                .any(|own| own.eq_ignore_ascii_case(distribution))
-            {
+            if !self.distributions.contains(&distribution_key(distribution)) {
                 return None;
             }
             name
@@ -183,201 +164,12 @@ impl Registry {
     }
 }
 
-/// Where a setting was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    /// The file.
-    pub file: Arc<str>,
-    /// The section, `DEFAULT` for `[DEFAULT]`.
-    pub section: String,
-    /// The line, from 1.
-    pub line: usize,
-}
-
-/// A value from the file, already interpolated, and where it was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The value.
-    pub value: String,
-    /// Where it was written.
-    pub origin: Origin,
-}
-
-/// What a factory is called with: paste's `global_conf` (`[DEFAULT]`, the
-/// loader's `here` and `__file__`, and every `set KEY = VALUE` on the way
-/// down) and `local_conf` (the section's own keys).
-///
-/// The typed getters read a key from the section and, as oslo's middleware
-/// factories do, fall back to the global configuration. The loader checks
-/// after the factory returns that every key of the section was read, so a
-/// misspelt key is an error naming its line rather than a silently ignored
-/// setting.
-#[derive(Debug)]
-pub struct FactoryConfig {
-    factory: String,
-    global: BTreeMap<String, Setting>,
-    local: Vec<(String, Setting)>,
-    used: RefCell<BTreeSet<String>>,
-    max_body_size: Cell<Option<usize>>,
-}
-
-impl FactoryConfig {
-    /// A configuration for the factory named `factory` (used in messages).
-    /// The loader builds these; tests of factories may too.
-    pub fn new(
-        factory: impl Into<String>,
-        global: BTreeMap<String, Setting>,
-        local: Vec<(String, Setting)>,
-    ) -> Self {
-        FactoryConfig {
-            factory: factory.into(),
-            global,
-            local,
-            used: RefCell::new(BTreeSet::new()),
-            max_body_size: Cell::new(None),
-        }
-    }
-
-    /// A configuration from plain `(key, value)` pairs, all local, as if
-    /// written in a file named `test.ini`: for testing factories.
-    pub fn from_pairs<'a>(
-        factory: &str,
-        local: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Self {
-        let origin = |line| Origin {
-            file: Arc::from("test.ini"),
-            section: format!("test:{factory}"),
-            line,
-        };
-        let local = local
-            .into_iter()
-            .enumerate()
-            .map(|(index, (key, value))| {
-                let setting = Setting {
-                    value: value.to_owned(),
-                    origin: origin(index + 2),
-                };
-                (key.to_owned(), setting)
-            })
-            .collect();
-        Self::new(factory, BTreeMap::new(), local)
-    }
-
-    /// The name of the factory being called.
-    pub fn factory(&self) -> &str {
-        &self.factory
-    }
-
-    /// The section's own value of `key`, marking it read.
-    pub fn local(&self, key: &str) -> Option<&str> {
-        let found = self.local.iter().find(|(k, _)| k == key)?;
-        self.used.borrow_mut().insert(key.to_owned());
-        Some(&found.1.value)
-    }
-
-    /// `key` from the section, else from the global configuration.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.local(key)
-            .or_else(|| self.global.get(key).map(|setting| setting.value.as_str()))
-    }
-
-    /// `key` parsed as a `T`; an unparsable value is a [`FactoryError`]
-    /// naming the key.
-    pub fn parse<T>(&self, key: &str) -> Result<Option<T>, FactoryError>
-    where
-        T: FromStr,
-        T::Err: fmt::Display,
-    {
-        match self.get(key) {
-            None => Ok(None),
-            Some(raw) => raw.trim().parse::<T>().map(Some).map_err(|error| {
-                FactoryError::bad_value(key, format_args!("{raw:?} is not valid: {error}"))
-            }),
-        }
-    }
-
-    /// `key` as a boolean, spelt as `ConfigParser.getboolean` accepts it:
-    /// `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`, in any case.
-    pub fn bool(&self, key: &str) -> Result<Option<bool>, FactoryError> {
-        let Some(raw) = self.get(key) else {
-            return Ok(None);
-        };
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "on" | "1" => Ok(Some(true)),
-            "false" | "no" | "off" | "0" => Ok(Some(false)),
-            _ => Err(FactoryError::bad_value(
-                key,
-                format_args!("{raw:?} is not a boolean (use true or false)"),
-            )),
-        }
-    }
-
-    /// `key` as a list separated by commas and/or white space, empty items
-    /// dropped (`a, b` and `a b` are both `[a, b]`).
-    pub fn list(&self, key: &str) -> Option<Vec<String>> {
-        self.get(key).map(|raw| {
-            raw.split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|item| !item.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-    }
-
-    /// Every key of the section with its value, in file order, marking all
-    /// of them read: for factories whose keys are data, as a URL map's paths.
-    pub fn local_entries(&self) -> Vec<(&str, &str)> {
-        let mut used = self.used.borrow_mut();
-        self.local
-            .iter()
-            .map(|(key, setting)| {
-                used.insert(key.clone());
-                (key.as_str(), setting.value.as_str())
-            })
-            .collect()
-    }
-
-    /// The global configuration, key to value.
-    pub fn global(&self) -> BTreeMap<&str, &str> {
-        self.global
-            .iter()
-            .map(|(key, setting)| (key.as_str(), setting.value.as_str()))
-            .collect()
-    }
-
-    /// Tells the loader that the application built here reads request
-    /// bodies of up to `bytes` (a size limit filter does), so the server
-    /// must read at least that much before refusing a body.
-    pub fn declare_max_body_size(&self, bytes: usize) {
-        let largest = self.max_body_size.get().map_or(bytes, |n| n.max(bytes));
-        self.max_body_size.set(Some(largest));
-    }
-
-    pub(crate) fn declared_max_body_size(&self) -> Option<usize> {
-        self.max_body_size.get()
-    }
-
-    /// The first key of the section no getter has read.
-    pub(crate) fn unread_key(&self) -> Option<&(String, Setting)> {
-        let used = self.used.borrow();
-        self.local.iter().find(|(key, _)| !used.contains(key))
-    }
-
-    /// Where `key` was written: in the section, else in the global
-    /// configuration.
-    pub(crate) fn origin_of(&self, key: &str) -> Option<&Origin> {
-        self.local
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, setting)| &setting.origin)
-            .or_else(|| self.global.get(key).map(|setting| &setting.origin))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FactoryKind;
 
-    fn app(_: &FactoryConfig) -> Result<SharedService, FactoryError> {
+    fn app(_: &FactoryConfig) -> Result<String, FactoryError> {
         Err(FactoryError::Invalid("test".to_owned()))
     }
 
@@ -385,6 +177,8 @@ mod tests {
     fn references_resolve_by_name_alias_egg_and_call() {
         let mut registry = Registry::new();
         registry
+            .add_urlmap(|_| Ok(String::new()))
+            .add_distribution("nova-rs")
             .add_app("instance", app)
             .alias("routers:app_factory", "instance");
         for reference in [
@@ -395,7 +189,11 @@ mod tests {
             "egg:nova_rs#instance",
         ] {
             let (name, factory) = registry.resolve(reference).unwrap();
-            assert_eq!((name, factory.kind()), ("instance", "app"), "{reference}");
+            assert_eq!(
+                (name, factory.kind()),
+                ("instance", FactoryKind::App),
+                "{reference}"
+            );
         }
         for reference in [
             "egg:Paste#urlmap",
@@ -415,37 +213,19 @@ mod tests {
     }
 
     #[test]
-    fn typed_getters_parse_or_say_which_key_is_wrong() {
-        let config = FactoryConfig::from_pairs(
-            "t",
-            [
-                ("size", "12"),
-                ("flag", "Yes"),
-                ("list", "a, b c,,d"),
-                ("bad", "x"),
-            ],
-        );
-        assert_eq!(config.parse::<usize>("size").unwrap(), Some(12));
-        assert_eq!(config.bool("flag").unwrap(), Some(true));
-        assert_eq!(config.list("list").unwrap(), ["a", "b", "c", "d"]);
-        assert_eq!(config.parse::<usize>("missing").unwrap(), None);
-        let error = config.parse::<usize>("bad").unwrap_err();
-        assert!(
-            error.to_string().starts_with("bad: \"x\" is not valid"),
-            "{error}"
-        );
-        let error = config.bool("bad").unwrap_err();
-        assert!(error.to_string().contains("not a boolean"), "{error}");
+    fn distributions_compare_as_pip_compares_them() {
+        let mut registry = Registry::new();
+        registry.add_distribution("My_Dist").add_app("main", app);
+        for reference in ["egg:my-dist", "egg:MY.DIST#main", "egg:my__dist#main"] {
+            assert!(registry.resolve(reference).is_some(), "{reference}");
+        }
+        assert!(registry.resolve("egg:mydist").is_none());
     }
 
     #[test]
-    fn keys_nobody_read_are_reported_in_file_order() {
-        let config = FactoryConfig::from_pairs("t", [("a", "1"), ("b", "2"), ("c", "3")]);
-        config.local("b");
-        assert_eq!(config.unread_key().unwrap().0, "a");
-        config.local("a");
-        assert_eq!(config.unread_key().unwrap().0, "c");
-        config.local_entries();
-        assert!(config.unread_key().is_none());
+    fn a_new_registry_knows_no_factory() {
+        let registry = Registry::<String>::new();
+        assert_eq!(registry.names().count(), 0);
+        assert!(registry.resolve("egg:Paste#urlmap").is_none());
     }
 }

@@ -1,174 +1,95 @@
-//! Paste's URL map composite (`use = egg:Paste#urlmap`): sends each request
-//! to the application mounted at the longest matching path prefix.
+//! Paste's URL map composite (`use = egg:Paste#urlmap`), the part that is
+//! about the file: reading the `/prefix = app` keys and `not_found_app`, and
+//! loading each application they name.
 //!
-//! The matched prefix moves from the path to the [`ScriptName`] request
-//! extension, as paste moves it from `PATH_INFO` to `SCRIPT_NAME`, so the
-//! application below routes as if mounted at the root and can still write
-//! links that include the prefix.
+//! What a URL map does with requests is not the loader's business: the
+//! program says how to build one from the loaded parts, a [`UrlMapSpec`],
+//! when it registers the composite with [`Registry::add_urlmap`].
 
-use std::sync::Arc;
+use std::fmt;
 
-use http::uri::PathAndQuery;
-use http::Uri;
-use nova_router::{
-    ready, Fault, OriginalUri, Request, Response, ResponseFuture, ScriptName, Service,
-    SharedService,
-};
+use crate::{CompositeLoader, FactoryConfig, FactoryError, Registry};
 
-use crate::{CompositeLoader, FactoryConfig, FactoryError};
-
-/// Applications by path prefix.
-///
-/// A prefix matches a path equal to it or continuing with `/`: `/v2.1`
-/// matches `/v2.1` and `/v2.1/instances`, not `/v2.10`. `/` matches every
-/// path. A path no prefix matches is answered 404 `itemNotFound`, unless a
-/// not-found application is set.
-///
-/// ```
-/// use std::sync::Arc;
-/// use nova_paste::UrlMap;
-/// use nova_router::{service_fn, Request, ScriptName, Service};
-///
-/// let echo = Arc::new(service_fn(|req: Request| async move {
-///     let seen = format!("{} {}", ScriptName::of(&req), req.uri().path());
-///     http::Response::new(seen.into())
-/// }));
-/// let mut map = UrlMap::new();
-/// map.mount("/v2.1", echo).unwrap();
-///
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let req = http::Request::get("/v2.1/instances").body(Default::default()).unwrap();
-/// let res = map.call(req).await.unwrap();
-/// assert_eq!(res.body().as_ref(), b"/v2.1 /instances");
-/// let req = http::Request::get("/other").body(Default::default()).unwrap();
-/// assert_eq!(map.call(req).await.unwrap().status(), 404);
-/// # });
-/// ```
-#[derive(Clone, Default)]
-pub struct UrlMap {
-    /// Longest prefix first; prefixes have no trailing slash, `/` is "".
-    entries: Vec<(String, SharedService)>,
-    not_found: Option<SharedService>,
+/// What a `urlmap` composite section asks for: each application built,
+/// with the path prefix it is mounted at.
+pub struct UrlMapSpec<S> {
+    /// The `/prefix = app` entries, in file order: the prefix as written
+    /// and the application built for it. Every prefix starts with `/`, and
+    /// no two are the same once trailing slashes are dropped.
+    pub mounts: Vec<(String, S)>,
+    /// The application for paths no prefix matches: the section's
+    /// `not_found_app`, else the global configuration's.
+    pub not_found: Option<S>,
 }
 
-impl std::fmt::Debug for UrlMap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UrlMap")
+impl<S> fmt::Debug for UrlMapSpec<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UrlMapSpec")
             .field(
-                "prefixes",
-                &self.entries.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                "mounts",
+                &self.mounts.iter().map(|(p, _)| p).collect::<Vec<_>>(),
             )
-            .finish_non_exhaustive()
+            .field("not_found", &self.not_found.is_some())
+            .finish()
     }
 }
 
-impl UrlMap {
-    /// An empty map.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Mounts `app` at `prefix`, which must start with `/`; a trailing
-    /// slash is ignored. The same prefix twice is refused.
-    pub fn mount(&mut self, prefix: &str, app: SharedService) -> Result<&mut Self, String> {
-        if !prefix.starts_with('/') {
-            return Err(format!("{prefix:?} is not a path starting with /"));
-        }
-        let normalized = prefix.trim_end_matches('/').to_owned();
-        if self.entries.iter().any(|(p, _)| *p == normalized) {
-            return Err(format!("the prefix {prefix:?} is mapped twice"));
-        }
-        self.entries.push((normalized, app));
-        self.entries
-            .sort_by_key(|entry| std::cmp::Reverse(entry.0.len()));
-        Ok(self)
-    }
-
-    /// Sends requests no prefix matches to `app` instead of answering 404.
-    pub fn set_not_found(&mut self, app: SharedService) -> &mut Self {
-        self.not_found = Some(app);
-        self
-    }
-
-    fn find(&self, path: &str) -> Option<(&str, &SharedService)> {
-        self.entries
-            .iter()
-            .find(|(prefix, _)| {
-                path.strip_prefix(prefix.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
-            .map(|(prefix, app)| (prefix.as_str(), app))
-    }
-}
-
-/// `req` with `prefix` moved from its path to its [`ScriptName`].
-fn strip(mut req: Request, prefix: &str) -> Result<Request, Fault> {
-    // The root mount strips nothing: the path, the mount point and the
-    // original URI stay what they are, and rebuilding the URI for every
-    // request would be wasted work.
-    if prefix.is_empty() {
-        return Ok(req);
-    }
-    let rest = &req.uri().path()[prefix.len()..];
-    let rest = if rest.is_empty() { "/" } else { rest };
-    let path_and_query = match req.uri().query() {
-        Some(query) => format!("{rest}?{query}"),
-        None => rest.to_owned(),
-    };
-    let mut parts = req.uri().clone().into_parts();
-    parts.path_and_query = Some(
-        PathAndQuery::try_from(path_and_query)
-            .map_err(|_| Fault::bad_request("the request path is not valid"))?,
-    );
-    let uri =
-        Uri::from_parts(parts).map_err(|_| Fault::bad_request("the request path is not valid"))?;
-    let script_name = req
-        .extensions()
-        .get::<ScriptName>()
-        .cloned()
-        .unwrap_or_default()
-        .join(prefix);
-    if req.extensions().get::<OriginalUri>().is_none() {
-        let original = OriginalUri(req.uri().clone());
-        req.extensions_mut().insert(original);
-    }
-    req.extensions_mut().insert(script_name);
-    *req.uri_mut() = uri;
-    Ok(req)
-}
-
-impl Service<Request> for UrlMap {
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = ResponseFuture;
-
-    fn call(&self, req: Request) -> Self::Future {
-        match self.find(req.uri().path()) {
-            Some((prefix, app)) => match strip(req, prefix) {
-                Ok(req) => app.call(req),
-                Err(fault) => ready(fault.into_response()),
+impl<S: 'static> Registry<S> {
+    /// Registers paste's URL map composite as `urlmap`, also found as
+    /// `egg:Paste#urlmap`, `paste.urlmap:urlmap_factory` and
+    /// `nova.api.openstack.urlmap:urlmap_factory` (with or without `call:`).
+    ///
+    /// The composite reads its section's `/prefix = app` keys and
+    /// `not_found_app`, loads the applications they name and calls `build`
+    /// with them. A key that is neither, a prefix given twice (trailing
+    /// slashes aside) and a map with no prefix at all are errors reported
+    /// against the section, before `build` is called; an error `build`
+    /// returns is reported as any factory's.
+    ///
+    /// ```
+    /// use nova_paste::{Config, Registry};
+    ///
+    /// let mut registry = Registry::new();
+    /// registry
+    ///     .add_app("page", |config| Ok(config.get("title").unwrap_or("?").to_owned()))
+    ///     .add_urlmap(|spec| {
+    ///         let mounts: Vec<String> =
+    ///             spec.mounts.into_iter().map(|(prefix, app)| format!("{prefix}={app}")).collect();
+    ///         Ok(mounts.join(" "))
+    ///     });
+    /// let text = "[composite:main]\nuse = egg:Paste#urlmap\n/ = home\n/docs = docs\n\
+    ///             [app:home]\nuse = page\ntitle = Home\n[app:docs]\nuse = page\ntitle = Docs\n";
+    /// let config = Config::from_text("site.ini", std::path::Path::new("."), text)?;
+    /// assert_eq!(config.load_app(&registry, "main")?, "/=Home /docs=Docs");
+    /// # Ok::<(), nova_paste::ConfigError>(())
+    /// ```
+    pub fn add_urlmap<F>(&mut self, build: F) -> &mut Self
+    where
+        F: Fn(UrlMapSpec<S>) -> Result<S, FactoryError> + Send + Sync + 'static,
+    {
+        self.add_composite(
+            "urlmap",
+            move |loader: &mut dyn CompositeLoader<S>, config: &FactoryConfig| {
+                build(load_spec(loader, config)?)
             },
-            None => match &self.not_found {
-                Some(app) => app.call(req),
-                None => ready(Fault::not_found("the resource could not be found").into_response()),
-            },
-        }
+        )
+        .alias("egg:Paste#urlmap", "urlmap")
+        .alias("paste.urlmap:urlmap_factory", "urlmap")
+        .alias("nova.api.openstack.urlmap:urlmap_factory", "urlmap")
     }
 }
 
-/// The `urlmap` composite factory: each `/prefix = app` key mounts an
-/// application; `not_found_app = app` (here or in the global
-/// configuration) answers what no prefix matches.
-pub(crate) fn urlmap_factory(
-    loader: &mut CompositeLoader<'_>,
+/// Loads the applications a `urlmap` section names.
+fn load_spec<S>(
+    loader: &mut dyn CompositeLoader<S>,
     config: &FactoryConfig,
-) -> Result<SharedService, FactoryError> {
-    let mut map = UrlMap::new();
+) -> Result<UrlMapSpec<S>, FactoryError> {
     let global_not_found = config.global().get("not_found_app").map(|v| v.to_string());
+    let mut mounts: Vec<(String, S)> = Vec::new();
+    let mut not_found = None;
     for (key, value) in config.local_entries() {
         if key == "not_found_app" {
-            let app = loader.load_app(key, value.trim())?;
-            map.set_not_found(app);
+            not_found = Some(loader.load_app(key, value.trim())?);
             continue;
         }
         if !key.starts_with('/') {
@@ -178,102 +99,102 @@ pub(crate) fn urlmap_factory(
             ));
         }
         let app = loader.load_app(key, value.trim())?;
-        map.mount(key, app)
-            .map_err(|message| FactoryError::bad_value(key, message))?;
+        // `/v2` and `/v2/` are one mount point, as a URL map matches them.
+        let normalized = key.trim_end_matches('/');
+        if mounts
+            .iter()
+            .any(|(prefix, _)| prefix.trim_end_matches('/') == normalized)
+        {
+            return Err(FactoryError::bad_value(
+                key,
+                format_args!("the prefix {key:?} is mapped twice"),
+            ));
+        }
+        mounts.push((key.to_owned(), app));
     }
-    if map.not_found.is_none() {
+    if not_found.is_none() {
         if let Some(name) = global_not_found {
-            let app = loader.load_app("not_found_app", name.trim())?;
-            map.set_not_found(app);
+            not_found = Some(loader.load_app("not_found_app", name.trim())?);
         }
     }
-    if map.entries.is_empty() {
+    if mounts.is_empty() {
         return Err(FactoryError::Invalid(
             "a URL map needs at least one `/path = app` entry".to_owned(),
         ));
     }
-    Ok(Arc::new(map))
+    Ok(UrlMapSpec { mounts, not_found })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use nova_router::service_fn;
 
-    fn echo(tag: &'static str) -> SharedService {
-        Arc::new(service_fn(move |req: Request| async move {
-            let seen = format!(
-                "{tag} {} {} {}",
-                ScriptName::of(&req),
-                req.uri(),
-                OriginalUri::of(&req)
-            );
-            http::Response::new(Bytes::from(seen))
-        }))
+    /// Loads every part as its name, or refuses the names in `failing`.
+    struct Names {
+        failing: &'static [&'static str],
     }
 
-    async fn get(map: &UrlMap, uri: &str) -> (u16, String) {
-        let req = http::Request::get(uri).body(Bytes::new()).unwrap();
-        let res = map.call(req).await.unwrap();
-        (
-            res.status().as_u16(),
-            String::from_utf8_lossy(res.body()).into_owned(),
-        )
-    }
-
-    #[tokio::test]
-    async fn the_longest_prefix_wins_and_moves_to_the_script_name() {
-        let mut map = UrlMap::new();
-        map.mount("/", echo("root")).unwrap();
-        map.mount("/v2.1", echo("api")).unwrap();
-        map.mount("/healthcheck/", echo("health")).unwrap();
-        let table = [
-            ("/", "root  / /"),
-            (
-                "/v2.1/instances?x=1",
-                "api /v2.1 /instances?x=1 /v2.1/instances?x=1",
-            ),
-            ("/v2.1", "api /v2.1 / /v2.1"),
-            ("/v2.10", "root  /v2.10 /v2.10"),
-            ("/healthcheck", "health /healthcheck / /healthcheck"),
-        ];
-        for (uri, expected) in table {
-            assert_eq!(get(&map, uri).await, (200, expected.to_owned()), "{uri}");
+    impl CompositeLoader<String> for Names {
+        fn load_app(&mut self, _key: &str, name: &str) -> Result<String, FactoryError> {
+            if self.failing.contains(&name) {
+                return Err(FactoryError::Invalid(format!("{name} fails")));
+            }
+            Ok(name.to_owned())
         }
     }
 
-    #[tokio::test]
-    async fn nested_maps_join_their_prefixes() {
-        let mut inner = UrlMap::new();
-        inner.mount("/b", echo("inner")).unwrap();
-        let mut outer = UrlMap::new();
-        outer.mount("/a", Arc::new(inner)).unwrap();
-        assert_eq!(
-            get(&outer, "/a/b/c").await,
-            (200, "inner /a/b /c /a/b/c".to_owned())
-        );
-    }
-
-    #[tokio::test]
-    async fn unmatched_paths_are_404_or_go_to_the_not_found_app() {
-        let mut map = UrlMap::new();
-        map.mount("/v2.1", echo("api")).unwrap();
-        let (status, body) = get(&map, "/nothing").await;
-        assert_eq!(status, 404);
-        assert!(body.contains("itemNotFound"), "{body}");
-        map.set_not_found(echo("fallback"));
-        assert_eq!(
-            get(&map, "/nothing").await,
-            (200, "fallback  /nothing /nothing".to_owned())
-        );
+    fn spec(pairs: &[(&'static str, &'static str)]) -> Result<UrlMapSpec<String>, FactoryError> {
+        let config = FactoryConfig::from_pairs("urlmap", pairs.iter().copied());
+        load_spec(&mut Names { failing: &[] }, &config)
     }
 
     #[test]
-    fn prefixes_must_be_paths_and_unique() {
-        let mut map = UrlMap::new();
-        assert!(map.mount("v2", echo("x")).is_err());
-        map.mount("/v2", echo("x")).unwrap();
-        assert!(map.mount("/v2/", echo("y")).is_err());
+    fn mounts_keep_file_order_and_prefixes_as_written() {
+        let spec = spec(&[("/v2.1/", "api"), ("/", "root"), ("not_found_app", "lost")]).unwrap();
+        assert_eq!(
+            spec.mounts,
+            [
+                ("/v2.1/".to_owned(), "api".to_owned()),
+                ("/".to_owned(), "root".to_owned())
+            ]
+        );
+        assert_eq!(spec.not_found.as_deref(), Some("lost"));
+    }
+
+    #[test]
+    fn keys_that_are_no_path_twice_the_same_or_none_are_refused() {
+        let table: [(&[(&str, &str)], FactoryError); 3] = [
+            (
+                &[("v2", "api")],
+                FactoryError::bad_value(
+                    "v2",
+                    "a URL map key is a path starting with / (or not_found_app)",
+                ),
+            ),
+            (
+                &[("/v2", "a"), ("/v2/", "b")],
+                FactoryError::bad_value("/v2/", "the prefix \"/v2/\" is mapped twice"),
+            ),
+            (
+                &[("not_found_app", "lost")],
+                FactoryError::Invalid("a URL map needs at least one `/path = app` entry".into()),
+            ),
+        ];
+        for (pairs, error) in table {
+            assert_eq!(spec(pairs).unwrap_err(), error, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn a_part_that_fails_fails_the_map() {
+        let config = FactoryConfig::from_pairs("urlmap", [("/", "root"), ("/x", "broken")]);
+        let error = load_spec(
+            &mut Names {
+                failing: &["broken"],
+            },
+            &config,
+        )
+        .unwrap_err();
+        assert_eq!(error, FactoryError::Invalid("broken fails".to_owned()));
     }
 }

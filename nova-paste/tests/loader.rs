@@ -10,14 +10,27 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use nova_paste::{Config, ConfigError, ConfigErrorKind, FactoryError, Registry};
-use nova_router::{service_fn, Request, ScriptName, Service, SharedService};
+use nova_router::{service_fn, Request, ScriptName, Service, SharedService, UrlMap};
 
 /// `echo` answers `TAG@SCRIPT_NAME PATH` plus `{KEY=VALUE}` for each key
 /// named in `show` (read with the local-then-global rule); `wrap` answers
-/// `TAG[INNER]`. `size` must be a number if given.
-fn registry() -> Registry {
+/// `TAG[INNER]`. `size` must be a number if given. `urlmap` is paste's,
+/// built as a [`UrlMap`]; `egg:nova-rs#NAME` finds the factory `NAME`.
+fn registry() -> Registry<SharedService> {
     let mut registry = Registry::new();
     registry
+        .add_urlmap(|spec| {
+            let mut map = UrlMap::new();
+            for (prefix, app) in spec.mounts {
+                map.mount(&prefix, app)
+                    .map_err(|error| FactoryError::bad_value(&prefix, error))?;
+            }
+            if let Some(app) = spec.not_found {
+                map.set_not_found(app);
+            }
+            Ok(Arc::new(map) as SharedService)
+        })
+        .add_distribution("nova-rs")
         .add_app("echo", |config| {
             let tag = config.get("tag").unwrap_or("app").to_owned();
             let _size: Option<usize> = config.parse("size")?;
@@ -56,7 +69,7 @@ fn registry() -> Registry {
 
 fn load(text: &str, name: &str) -> Result<SharedService, ConfigError> {
     let config = Config::from_text("test.ini", Path::new("/etc/nova-rs"), text)?;
-    Ok(config.load_app(&registry(), name)?.into_service())
+    config.load_app(&registry(), name)
 }
 
 async fn get(app: &SharedService, path: &str) -> String {
@@ -200,13 +213,10 @@ async fn use_config_loads_a_section_of_another_file_relative_to_here() {
     )
     .unwrap();
     let config = Config::open(dir.join("api.ini")).unwrap();
-    let app = config.load_app(&registry(), "main").unwrap().into_service();
+    let app = config.load_app(&registry(), "main").unwrap();
     let here = dir.join("more").display().to_string();
     assert_eq!(get(&app, "/").await, format!("wrap[{here}@ /]"));
-    let app = config
-        .load_app(&registry(), "default_name")
-        .unwrap()
-        .into_service();
+    let app = config.load_app(&registry(), "default_name").unwrap();
     assert_eq!(get(&app, "/").await, "other-main@ /");
 }
 
@@ -527,7 +537,7 @@ fn bad_files_are_refused_with_the_line_section_and_reason() {
 fn missing_files_are_named_with_the_reference_that_wanted_them() {
     let dir = folder("missing");
     let error = Config::open(dir.join("absent.ini")).unwrap_err();
-    assert!(matches!(error.kind, ConfigErrorKind::Read(_)));
+    assert!(matches!(error.kind, ConfigErrorKind::Read { .. }));
     assert!(error.to_string().starts_with(&format!(
         "{}: cannot read the file",
         dir.join("absent.ini").display()
@@ -539,7 +549,9 @@ fn missing_files_are_named_with_the_reference_that_wanted_them() {
     )
     .unwrap();
     let config = Config::open(dir.join("api.ini")).unwrap();
-    let error = config.load_app(&registry(), "main").unwrap_err();
+    let Err(error) = config.load_app(&registry(), "main") else {
+        panic!("loaded, but should not have");
+    };
     assert_eq!(
         (error.line, error.section.as_deref()),
         (Some(2), Some("app:main"))
@@ -553,29 +565,39 @@ fn a_section_in_another_file_that_refers_back_is_a_cycle() {
     std::fs::write(dir.join("a.ini"), "[app:main]\nuse = config:b.ini#main\n").unwrap();
     std::fs::write(dir.join("b.ini"), "[app:main]\nuse = config:a.ini#main\n").unwrap();
     let config = Config::open(dir.join("a.ini")).unwrap();
-    let error = config.load_app(&registry(), "main").unwrap_err();
-    assert!(matches!(error.kind, ConfigErrorKind::Cycle(_)), "{error}");
+    let Err(error) = config.load_app(&registry(), "main") else {
+        panic!("loaded, but should not have");
+    };
+    assert!(
+        matches!(error.kind, ConfigErrorKind::Cycle { .. }),
+        "{error}"
+    );
 }
 
 #[test]
-fn the_largest_declared_body_size_is_reported() {
-    let mut registry = registry();
-    registry.add_filter("limit", |config, inner| {
-        let bytes: usize = config.parse("bytes")?.unwrap_or(10);
-        config.declare_max_body_size(bytes);
-        Ok(inner)
-    });
-    let text = "[composite:main]\nuse = urlmap\n/a = a\n/b = b\n/c = c\n\
-                [pipeline:a]\npipeline = small echoed\n[pipeline:b]\npipeline = big echoed\n\
-                [filter:small]\nuse = limit\n[filter:big]\nuse = limit\nbytes = 5000\n\
-                [app:echoed]\nuse = echo\n[app:c]\nuse = echo\n";
-    let config = Config::from_text("t.ini", Path::new("."), text).unwrap();
+fn a_part_a_composite_cannot_build_is_reported_where_the_part_is() {
+    let text = "[composite:main]\nuse = urlmap\n/ = inner\n\
+                [composite:inner]\nuse = urlmap\n/x = broken\n\
+                [app:broken]\nuse = echo\nsize = huge\n";
+    let error = error_of(text, "main");
     assert_eq!(
-        config.load_app(&registry, "main").unwrap().max_body_size(),
-        Some(5000)
+        (error.line, error.section.as_deref()),
+        (Some(9), Some("app:broken"))
     );
+    assert!(matches!(&error.kind, ConfigErrorKind::BadValue { key, .. } if key == "size"));
+}
+
+#[test]
+fn a_file_that_cannot_be_read_has_its_io_error_as_the_source() {
+    let dir = folder("io-source");
+    std::fs::write(dir.join("api.ini"), "[app:main]\nuse = config:absent.ini\n").unwrap();
+    let config = Config::open(dir.join("api.ini")).unwrap();
+    let Err(error) = config.load_app(&registry(), "main") else {
+        panic!("loaded, but should not have");
+    };
+    let source = std::error::Error::source(&error).and_then(|s| s.downcast_ref::<std::io::Error>());
     assert_eq!(
-        config.load_app(&registry, "c").unwrap().max_body_size(),
-        None
+        source.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::NotFound)
     );
 }

@@ -8,13 +8,15 @@
 //! the inner service. A path nothing matches is answered 404, a known path with
 //! another method 405 with an `Allow` header, and `HEAD` wherever `GET` is routed.
 //!
+//! [`UrlMap`] is the other half of URL mapping, paste's `urlmap`: it sends
+//! each request to the application mounted at the longest matching path
+//! prefix and records the prefix as [`ScriptName`] (and the URI the client
+//! sent as [`OriginalUri`]), as WSGI's `SCRIPT_NAME`.
+//!
 //! This crate is also the lowest layer of the workspace: it defines the one
 //! service trait the pipeline is built from ([`NovaService`], hyper's
 //! [`Service`] with the request, response and error types fixed) and [`Fault`],
-//! the Nova fault body every error response uses, and the request extensions
-//! every layer may read: the mount point a URL map stripped ([`ScriptName`],
-//! [`OriginalUri`]) and the marker of a body the server refused to read
-//! ([`OversizeBody`]).
+//! the Nova fault body every error response uses.
 //!
 //! # Using it in another service
 //!
@@ -45,21 +47,27 @@
 //! # });
 //! ```
 
-mod body;
+mod error;
 mod fault;
 mod mapper;
 mod middleware;
 mod mount;
+mod panic;
 mod routes;
+mod routing_args;
 mod service;
+mod urlmap;
 
-pub use body::{OversizeBody, RefuseOversizeBody};
+pub use error::{MapperError, MatchError};
 pub use fault::{json_response, method_not_allowed, Fault, JSON_CONTENT_TYPE};
-pub use mapper::{Mapper, MapperError, MatchError, RoutingArgs};
+pub use mapper::Mapper;
 pub use middleware::RoutesMiddleware;
 pub use mount::{OriginalUri, ScriptName};
+pub use panic::{call_catching_panics, PANIC_MESSAGE};
 pub use routes::instance_routes;
+pub use routing_args::RoutingArgs;
 pub use service::{
     ready, service_fn, FnService, NovaService, Request, Response, ResponseFuture, Service,
     SharedService,
 };
+pub use urlmap::{MountError, UrlMap};

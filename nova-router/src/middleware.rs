@@ -21,6 +21,14 @@ pub struct RoutesMiddleware<S> {
     inner: S,
 }
 
+impl<S> std::fmt::Debug for RoutesMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoutesMiddleware")
+            .field("mapper", &self.mapper)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S> RoutesMiddleware<S> {
     /// Routes requests through `mapper` to `inner`.
     pub fn new(mapper: impl Into<Arc<Mapper>>, inner: S) -> Self {

@@ -63,6 +63,12 @@ pub struct FnService<F> {
     function: F,
 }
 
+impl<F> std::fmt::Debug for FnService<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FnService").finish_non_exhaustive()
+    }
+}
+
 /// Makes a [`NovaService`] from an async function of the request.
 ///
 /// Handy for tests and for small applications behind a [`RoutesMiddleware`](crate::RoutesMiddleware).

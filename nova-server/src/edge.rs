@@ -1,19 +1,16 @@
-//! The edge between hyper and the pipeline: bounded body collection, a
-//! last-resort panic guard, and the access log for requests no
-//! `request_log` filter logged.
+//! The edge between hyper and the pipeline: the one place that owns what is
+//! about the connection rather than the API: the body cap, the body read
+//! timeout, the last-resort panic guard, the access log and, at shutdown,
+//! `Connection: close`.
 //!
 //! The edge reads each body whole before the pipeline runs, but never more
-//! than its hard cap, so no client can make the server hold more memory than
+//! than its cap, so no client can make the server hold more memory than
 //! that per request. A body whose `Content-Length` is over the cap is not
 //! read at all; one without a length (chunked) is read until it passes the
-//! cap. What happens to such a request depends on the pipeline:
-//! - a pipeline loaded from a file ([`Edge::loaded`]) gets it, with an empty
-//!   body and the [`OversizeBody`] marker, so its filters handle it like any
-//!   request they refuse (a `sizelimit` answers it 413 with the request's
-//!   id and log line); the loader guards every application, so none ever
-//!   handles the empty body;
-//! - any other pipeline ([`Edge::new`]) cannot be trusted to know the
-//!   marker, so the edge answers 413 `overLimit` itself.
+//! cap. Such a request goes down the pipeline with an empty body, marked
+//! (see the `oversize` module), so the filters in front answer it as any
+//! request they refuse, with their request id; no application acts on it,
+//! which the [`Pipeline`] type guarantees.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,25 +19,28 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH};
-use http::request::Parts;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use nova_filters::{log_access, AccessLogged, FaultWrap};
-use nova_paste::LoadedApp;
-use nova_router::{Fault, OversizeBody, Request, Service, SharedService};
+use nova_router::{call_catching_panics, Fault, Request, SharedService};
+
+use crate::access_log::log_request;
+use crate::oversize::OversizeBody;
+use crate::Pipeline;
 
 /// Nova's default `max_request_body_size`: 112 KiB, the edge's default cap.
 pub const DEFAULT_MAX_BODY_BYTES: usize = nova_filters::DEFAULT_MAX_REQUEST_BODY_SIZE;
 
-/// Adapts a [`SharedService`] to hyper: reads the body, calls the pipeline,
-/// contains panics and logs requests the pipeline did not.
+/// Default for the body read timeout ([`Edge::with_body_read_timeout`]).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Adapts a [`Pipeline`] to hyper: reads the body, calls the pipeline,
+/// contains panics and logs every request.
 #[derive(Clone)]
 pub struct Edge {
     pipeline: SharedService,
     max_body_bytes: usize,
     body_read_timeout: Duration,
-    delegate_oversize: bool,
     draining: Arc<AtomicBool>,
 }
 
@@ -48,40 +48,28 @@ impl std::fmt::Debug for Edge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Edge")
             .field("max_body_bytes", &self.max_body_bytes)
-            .field("delegate_oversize", &self.delegate_oversize)
+            .field("body_read_timeout", &self.body_read_timeout)
             .finish_non_exhaustive()
     }
 }
 
-/// Why a body was not handed to the pipeline.
+/// Why a body was not read.
 enum Unread {
-    /// Over the cap: the request's head, to refuse it with.
-    TooLarge(Parts),
-    /// The client's body broke off or was malformed.
+    /// Over the cap: the request's head, to send down marked.
+    TooLarge(http::request::Parts),
+    /// The client's body broke off, was malformed or too slow.
     Broken(Fault),
 }
 
 impl Edge {
-    /// Serves any `pipeline`, answering bodies over `max_body_bytes` with
-    /// 413 itself.
-    pub fn new(pipeline: SharedService, max_body_bytes: usize) -> Self {
+    /// Serves `pipeline`, reading bodies of up to `max_body_bytes`.
+    pub fn new(pipeline: Pipeline, max_body_bytes: usize) -> Self {
         Edge {
-            // Only the last resort: a `faultwrap` filter in the pipeline
-            // turns a panic into a 500 that still gets its request id and
-            // log line.
-            pipeline: Arc::new(FaultWrap::new(pipeline)),
+            pipeline: pipeline.service().clone(),
             max_body_bytes,
-            body_read_timeout: crate::DEFAULT_BODY_READ_TIMEOUT,
-            delegate_oversize: false,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             draining: Arc::default(),
         }
-    }
-
-    /// From now on, every HTTP/1 answer (from this edge and its clones)
-    /// carries `Connection: close`, so clients stop reusing connections of a
-    /// server that is shutting down. HTTP/2 has GOAWAY for that instead.
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// Answers 408 when a request body takes longer than `timeout` to arrive.
@@ -90,18 +78,11 @@ impl Edge {
         self
     }
 
-    /// Serves an application loaded from a file. The cap is the larger of
-    /// `max_body_bytes` and the largest size limit in the file, so every
-    /// `sizelimit` filter sees every body it would accept; bodies over the
-    /// cap go down the pipeline marked [`OversizeBody`].
-    pub fn loaded(app: &LoadedApp, max_body_bytes: usize) -> Self {
-        let cap = app
-            .max_body_size()
-            .map_or(max_body_bytes, |declared| declared.max(max_body_bytes));
-        Edge {
-            delegate_oversize: true,
-            ..Edge::new(app.service().clone(), cap)
-        }
+    /// From now on, every HTTP/1 answer (from this edge and its clones)
+    /// carries `Connection: close`, so clients stop reusing connections of a
+    /// server that is shutting down. HTTP/2 has GOAWAY for that instead.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// The most bytes of a body this edge reads.
@@ -118,22 +99,24 @@ impl Edge {
         let method = req.method().clone();
         let http1 = req.version() < http::Version::HTTP_2;
         let path = req.uri().path().to_owned();
-        let response = match self.read_body(req).await {
-            Ok(req) => self.call_pipeline(req).await,
-            Err(Unread::TooLarge(parts)) if self.delegate_oversize => {
+        let mut response = match self.read_body(req).await {
+            Ok(req) => call_catching_panics(&*self.pipeline, req).await,
+            Err(Unread::TooLarge(parts)) => {
                 let mut req = Request::from_parts(parts, Bytes::new());
                 req.extensions_mut().insert(OversizeBody {
                     limit: self.max_body_bytes,
                 });
-                self.call_pipeline(req).await
+                call_catching_panics(&*self.pipeline, req).await
             }
-            Err(Unread::TooLarge(_)) => OversizeBody::fault(self.max_body_bytes).into_response(),
             Err(Unread::Broken(fault)) => fault.into_response(),
         };
-        if response.extensions().get::<AccessLogged>().is_none() {
-            log_access(&method, &path, response.status(), started.elapsed());
-        }
-        let mut response = response;
+        log_request(
+            &method,
+            &path,
+            response.status(),
+            response.headers(),
+            started.elapsed(),
+        );
         if http1 && self.draining.load(Ordering::SeqCst) {
             response
                 .headers_mut()
@@ -167,16 +150,13 @@ impl Edge {
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
                 Err(Unread::TooLarge(parts))
             }
-            Err(error) => Err(Unread::Broken(Fault::bad_request(format!(
-                "the request body could not be read: {error}"
-            )))),
-        }
-    }
-
-    async fn call_pipeline(&self, req: Request) -> nova_router::Response {
-        match self.pipeline.call(req).await {
-            Ok(response) => response,
-            Err(never) => match never {},
+            Err(error) => {
+                // hyper's words stay in the log; the client gets ours.
+                tracing::debug!(%error, "a request body broke off");
+                Err(Unread::Broken(Fault::bad_request(
+                    "the request body could not be read",
+                )))
+            }
         }
     }
 }

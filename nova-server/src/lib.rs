@@ -1,62 +1,76 @@
 //! The nova-rs server: the part that `server.py` is in the seed.
 //!
-//! It builds the pipeline from a paste.deploy file, as the seed's
-//! `loadapp('config:configure.ini', 'main')` does ([`load`], with every
-//! factory nova-rs has in [`registry`]; [`BUILTIN_CONFIG`] is the seed's
-//! file), and serves it over HTTP/1.1 and HTTP/2 with hyper on a
-//! multi-threaded tokio runtime ([`Server`]). The server is also the
-//! pipeline's edge: it reads each request body, bounded, so the pipeline
-//! sees plain bytes; it turns a panic that no `faultwrap` filter caught into
-//! a 500 `computeFault` for that request alone; and it writes the
-//! access-log line of every request no `request_log` filter logged, so the
-//! seed's `auth instance` pipeline logs one line per request too.
+//! It serves the application a paste.deploy file describes, as the seed's
+//! `loadapp('config:configure.ini', 'main')` and `make_server` do, in the
+//! order a reader of `main.rs` sees:
+//!
+//! 1. [`load`] reads the file once and calls every factory nova-server has
+//!    ([`registry`]; [`BUILTIN_CONFIG`] is the seed's file): each checks its
+//!    keys and describes what it builds, so a bad file is one
+//!    [`ConfigError`](nova_paste::ConfigError) and nothing has been opened;
+//! 2. the stores the plan names are opened with nova-store's
+//!    [`Stores`](nova_store::Stores);
+//! 3. [`AppPlan::build`] builds the [`Pipeline`] over them;
+//! 4. [`Server`] serves it over HTTP/1.1 and HTTP/2 with hyper on a
+//!    multi-threaded tokio runtime, behind the [`Edge`], which reads each
+//!    body (bounded) so the pipeline sees plain bytes, turns a panic no
+//!    `faultwrap` filter caught into a 500 `computeFault` for that request
+//!    alone, and writes one access-log line per request;
+//! 5. after serving, the stores are closed.
 //!
 //! ```no_run
-//! use nova_server::{Server, ServerConfig};
+//! use nova_server::{load, ConfigSource, Overrides, Server, ServerConfig};
+//! use nova_store::Stores;
 //!
-//! # async fn run() -> Result<(), nova_server::ServerError> {
-//! let config = ServerConfig::default(); // 127.0.0.1:8000, token open-sesame
-//! let server = Server::bind(&config).await?;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let loaded = load(&ConfigSource::Builtin, "main", &Overrides::default())?;
+//! let stores = Stores::open(loaded.app.stores().iter().cloned()).await?;
+//! let pipeline = loaded.app.build(&stores)?;
+//! let server = Server::bind(&ServerConfig::default(), pipeline).await?; // 127.0.0.1:8000
 //! println!("serving on {}", server.local_addr());
 //! server.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
+//! stores.close().await?;
 //! # Ok(()) }
 //! ```
 
+mod access_log;
+mod app_plan;
+mod config;
 mod connection;
 mod edge;
+mod factories;
 mod log_clock;
+mod oversize;
+mod pipeline;
 mod server;
-mod wiring;
+mod server_section;
 
 use std::sync::Arc;
 
 use nova_auth::{AuthFilter, Tokens};
 use nova_controller::{InstanceController, InstanceStore};
-use nova_router::{instance_routes, RoutesMiddleware, SharedService};
+use nova_router::{instance_routes, RoutesMiddleware};
 
-pub use edge::{Edge, DEFAULT_MAX_BODY_BYTES};
+pub use app_plan::{AppPlan, BuildError};
+pub use config::{
+    load, load_with, ConfigSource, LoadedConfig, BUILTIN_CONFIG, BUILTIN_CONFIG_NAME,
+};
+pub use edge::{Edge, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
+pub use factories::{registry, Overrides};
 pub use log_clock::LogClock;
+pub use pipeline::Pipeline;
 pub use server::{
-    RunningServer, Server, ServerConfig, ServerError, DEFAULT_BODY_READ_TIMEOUT,
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_HEADER_BYTES,
+    RunningServer, Server, ServerConfig, ServerError, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
 };
-pub use wiring::{
-    load, load_with, memory_store_opener, registry, store_opener, store_url_checker, ConfigSource,
-    Loaded, OpenedStores, StoreOpener, StoreSettings, Wiring, BUILTIN_CONFIG, BUILTIN_CONFIG_NAME,
-};
-
-// Where instances are kept: chosen by a URL (`--store` or the instance
-// app's `store =` key), opened by nova-store, closed by whoever opened it
-// once serving has stopped.
-pub use nova_store::{open as open_store, OpenError, StoreUrl, DEFAULT_STORE_URL};
+pub use server_section::ServerSection;
 
 /// The seed's pipeline, `pipeline = auth instance`, composed by hand: the
 /// token filter, then the router, then the instance controller over `store`.
 /// [`BUILTIN_CONFIG`] builds the same from the seed's file.
-pub fn instance_pipeline(store: Arc<dyn InstanceStore>, tokens: Tokens) -> SharedService {
-    Arc::new(AuthFilter::new(
+pub fn instance_pipeline(store: Arc<dyn InstanceStore>, tokens: Tokens) -> Pipeline {
+    Pipeline::from_service(Arc::new(AuthFilter::new(
         RoutesMiddleware::new(instance_routes(), InstanceController::new(store)),
         tokens,
-    ))
+    )))
 }

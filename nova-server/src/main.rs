@@ -13,10 +13,11 @@ use std::time::Duration;
 use clap::Parser;
 use nova_auth::Tokens;
 use nova_server::{
-    load, store_opener, store_url_checker, ConfigSource, LogClock, Server, ServerConfig, Wiring,
+    load, ConfigSource, LoadedConfig, LogClock, Overrides, Server, ServerConfig,
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_STORE_URL,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
 };
+use nova_store::{Stores, DEFAULT_STORE_URL};
 use tracing_subscriber::EnvFilter;
 
 /// Serves the nova-rs instance API.
@@ -51,9 +52,11 @@ struct Args {
     tokens: Vec<String>,
 
     /// The most bytes of a request body the server reads; larger bodies get
-    /// 413. A sizelimit filter in the file with a higher limit raises it.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    max_body_bytes: usize,
+    /// 413. Overrides the file's [server:main] max_body_bytes. Default
+    /// 114688 (Nova's 112 KiB).
+    #[arg(long, value_name = "BYTES",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_body_bytes: Option<usize>,
 
     /// Seconds to let requests in flight finish after SIGTERM or SIGINT.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
@@ -112,22 +115,28 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
-    let tokens = if args.tokens.is_empty() {
-        None
-    } else {
-        match Tokens::new(&args.tokens) {
-            Ok(tokens) => Some(tokens),
-            Err(error) => {
-                tracing::error!("invalid --token: {error}");
-                return ExitCode::from(2);
-            }
+    // Load and check the file: every section and key, nothing opened. A
+    // bad file or flag is one message and exit status 2.
+    let overrides = match overrides(&args) {
+        Ok(overrides) => overrides,
+        Err(error) => {
+            tracing::error!("invalid --token: {error}");
+            return ExitCode::from(2);
         }
     };
     let source = match &args.config {
         Some(path) => ConfigSource::File(path.clone()),
         None => ConfigSource::Builtin,
     };
-    // The runtime comes first: opening a database store waits on it.
+    let loaded = match load(&source, &args.name, &overrides) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = server_config(&args, &loaded);
+
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -138,71 +147,91 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (open_store, opened_stores) = store_opener(runtime.handle().clone());
-    let wiring = Wiring {
-        tokens: tokens.clone(),
+    runtime.block_on(async {
+        // Open the stores the file names (exit 1 if one cannot be).
+        let stores = match Stores::open(loaded.app.stores().iter().cloned()).await {
+            Ok(stores) => stores,
+            Err(error) => {
+                tracing::error!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // Build the pipeline and serve it.
+        let served = serve(&config, &loaded, &stores).await;
+        // Requests in flight have finished (or the grace period is over):
+        // commit what they wrote and release the stores.
+        let closed = match stores.close().await {
+            Ok(()) => true,
+            Err(failures) => {
+                tracing::error!("{failures}");
+                false
+            }
+        };
+        if served && closed {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// What the command line puts in place of the file's settings.
+fn overrides(args: &Args) -> Result<Overrides, nova_auth::TokenError> {
+    let tokens = if args.tokens.is_empty() {
+        None
+    } else {
+        Some(Tokens::new(&args.tokens)?)
+    };
+    Ok(Overrides {
+        tokens,
         store: args.store.clone(),
         default_store: DEFAULT_STORE_URL.to_owned(),
-        open_store,
-    };
-    // Everything is built before anything listens. The file is checked
-    // first with stores that open nothing, so a bad file is one message and
-    // exit status 2, and creates no database; then it is loaded for real,
-    // where the only new failure is a store that cannot be opened (exit 1).
-    let checking = Wiring {
-        open_store: store_url_checker(),
-        ..wiring.clone()
-    };
-    if let Err(error) = load(&source, &args.name, &checking) {
-        tracing::error!("{error}");
-        return ExitCode::from(2);
-    }
-    let loaded = match load(&source, &args.name, &wiring) {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            tracing::error!("{error}");
-            runtime.block_on(async {
-                let _ = opened_stores.close_all().await;
-            });
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = ServerConfig {
-        listen: args.listen.or(loaded.listen).unwrap_or(DEFAULT_LISTEN),
-        tokens: tokens.unwrap_or_default(),
-        max_body_bytes: args.max_body_bytes,
+    })
+}
+
+/// The socket and the edge's limits: flags first, then `[server:main]`,
+/// then the defaults.
+fn server_config(args: &Args, loaded: &LoadedConfig) -> ServerConfig {
+    ServerConfig {
+        listen: args
+            .listen
+            .or(loaded.server.listen)
+            .unwrap_or(DEFAULT_LISTEN),
+        max_body_bytes: args
+            .max_body_bytes
+            .or(loaded.server.max_body_bytes)
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         body_read_timeout: Duration::from_secs(args.body_read_timeout),
         max_header_bytes: args.max_header_bytes,
         max_connections: args.max_connections,
-    };
+    }
+}
 
-    runtime.block_on(async {
-        let shutdown = shutdown_signal();
-        let server = match Server::bind_loaded(&config, &loaded.app).await {
-            Ok(server) => server,
-            Err(error) => {
-                tracing::error!("{error}");
-                let _ = opened_stores.close_all().await;
-                return ExitCode::FAILURE;
-            }
-        };
-        tracing::info!("listening on http://{}", server.local_addr());
-        server.run_until(shutdown).await;
-        // Requests in flight have finished (or the grace period is over):
-        // commit what they wrote and release the stores.
-        drop(loaded);
-        if let Err(failures) = opened_stores.close_all().await {
-            for failure in failures {
-                tracing::error!("{failure}");
-            }
-            return ExitCode::FAILURE;
+/// Builds the pipeline over `stores` and serves it until SIGINT or SIGTERM;
+/// false if it could not start.
+async fn serve(config: &ServerConfig, loaded: &LoadedConfig, stores: &Stores) -> bool {
+    let pipeline = match loaded.app.build(stores) {
+        Ok(pipeline) => pipeline,
+        Err(error) => {
+            tracing::error!("{error}");
+            return false;
         }
-        tracing::info!("stopped");
-        ExitCode::SUCCESS
-    })
+    };
+    let shutdown = shutdown_signal();
+    let server = match Server::bind(config, pipeline).await {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!("{error}");
+            return false;
+        }
+    };
+    tracing::info!("listening on http://{}", server.local_addr());
+    server.run_until(shutdown).await;
+    true
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed

@@ -10,16 +10,12 @@ use futures_util::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use nova_auth::Tokens;
-use nova_paste::{ConfigError, LoadedApp};
-use nova_router::SharedService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::connection::{Activity, ConnectionLimits, TimedIo};
-use crate::wiring::{load, ConfigSource, Wiring};
-use crate::{Edge, DEFAULT_MAX_BODY_BYTES};
+use crate::{Edge, Pipeline, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 
 /// How long, at shutdown, kept-alive connections may still bring a request
 /// (answered with `Connection: close`) before idle ones are closed.
@@ -32,8 +28,6 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`ServerConfig::idle_timeout`], as nginx's `keepalive_timeout`.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
-/// Default for [`ServerConfig::body_read_timeout`].
-pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`ServerConfig::max_header_bytes`].
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Default for [`ServerConfig::max_connections`]: well under the usual
@@ -43,18 +37,14 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// The smallest read buffer hyper accepts.
 const MIN_HEADER_BUFFER: usize = 8 * 1024;
 
-/// How the server listens and what it accepts.
+/// How the server listens and what it accepts: the socket and the edge's
+/// limits, nothing about the application it serves.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The address to listen on; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// The tokens the auth filter of the built-in pipeline accepts
-    /// ([`Server::bind`]); pipelines from files take theirs from the file
-    /// or from [`Wiring`].
-    pub tokens: Tokens,
     /// The most bytes of a request body the server reads; a larger body is
-    /// answered 413 without being read whole. A loaded file's largest
-    /// `sizelimit` raises it (see [`Edge::loaded`]).
+    /// answered 413 without being read whole (see [`Edge`]).
     pub max_body_bytes: usize,
     /// How long shutdown waits for requests in flight before closing their
     /// connections.
@@ -79,7 +69,6 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: DEFAULT_LISTEN,
-            tokens: Tokens::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace: Duration::from_secs(30),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
@@ -103,9 +92,6 @@ pub enum ServerError {
         /// What the operating system said.
         source: io::Error,
     },
-    /// The configuration file cannot be loaded.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
 }
 
 /// A bound, not yet serving, server.
@@ -128,32 +114,11 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Binds the built-in configuration (the seed's `configure.ini`): the
-    /// token filter, accepting `config`'s tokens, in front of the instance
-    /// API over a new seeded in-memory store. `config`'s address is used,
-    /// not the file's.
-    pub async fn bind(config: &ServerConfig) -> Result<Self, ServerError> {
-        let wiring = Wiring {
-            tokens: Some(config.tokens.clone()),
-            ..Wiring::default()
-        };
-        let loaded = load(&ConfigSource::Builtin, "main", &wiring)?;
-        Self::bind_loaded(config, &loaded.app).await
-    }
-
-    /// Binds an application loaded from a file, with `config`'s address
-    /// and limits; see [`Edge::loaded`] for how bodies are bounded.
-    pub async fn bind_loaded(config: &ServerConfig, app: &LoadedApp) -> Result<Self, ServerError> {
-        Self::bind_edge(config, Edge::loaded(app, config.max_body_bytes)).await
-    }
-
-    /// Binds any pipeline, with `config`'s address and limits (its tokens are
-    /// not used: authentication is part of the pipeline).
-    pub async fn bind_pipeline(
-        config: &ServerConfig,
-        pipeline: SharedService,
-    ) -> Result<Self, ServerError> {
-        Self::bind_edge(config, Edge::new(pipeline, config.max_body_bytes)).await
+    /// Binds `config`'s address to serve `pipeline` with `config`'s limits.
+    pub async fn bind(config: &ServerConfig, pipeline: Pipeline) -> Result<Self, ServerError> {
+        let edge = Edge::new(pipeline, config.max_body_bytes)
+            .with_body_read_timeout(config.body_read_timeout);
+        Self::bind_edge(config, edge).await
     }
 
     async fn bind_edge(config: &ServerConfig, edge: Edge) -> Result<Self, ServerError> {
@@ -166,7 +131,7 @@ impl Server {
         Ok(Server {
             listener,
             local_addr,
-            edge: edge.with_body_read_timeout(config.body_read_timeout),
+            edge,
             shutdown_grace: config.shutdown_grace,
             limits: ConnectionLimits {
                 header_read_timeout: config.header_read_timeout,

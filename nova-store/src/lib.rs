@@ -1,5 +1,6 @@
 //! Durable instance stores for nova-rs, behind nova-controller's
-//! [`InstanceStore`] trait, chosen by a URL.
+//! [`InstanceStore`] trait, chosen by a URL; the one place in nova-rs that
+//! turns a URL into a store and owns its lifecycle.
 //!
 //! | URL | store | durable |
 //! |---|---|---|
@@ -7,7 +8,17 @@
 //! | `sqlite:PATH` | `SqliteStore` (feature `sqlite`, on by default) | every answered change survives a process crash and a power loss |
 //! | `postgres://…` | `PostgresStore` (feature `postgres`) | as the PostgreSQL server's own settings promise |
 //!
-//! [`open`] creates or upgrades the schema (refusing a database newer than
+//! The lifecycle, as nova-server follows it:
+//!
+//! 1. parse each URL a configuration names ([`StoreUrl`]'s `FromStr`) and
+//!    [`check`](StoreUrl::check) it: no file is created and no server is
+//!    contacted, so a bad file leaves nothing behind;
+//! 2. [`Stores::open`] the [`StoreRequest`]s: one store per distinct URL,
+//!    all opened or none;
+//! 3. hand each controller [`Stores::get`]'s store;
+//! 4. once serving has stopped, [`Stores::close`] commits and releases them.
+//!
+//! Opening creates or upgrades the schema (refusing a database newer than
 //! this build) and seeds `inst-0`, `inst-1` and `inst-2` only when it creates
 //! the store. The controller compiles no database driver; this crate compiles
 //! only the drivers whose features are on.
@@ -29,6 +40,7 @@
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod stores;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -41,6 +53,7 @@ use nova_controller::{InstanceStore, MemoryStore};
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use stores::{CloseError, CloseErrors, StoreRequest, Stores};
 
 /// The schema version this build writes; a database at a higher one is
 /// refused with [`OpenError::SchemaTooNew`].
@@ -101,6 +114,27 @@ impl StoreUrl {
         match self {
             StoreUrl::Sqlite(path) => StoreUrl::Sqlite(std::path::absolute(&path).unwrap_or(path)),
             other => other,
+        }
+    }
+
+    /// Whether this build can open the store, decided without touching the
+    /// file system or the network: its driver is compiled in
+    /// ([`OpenError::DriverNotBuilt`] if not), and a PostgreSQL URL is one
+    /// the driver can read. `Ok` does not promise that opening succeeds (the
+    /// file may be unwritable, the server down); it means that loading a
+    /// configuration can refuse a store it could never open before opening
+    /// any.
+    pub fn check(&self) -> Result<(), OpenError> {
+        match self {
+            StoreUrl::Memory => Ok(()),
+            #[cfg(feature = "sqlite")]
+            StoreUrl::Sqlite(_) => Ok(()),
+            #[cfg(not(feature = "sqlite"))]
+            StoreUrl::Sqlite(_) => Err(OpenError::DriverNotBuilt("sqlite")),
+            #[cfg(feature = "postgres")]
+            StoreUrl::Postgres(url) => postgres::config(url).map(drop),
+            #[cfg(not(feature = "postgres"))]
+            StoreUrl::Postgres(_) => Err(OpenError::DriverNotBuilt("postgres")),
         }
     }
 }
@@ -175,6 +209,9 @@ pub enum OpenError {
 /// Opens the store `url` names: creates or upgrades its schema, seeds it if
 /// it was just created, and returns it ready for the controller. Call
 /// [`InstanceStore::close`] before the process exits to flush and release it.
+///
+/// Each call opens a store of its own, even for a URL opened before; for the
+/// stores of a whole configuration, one per URL, use [`Stores::open`].
 pub async fn open(url: &StoreUrl) -> Result<Arc<dyn InstanceStore>, OpenError> {
     open_seeding(url, true).await
 }
@@ -182,6 +219,7 @@ pub async fn open(url: &StoreUrl) -> Result<Arc<dyn InstanceStore>, OpenError> {
 /// As [`open`], but a store this call creates gets the seed's three
 /// instances only if `seed` (an instance app's `seed = false`).
 pub async fn open_seeding(url: &StoreUrl, seed: bool) -> Result<Arc<dyn InstanceStore>, OpenError> {
+    url.check()?;
     match url {
         StoreUrl::Memory if seed => Ok(Arc::new(MemoryStore::seeded())),
         StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),

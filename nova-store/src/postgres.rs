@@ -166,6 +166,16 @@ fn version_to_sql(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
 }
 
+/// The driver's reading of `url`, without connecting: what
+/// [`StoreUrl::check`](crate::StoreUrl::check) asks of a PostgreSQL URL.
+pub(crate) fn config(url: &str) -> Result<tokio_postgres::Config, OpenError> {
+    url.parse()
+        .map_err(|error: tokio_postgres::Error| OpenError::Postgres {
+            url: redact_password(url),
+            reason: describe(&error),
+        })
+}
+
 impl PostgresStore {
     /// Connects to `url`, upgrades the schema (one server at a time), seeds
     /// the store if it was just created, and keeps a pool of connections.
@@ -179,9 +189,7 @@ impl PostgresStore {
             url: redact_password(url),
             reason,
         };
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| error(describe(&e)))?;
+        let mut config = config(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(POOL_TIMEOUT);
         }

@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nova_paste::Registry;
-use nova_router::SharedService;
-use nova_server::{load_with, ConfigSource, RunningServer, Server, ServerConfig};
+use nova_server::{
+    load_with, registry, AppPlan, ConfigSource, Overrides, Pipeline, RunningServer, Server,
+    ServerConfig,
+};
+use nova_store::Stores;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -17,8 +20,11 @@ use tokio::net::TcpStream;
 pub const TOKEN: &str = "open-sesame";
 
 /// A server started for one test and stopped by it.
+#[derive(Debug)]
 pub struct TestServer {
     running: RunningServer,
+    /// The stores of a pipeline loaded from a file, closed at [`stop`](Self::stop).
+    stores: Option<Stores>,
     /// A client with connection pooling, as real clients have.
     pub client: reqwest::Client,
 }
@@ -29,52 +35,70 @@ impl TestServer {
         Self::start_with(test_config()).await
     }
 
-    /// The seed's pipeline with a custom configuration (its `listen` is
-    /// replaced by an ephemeral loopback port).
+    /// The seed's pipeline (the built-in configuration, its store in
+    /// memory) with a custom configuration (its `listen` is replaced by an
+    /// ephemeral loopback port).
     pub async fn start_with(mut config: ServerConfig) -> Self {
         config.listen = ephemeral();
-        let server = Server::bind(&config).await.expect("bind 127.0.0.1:0");
-        Self::from_server(server)
+        let registry = registry(&Overrides::default());
+        Self::start_loaded(&ConfigSource::Builtin, &registry, &config).await
     }
 
     /// Any pipeline, served by the real server.
-    pub async fn start_pipeline(pipeline: SharedService) -> Self {
-        let server = Server::bind_pipeline(&test_config(), pipeline)
+    pub async fn start_pipeline(pipeline: Pipeline) -> Self {
+        let server = Server::bind(&test_config(), pipeline)
             .await
             .expect("bind 127.0.0.1:0");
-        Self::from_server(server)
+        Self::from_server(server, None)
     }
 
     /// The application `main` of a paste.deploy file, with every factory
     /// nova-rs has, served by the real server.
     pub async fn start_config(path: &Path) -> Self {
         // Files may name durable stores; tests keep everything in memory.
-        let wiring = nova_server::Wiring {
+        let overrides = Overrides {
             store: Some("memory:".to_owned()),
-            ..nova_server::Wiring::default()
+            ..Overrides::default()
         };
-        let registry = nova_server::registry(&wiring);
-        Self::start_config_with(path, &registry).await
+        Self::start_config_with(path, &registry(&overrides)).await
     }
 
     /// The application `main` of a paste.deploy file, with `registry`'s
     /// factories, served by the real server.
-    pub async fn start_config_with(path: &Path, registry: &Registry) -> Self {
+    pub async fn start_config_with(path: &Path, registry: &Registry<AppPlan>) -> Self {
         let source = ConfigSource::File(path.to_path_buf());
-        let loaded = load_with(&source, "main", registry).unwrap_or_else(|error| panic!("{error}"));
-        let server = Server::bind_loaded(&test_config(), &loaded.app)
-            .await
-            .expect("bind 127.0.0.1:0");
-        Self::from_server(server)
+        Self::start_loaded(&source, registry, &test_config()).await
     }
 
-    fn from_server(server: Server) -> Self {
+    /// Loads `source`, opens its stores, builds and serves it, as
+    /// nova-server's `main` does.
+    async fn start_loaded(
+        source: &ConfigSource,
+        registry: &Registry<AppPlan>,
+        config: &ServerConfig,
+    ) -> Self {
+        let loaded = load_with(source, "main", registry).unwrap_or_else(|error| panic!("{error}"));
+        let stores = Stores::open(loaded.app.stores().iter().cloned())
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let pipeline = loaded
+            .app
+            .build(&stores)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let server = Server::bind(config, pipeline)
+            .await
+            .expect("bind 127.0.0.1:0");
+        Self::from_server(server, Some(stores))
+    }
+
+    fn from_server(server: Server, stores: Option<Stores>) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .expect("build client");
         TestServer {
             running: server.spawn(),
+            stores,
             client,
         }
     }
@@ -116,6 +140,12 @@ impl TestServer {
     /// Stops the server and waits until it has stopped.
     pub async fn stop(self) {
         self.running.shutdown().await;
+        if let Some(stores) = self.stores {
+            stores
+                .close()
+                .await
+                .unwrap_or_else(|error| panic!("{error}"));
+        }
     }
 
     /// Sends raw bytes on a new connection and returns everything the server

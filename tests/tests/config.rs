@@ -311,14 +311,16 @@ async fn a_panic_below_faultwrap_is_a_500_with_a_request_id_and_the_server_keeps
          [app:boom]\nuse = boom\n",
     )
     .unwrap();
-    let mut registry = nova_server::registry(&nova_server::Wiring::default());
+    let mut registry = nova_server::registry(&nova_server::Overrides::default());
     registry.add_app("boom", |_config| {
-        Ok(Arc::new(service_fn(|req: Request| async move {
-            if req.uri().path() == "/boom" {
-                panic!("handler exploded");
-            }
-            http::Response::new(Bytes::from_static(b"{}"))
-        })))
+        Ok(nova_server::AppPlan::app(Arc::new(service_fn(
+            |req: Request| async move {
+                if req.uri().path() == "/boom" {
+                    panic!("handler exploded");
+                }
+                http::Response::new(Bytes::from_static(b"{}"))
+            },
+        ))))
     });
     let server = TestServer::start_config_with(&file, &registry).await;
     for _ in 0..3 {

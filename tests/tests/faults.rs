@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use nova_router::{service_fn, Request};
+use nova_server::Pipeline;
 use nova_tests::{assert_fault, status_and_json, TestServer};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -18,7 +19,7 @@ async fn a_panic_in_a_handler_is_a_500_and_the_server_keeps_serving() {
         }
         http::Response::new(Bytes::from_static(b"{}"))
     }));
-    let server = TestServer::start_pipeline(pipeline).await;
+    let server = TestServer::start_pipeline(Pipeline::from_service(pipeline)).await;
     for _ in 0..3 {
         let response = server.client.get(server.url("/boom")).send().await.unwrap();
         let (status, body) = status_and_json(response).await;

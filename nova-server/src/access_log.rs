@@ -1,0 +1,46 @@
+//! The access log: one line for every request the server answered, written
+//! by the edge whatever part of the pipeline (or the edge itself) answered.
+//!
+//! The line goes to the tracing target `nova::access` at level INFO with the
+//! method, the path the client sent (never the query string, which may
+//! carry user data, nor any header, which may carry a token), the status,
+//! the latency in microseconds from the request's arrival, and the request
+//! id a `request_id` filter gave it, when there is one.
+
+use std::time::Duration;
+
+use http::{HeaderMap, Method, StatusCode};
+use nova_filters::OPENSTACK_REQUEST_ID;
+
+/// Writes the access-log line of one request, given its answer's headers.
+pub(crate) fn log_request(
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    latency: Duration,
+) {
+    let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    let request_id = headers
+        .get(OPENSTACK_REQUEST_ID)
+        .and_then(|value| value.to_str().ok());
+    match request_id {
+        Some(request_id) => tracing::info!(
+            target: "nova::access",
+            method = %method,
+            path = %path,
+            status = status.as_u16(),
+            latency_us,
+            request_id = %request_id,
+            "request"
+        ),
+        None => tracing::info!(
+            target: "nova::access",
+            method = %method,
+            path = %path,
+            status = status.as_u16(),
+            latency_us,
+            "request"
+        ),
+    }
+}

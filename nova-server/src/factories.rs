@@ -1,0 +1,249 @@
+//! Every paste factory nova-server registers, under its own name and the
+//! references Nova's, oslo's, paste's and the seed's files use.
+//!
+//! | name | kind | keys | also found as |
+//! |---|---|---|---|
+//! | `urlmap` | composite | `/PREFIX = app`, `not_found_app` | `egg:Paste#urlmap`, `paste.urlmap:urlmap_factory`, `nova.api.openstack.urlmap:urlmap_factory` |
+//! | `request_id` | filter | | `oslo_middleware:RequestId.factory`, `nova.api.compute_req_id:ComputeReqIdMiddleware.factory` |
+//! | `faultwrap` | filter | | `nova.api.openstack:FaultWrapper.factory` |
+//! | `sizelimit` | filter | `max_request_body_size` (bytes, default 114688) | `oslo_middleware:RequestBodySizeLimiter.factory` |
+//! | `request_log` | filter | | `nova.api.openstack.requestlog:RequestLog.factory` |
+//! | `healthcheck` | app | `backends` (`disable_by_file`), `disable_by_file_path` | `oslo_middleware:Healthcheck.app_factory` |
+//! | `healthcheck_filter` | filter | `path` (default `/healthcheck`), `backends`, `disable_by_file_path` | `oslo_middleware:Healthcheck.factory` |
+//! | `versions` | app | `api_path` (default `/v2.1`) | `nova.api.openstack.compute.versions:Versions.factory` |
+//! | `openapi` | app | `api_prefix` (where the instance API is mounted, default none) | |
+//! | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
+//! | `instance` | app | `store` (a store URL), `seed` (`true`) | `routers:app_factory` (the seed's), `nova.api.openstack.compute:APIRouterV21.factory` |
+//!
+//! Each also answers to `egg:nova-rs#NAME`. Keys are read from the section,
+//! else from `[DEFAULT]`, as oslo's factories do. Every factory only checks
+//! its keys and describes what it will build ([`AppPlan`]); none opens a
+//! file, a database or a socket.
+//!
+//! `request_log` adds nothing: the server's edge writes one access-log line
+//! for every request, whatever the pipeline, so Nova's filter of that name
+//! is accepted (Nova's own `api-paste.ini` names it) and passes requests on.
+
+use std::sync::Arc;
+
+use nova_auth::{AuthFilter, Tokens};
+use nova_controller::{InstanceController, OpenApiApp};
+use nova_filters::{
+    FaultWrap, Healthcheck, HealthcheckFilter, RequestIdFilter, SizeLimit, Versions,
+    DEFAULT_API_PATH, DEFAULT_HEALTHCHECK_PATH, DEFAULT_MAX_REQUEST_BODY_SIZE,
+};
+use nova_paste::{FactoryConfig, FactoryError, Registry};
+use nova_router::{instance_routes, RoutesMiddleware};
+use nova_store::{StoreRequest, StoreUrl};
+
+use crate::AppPlan;
+
+/// What the command line puts in place of the file's settings.
+#[derive(Clone)]
+pub struct Overrides {
+    /// Tokens that replace every auth filter's `tokens` key (`--token`,
+    /// `NOVA_AUTH_TOKENS`); `None` keeps the file's, or the seed's
+    /// `open-sesame` if the file has none.
+    pub tokens: Option<Tokens>,
+    /// A store URL that replaces every instance app's `store` key
+    /// (`--store`, `NOVA_STORE`); `None` keeps the file's.
+    pub store: Option<String>,
+    /// The store of instance apps whose section names none.
+    pub default_store: String,
+}
+
+impl Default for Overrides {
+    /// Nothing replaced, and `memory:` for instance apps that name no
+    /// store: what a program embedding the server wants in its tests. The
+    /// nova-server binary uses `sqlite:nova.db`.
+    fn default() -> Self {
+        Overrides {
+            tokens: None,
+            store: None,
+            default_store: "memory:".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A store URL may hold a password: show it as the store shows it.
+        let store = self.store.as_deref().map(|url| {
+            url.parse::<StoreUrl>()
+                .map_or("<invalid>".to_owned(), |u| u.to_string())
+        });
+        f.debug_struct("Overrides")
+            .field("tokens", &self.tokens)
+            .field("store", &store)
+            .field("default_store", &self.default_store)
+            .finish()
+    }
+}
+
+/// Every factory nova-server has (see the module documentation), with
+/// `overrides` applied. An embedding program may add its own to the result.
+pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
+    let mut registry = Registry::new();
+    registry
+        .add_distribution("nova-rs")
+        .add_urlmap(|spec| Ok(AppPlan::urlmap(spec.mounts, spec.not_found)))
+        .add_filter("request_id", |_config, app: AppPlan| {
+            Ok(app.filtered(|inner| Arc::new(RequestIdFilter::new(inner))))
+        })
+        .alias("oslo_middleware:RequestId.factory", "request_id")
+        .alias("oslo_middleware.request_id:RequestId.factory", "request_id")
+        .alias(
+            "nova.api.compute_req_id:ComputeReqIdMiddleware.factory",
+            "request_id",
+        )
+        .add_filter("faultwrap", |_config, app: AppPlan| {
+            Ok(app.filtered(|inner| Arc::new(FaultWrap::new(inner))))
+        })
+        .alias("nova.api.openstack:FaultWrapper.factory", "faultwrap")
+        .add_filter("sizelimit", sizelimit)
+        .alias(
+            "oslo_middleware:RequestBodySizeLimiter.factory",
+            "sizelimit",
+        )
+        .alias(
+            "oslo_middleware.sizelimit:RequestBodySizeLimiter.factory",
+            "sizelimit",
+        )
+        .add_filter("request_log", |_config, app| Ok(app))
+        .alias(
+            "nova.api.openstack.requestlog:RequestLog.factory",
+            "request_log",
+        )
+        .add_app("healthcheck", |config| {
+            Ok(AppPlan::app(Arc::new(healthcheck(config)?)))
+        })
+        .alias("oslo_middleware:Healthcheck.app_factory", "healthcheck")
+        .alias(
+            "oslo_middleware.healthcheck:Healthcheck.app_factory",
+            "healthcheck",
+        )
+        .add_filter("healthcheck_filter", healthcheck_filter)
+        .alias("oslo_middleware:Healthcheck.factory", "healthcheck_filter")
+        .alias(
+            "oslo_middleware.healthcheck:Healthcheck.factory",
+            "healthcheck_filter",
+        )
+        .add_app("versions", |config| {
+            let path = config.get("api_path").unwrap_or(DEFAULT_API_PATH);
+            if !path.starts_with('/') {
+                return Err(FactoryError::bad_value("api_path", "must start with /"));
+            }
+            Ok(AppPlan::app(Arc::new(Versions::new(path))))
+        })
+        .alias(
+            "nova.api.openstack.compute.versions:Versions.factory",
+            "versions",
+        )
+        .add_app("openapi", |config| {
+            let prefix = config.get("api_prefix").unwrap_or("").trim();
+            let app = OpenApiApp::new(prefix)
+                .map_err(|error| FactoryError::bad_value("api_prefix", error))?;
+            Ok(AppPlan::app(Arc::new(app)))
+        });
+    let tokens = overrides.tokens.clone();
+    registry
+        .add_filter("auth", move |config, app: AppPlan| {
+            let from_file = file_tokens(config)?;
+            let tokens = tokens.clone().or(from_file).unwrap_or_default();
+            Ok(app.filtered(move |inner| Arc::new(AuthFilter::new(inner, tokens.clone()))))
+        })
+        .alias("auth:filter_factory", "auth");
+    let store_override = overrides.store.clone();
+    let default_store = overrides.default_store.clone();
+    registry
+        .add_app("instance", move |config| {
+            let from_file = config.get("store").map(str::trim);
+            let url = store_override
+                .as_deref()
+                .or(from_file)
+                .unwrap_or(&default_store);
+            let url: StoreUrl = url
+                .parse()
+                .map_err(|error| FactoryError::bad_value("store", error))?;
+            url.check()
+                .map_err(|error| FactoryError::bad_value("store", error))?;
+            let request = StoreRequest {
+                url,
+                seed: config.bool("seed")?.unwrap_or(true),
+            };
+            Ok(AppPlan::over_store(request, |store| {
+                Arc::new(RoutesMiddleware::new(
+                    instance_routes(),
+                    InstanceController::new(store),
+                ))
+            }))
+        })
+        .alias("routers:app_factory", "instance")
+        .alias(
+            "nova.api.openstack.compute:APIRouterV21.factory",
+            "instance",
+        );
+    registry
+}
+
+fn sizelimit(config: &FactoryConfig, app: AppPlan) -> Result<AppPlan, FactoryError> {
+    let limit = config
+        .parse::<usize>("max_request_body_size")?
+        .unwrap_or(DEFAULT_MAX_REQUEST_BODY_SIZE);
+    if limit == 0 {
+        return Err(FactoryError::bad_value(
+            "max_request_body_size",
+            "must be at least 1 byte",
+        ));
+    }
+    Ok(app.filtered(move |inner| Arc::new(SizeLimit::new(inner, limit))))
+}
+
+fn healthcheck_filter(config: &FactoryConfig, app: AppPlan) -> Result<AppPlan, FactoryError> {
+    let path = config
+        .get("path")
+        .unwrap_or(DEFAULT_HEALTHCHECK_PATH)
+        .to_owned();
+    if !path.starts_with('/') {
+        return Err(FactoryError::bad_value("path", "must start with /"));
+    }
+    let check = healthcheck(config)?;
+    Ok(app.filtered(move |inner| {
+        Arc::new(HealthcheckFilter::new(inner, path.clone(), check.clone()))
+    }))
+}
+
+fn healthcheck(config: &FactoryConfig) -> Result<Healthcheck, FactoryError> {
+    let backends = config.list("backends").unwrap_or_default();
+    let path = config.get("disable_by_file_path");
+    match (backends.as_slice(), path) {
+        ([], None) => Ok(Healthcheck::new()),
+        ([backend], Some(path)) if backend == "disable_by_file" => {
+            Ok(Healthcheck::disabled_by_file(path))
+        }
+        ([backend], None) if backend == "disable_by_file" => Err(FactoryError::bad_value(
+            "backends",
+            "disable_by_file needs disable_by_file_path",
+        )),
+        ([], Some(_)) => Err(FactoryError::bad_value(
+            "disable_by_file_path",
+            "is only used with backends = disable_by_file",
+        )),
+        _ => Err(FactoryError::bad_value(
+            "backends",
+            format_args!("{backends:?} is not supported; the only backend is disable_by_file"),
+        )),
+    }
+}
+
+fn file_tokens(config: &FactoryConfig) -> Result<Option<Tokens>, FactoryError> {
+    match config.list("tokens") {
+        None => Ok(None),
+        Some(list) => Tokens::new(list)
+            .map(Some)
+            .map_err(|error| FactoryError::bad_value("tokens", error)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
