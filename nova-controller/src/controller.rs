@@ -528,27 +528,41 @@ mod tests {
         }
     }
 
-    /// Starts capturing this thread's log lines (a current-thread test
-    /// runtime runs the controller on it).
-    fn capture_log() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-        #[derive(Clone)]
-        struct Lines(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
+    thread_local! {
+        /// What this thread has logged since it last took its log.
+        static LOGGED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Writes log lines into the logging thread's own [`LOGGED`] buffer.
+    struct ThisThreadsLog;
+
+    impl std::io::Write for ThisThreadsLog {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            LOGGED.with(|logged| logged.borrow_mut().extend_from_slice(bytes));
+            Ok(bytes.len())
         }
-        let lines = Lines(Arc::default());
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        (lines.0, tracing::subscriber::set_default(subscriber))
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Starts capturing this thread's log lines (a current-thread test
+    /// runtime runs the controller on it) and returns what it logged
+    /// since. One global subscriber, set once for the test binary, writes
+    /// each line to the buffer of the thread that logged it: a subscriber
+    /// set for one thread only would race with tests on other threads
+    /// that reach the same log call sites first, and lose lines.
+    fn take_log() -> String {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThisThreadsLog)
+                .with_ansi(false)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
+        let bytes = LOGGED.with(|logged| std::mem::take(&mut *logged.borrow_mut()));
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     // The driver's words (a path, an SQL error) used to be the 503's
@@ -585,7 +599,7 @@ mod tests {
             ),
         ];
         for (error, secret, status, kind, message) in table {
-            let (log, _guard) = capture_log();
+            take_log();
             let harness = Harness::over(Arc::new(Failing(error.clone())));
             let some_id = Uuid::new_v4().to_string();
             for (action, method, form) in [
@@ -604,7 +618,7 @@ mod tests {
                 );
                 assert!(!body.to_string().contains(&secret), "{action}: {body}");
             }
-            let log = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+            let log = take_log();
             let logged = log.lines().filter(|line| line.contains("ERROR")).count();
             assert_eq!(logged, 5, "one error line per request: {log}");
             assert!(log.contains(&error.to_string()), "{log}");

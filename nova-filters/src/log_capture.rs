@@ -1,27 +1,25 @@
-//! For tests: the log lines written while a test runs, captured from a
-//! `tracing` subscriber set for the current thread only.
+//! For tests: the log lines a test's own thread writes.
+//!
+//! One global subscriber, installed once for the test binary, writes each
+//! line to the buffer of the thread that logged it. A subscriber set for
+//! one thread only would race with tests on other threads that reach the
+//! same call sites (the request span, say) first: tracing caches whether
+//! anyone listens at a call site, and lines would be lost.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::Once;
 
-/// The lines logged since [`capture`] was called; logging stops being
-/// captured when the guard is dropped.
-#[derive(Clone, Default)]
-pub(crate) struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl CapturedLog {
-    /// Everything logged so far, as text.
-    pub(crate) fn text(&self) -> String {
-        let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
+thread_local! {
+    /// What this thread has logged since it last started a capture.
+    static LOGGED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-impl std::io::Write for CapturedLog {
+/// Writes log lines into the logging thread's own buffer.
+struct ThisThreadsLog;
+
+impl std::io::Write for ThisThreadsLog {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
+        LOGGED.with(|logged| logged.borrow_mut().extend_from_slice(bytes));
         Ok(bytes.len())
     }
 
@@ -30,14 +28,29 @@ impl std::io::Write for CapturedLog {
     }
 }
 
+/// The lines this thread logged since [`capture`] was called.
+#[derive(Debug)]
+pub(crate) struct CapturedLog(());
+
+impl CapturedLog {
+    /// Everything this thread logged so far, as text. Call it on the thread
+    /// that called [`capture`] (a current-thread test runtime's).
+    pub(crate) fn text(&self) -> String {
+        LOGGED.with(|logged| String::from_utf8_lossy(&logged.borrow()).into_owned())
+    }
+}
+
 /// Starts capturing this thread's log lines, formatted as nova-server
 /// writes them (without colour).
-pub(crate) fn capture() -> (CapturedLog, tracing::subscriber::DefaultGuard) {
-    let captured = CapturedLog::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+pub(crate) fn capture() -> CapturedLog {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(|| ThisThreadsLog)
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+    LOGGED.with(|logged| logged.borrow_mut().clear());
+    CapturedLog(())
 }

@@ -136,7 +136,7 @@ mod tests {
 
     #[tokio::test]
     async fn log_lines_of_the_request_carry_its_id() {
-        let (captured, _guard) = crate::log_capture::capture();
+        let captured = crate::log_capture::capture();
         let filter = RequestIdFilter::new(app());
         let req = http::Request::get("/").body(Bytes::new()).unwrap();
         let response = filter.call(req).await.unwrap();

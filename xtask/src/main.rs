@@ -2,8 +2,9 @@
 //! cargo does.
 //!
 //! - `cargo xtask test`: formatting, clippy, each library crate checked on
-//!   its own, every test in the workspace, then schemathesis against a live
-//!   server. This is what CI runs.
+//!   its own, the documentation (broken links fail), every test in the
+//!   workspace, then schemathesis against a live server. This is what CI
+//!   runs.
 //! - `cargo xtask fuzz [--time SECONDS]`: every cargo-fuzz target in `fuzz/`
 //!   for that long each (default 60).
 //! - `cargo xtask bench [--quick] [--save] [--connections N]`: builds in
@@ -90,16 +91,33 @@ fn test() -> Result<(), String> {
             "postgres",
         ],
     )?;
+    // A broken intra-doc link is a failure, as a warning anywhere else is.
+    cargo_with_env(
+        &root,
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     postgres::cargo_with_postgres(&root, &["test", "--workspace"])?;
     schemathesis::run(&root)?;
     Ok(())
 }
 
 pub(crate) fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
+    cargo_with_env(root, args, &[])
+}
+
+/// Runs cargo with `args` and the environment variables `vars` set.
+pub(crate) fn cargo_with_env(
+    root: &Path,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> Result<(), String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    println!("xtask: cargo {}", args.join(" "));
+    let shown: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+    println!("xtask: {}cargo {}", shown.concat(), args.join(" "));
     let status = Command::new(cargo)
         .args(args)
+        .envs(vars.iter().copied())
         .current_dir(root)
         .status()
         .map_err(|error| format!("cannot run cargo: {error}"))?;
