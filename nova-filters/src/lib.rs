@@ -14,7 +14,9 @@
 //! | [`FaultWrap`] | `faultwrap` | a panic below becomes a 500 `computeFault` |
 //! | [`SizeLimit`] | `sizelimit` | bodies over `max_request_body_size` (112 KiB) are 413 `overLimit` |
 //! | [`Healthcheck`], [`HealthcheckFilter`] | `healthcheck` | `GET /healthcheck` is 200, no authentication |
-//! | [`Versions`] | `versions` | Nova's version document at `GET /` |
+//! | [`Microversions`] | (Nova's `wsgi.Resource`) | reads `OpenStack-API-Version`, 400/406 for a bad or unserved microversion, hands on an `ApiVersion` and echoes it |
+//! | [`Versions`] | `versions` | Nova's list of versions at `GET /` |
+//! | [`VersionDocument`] | `versions_v2` | the v2.1 version document at `GET /v2.1` |
 //!
 //! # Using them in another service
 //!
@@ -37,12 +39,14 @@ mod fault_wrap;
 mod healthcheck;
 #[cfg(test)]
 mod log_capture;
+mod microversion;
 mod request_id;
 mod size_limit;
 mod versions;
 
 pub use fault_wrap::FaultWrap;
 pub use healthcheck::{Healthcheck, HealthcheckFilter, DEFAULT_HEALTHCHECK_PATH};
+pub use microversion::{Microversions, NOVA_API_VERSION, OPENSTACK_API_VERSION};
 pub use request_id::{RequestId, RequestIdFilter, COMPUTE_REQUEST_ID, OPENSTACK_REQUEST_ID};
 pub use size_limit::{SizeLimit, DEFAULT_MAX_REQUEST_BODY_SIZE};
-pub use versions::{Versions, DEFAULT_API_PATH};
+pub use versions::{VersionDocument, Versions, DEFAULT_API_PATH};

@@ -134,7 +134,9 @@ fn kind_of(status: StatusCode) -> Cow<'static, str> {
         409 => "conflictingRequest",
         413 | 429 => "overLimit",
         415 => "badMediaType",
-        500 => "computeFault",
+        // Nova has no name of its own for 406 (an unsupported
+        // microversion), so its default applies.
+        406 | 500 => "computeFault",
         501 => "notImplemented",
         503 => "serviceUnavailable",
         _ => return Cow::Owned(lower_camel_reason(status)),

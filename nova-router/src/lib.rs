@@ -16,7 +16,8 @@
 //! This crate is also the lowest layer of the workspace: it defines the one
 //! service trait the pipeline is built from ([`NovaService`], hyper's
 //! [`Service`] with the request, response and error types fixed) and [`Fault`],
-//! the Nova fault body every error response uses.
+//! the Nova fault body every error response uses, and [`ApiVersion`], the
+//! microversion a request asked for, as one layer parsed it.
 //!
 //! # Using it in another service
 //!
@@ -47,6 +48,7 @@
 //! # });
 //! ```
 
+mod api_version;
 mod error;
 mod fault;
 mod mapper;
@@ -58,6 +60,7 @@ mod routing_args;
 mod service;
 mod urlmap;
 
+pub use api_version::{ApiVersion, ApiVersionRange, MalformedApiVersion};
 pub use error::{MapperError, MatchError};
 pub use fault::{json_response, method_not_allowed, Fault, JSON_CONTENT_TYPE};
 pub use mapper::Mapper;

@@ -32,8 +32,12 @@ pub enum MountError {
 ///
 /// A prefix matches a path equal to it or continuing with `/`: `/v2.1`
 /// matches `/v2.1` and `/v2.1/instances`, not `/v2.10`. `/` matches every
-/// path. A path no prefix matches is answered 404 `itemNotFound`, unless a
-/// not-found application is set.
+/// path. A prefix ending in `/+` is Nova's wildcard (its own urlmap's):
+/// `/v2.1/+` matches `/v2.1/servers` but neither `/v2.1/` nor `/v2.1`, and
+/// strips `/v2.1`; with `/v2.1` mounted beside it, the bare version path
+/// goes to one application (the version document) and everything below it
+/// to another (the API). A path no prefix matches is answered 404
+/// `itemNotFound`, unless a not-found application is set.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -56,9 +60,44 @@ pub enum MountError {
 /// ```
 #[derive(Clone, Default)]
 pub struct UrlMap {
-    /// Longest prefix first; prefixes have no trailing slash, `/` is "".
-    entries: Vec<(String, SharedService)>,
+    /// Longest prefix first, a wildcard before the plain prefix it extends.
+    entries: Vec<Mount>,
     not_found: Option<SharedService>,
+}
+
+/// One mounted application.
+#[derive(Clone)]
+struct Mount {
+    /// The prefix stripped from matching paths, without a trailing slash:
+    /// `/` is "", `/v2.1/+` is `/v2.1`.
+    prefix: String,
+    /// A `/+` mount: the path must go on below the prefix.
+    wildcard: bool,
+    app: SharedService,
+}
+
+impl Mount {
+    fn matches(&self, path: &str) -> bool {
+        let Some(rest) = path.strip_prefix(self.prefix.as_str()) else {
+            return false;
+        };
+        if self.wildcard {
+            rest.len() > 1 && rest.starts_with('/')
+        } else {
+            rest.is_empty() || rest.starts_with('/')
+        }
+    }
+
+    /// As written, for messages and `Debug`.
+    fn shown(&self) -> String {
+        if self.wildcard {
+            format!("{}/+", self.prefix)
+        } else if self.prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            self.prefix.clone()
+        }
+    }
 }
 
 impl std::fmt::Debug for UrlMap {
@@ -66,7 +105,7 @@ impl std::fmt::Debug for UrlMap {
         f.debug_struct("UrlMap")
             .field(
                 "prefixes",
-                &self.entries.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+                &self.entries.iter().map(Mount::shown).collect::<Vec<_>>(),
             )
             .field("not_found", &self.not_found.is_some())
             .finish()
@@ -80,18 +119,33 @@ impl UrlMap {
     }
 
     /// Mounts `app` at `prefix`, which must start with `/`; a trailing
-    /// slash is ignored. The same prefix twice is refused.
+    /// slash is ignored, a trailing `/+` makes it a wildcard (see
+    /// [`UrlMap`]). The same prefix twice is refused.
     pub fn mount(&mut self, prefix: &str, app: SharedService) -> Result<&mut Self, MountError> {
         if !prefix.starts_with('/') {
             return Err(MountError::NotAPath(prefix.to_owned()));
         }
-        let normalized = prefix.trim_end_matches('/').to_owned();
-        if self.entries.iter().any(|(p, _)| *p == normalized) {
+        let (base, wildcard) = match prefix.strip_suffix("/+") {
+            Some(base) => (base, true),
+            None => (prefix, false),
+        };
+        let normalized = base.trim_end_matches('/').to_owned();
+        if self
+            .entries
+            .iter()
+            .any(|m| m.prefix == normalized && m.wildcard == wildcard)
+        {
             return Err(MountError::Duplicate(prefix.to_owned()));
         }
-        self.entries.push((normalized, app));
+        self.entries.push(Mount {
+            prefix: normalized,
+            wildcard,
+            app,
+        });
+        // Longest first, as paste orders them by the prefix as written, in
+        // which `/v2.1/+` is longer than `/v2.1`.
         self.entries
-            .sort_by_key(|entry| std::cmp::Reverse(entry.0.len()));
+            .sort_by_key(|m| std::cmp::Reverse(m.prefix.len() + if m.wildcard { 2 } else { 0 }));
         Ok(self)
     }
 
@@ -104,11 +158,8 @@ impl UrlMap {
     fn find(&self, path: &str) -> Option<(&str, &SharedService)> {
         self.entries
             .iter()
-            .find(|(prefix, _)| {
-                path.strip_prefix(prefix.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
-            .map(|(prefix, app)| (prefix.as_str(), app))
+            .find(|m| m.matches(path))
+            .map(|m| (m.prefix.as_str(), &m.app))
     }
 }
 
@@ -214,6 +265,33 @@ mod tests {
         for (uri, expected) in table {
             assert_eq!(get(&map, uri).await, (200, expected.to_owned()), "{uri}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_wildcard_takes_what_lies_below_and_leaves_the_bare_path() {
+        // Nova's api-paste.ini: the version document at /v2.1, the API
+        // under /v2.1/+.
+        let mut map = UrlMap::new();
+        map.mount("/", echo("root")).unwrap();
+        map.mount("/v2.1", echo("version")).unwrap();
+        map.mount("/v2.1/+", echo("api")).unwrap();
+        let table = [
+            ("/v2.1", "version /v2.1 / /v2.1"),
+            ("/v2.1/", "version /v2.1 / /v2.1/"),
+            ("/v2.1/servers", "api /v2.1 /servers /v2.1/servers"),
+            ("/v2.1/x?a=1", "api /v2.1 /x?a=1 /v2.1/x?a=1"),
+            ("/v2.10", "root  /v2.10 /v2.10"),
+        ];
+        for (uri, expected) in table {
+            assert_eq!(get(&map, uri).await, (200, expected.to_owned()), "{uri}");
+        }
+        // Alone, the wildcard leaves the bare path to nobody.
+        let mut map = UrlMap::new();
+        map.mount("/v2.1/+", echo("api")).unwrap();
+        assert_eq!(get(&map, "/v2.1").await.0, 404);
+        assert_eq!(get(&map, "/v2.1/").await.0, 404);
+        assert!(map.mount("/v2.1", echo("version")).is_ok());
+        assert!(map.mount("/v2.1/+", echo("again")).is_err());
     }
 
     #[tokio::test]

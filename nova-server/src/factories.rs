@@ -11,6 +11,8 @@
 //! | `healthcheck` | app | `backends` (`disable_by_file`), `disable_by_file_path` | `oslo_middleware:Healthcheck.app_factory` |
 //! | `healthcheck_filter` | filter | `path` (default `/healthcheck`), `backends`, `disable_by_file_path` | `oslo_middleware:Healthcheck.factory` |
 //! | `versions` | app | `api_path` (default `/v2.1`) | `nova.api.openstack.compute.versions:Versions.factory` |
+//! | `versions_v2` | app | | `nova.api.openstack.compute.versions:VersionsV2.factory` |
+//! | `microversion` | filter | | |
 //! | `openapi` | app | `api_prefix` (where the instance API is mounted, default none) | |
 //! | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
 //! | `instance` | app | `store` (a store URL), `seed` (`true`) | `routers:app_factory` (the seed's), `nova.api.openstack.compute:APIRouterV21.factory` |
@@ -20,6 +22,12 @@
 //! its keys and describes what it will build ([`AppPlan`]); none opens a
 //! file, a database or a socket.
 //!
+//! `microversion` is nova-rs's own: Nova negotiates the microversion in
+//! every controller's `wsgi.Resource`; here one filter in front of the API
+//! does it once, with the range the controllers implement
+//! ([`COMPUTE_API_VERSIONS`]), and hands the version on as a typed
+//! request extension.
+//!
 //! `request_log` adds nothing: the server's edge writes one access-log line
 //! for every request, whatever the pipeline, so Nova's filter of that name
 //! is accepted (Nova's own `api-paste.ini` names it) and passes requests on.
@@ -27,10 +35,11 @@
 use std::sync::Arc;
 
 use nova_auth::{AuthFilter, Tokens};
-use nova_controller::{InstanceController, OpenApiApp};
+use nova_controller::{InstanceController, OpenApiApp, COMPUTE_API_VERSIONS};
 use nova_filters::{
-    FaultWrap, Healthcheck, HealthcheckFilter, RequestIdFilter, SizeLimit, Versions,
-    DEFAULT_API_PATH, DEFAULT_HEALTHCHECK_PATH, DEFAULT_MAX_REQUEST_BODY_SIZE,
+    FaultWrap, Healthcheck, HealthcheckFilter, Microversions, RequestIdFilter, SizeLimit,
+    VersionDocument, Versions, DEFAULT_API_PATH, DEFAULT_HEALTHCHECK_PATH,
+    DEFAULT_MAX_REQUEST_BODY_SIZE,
 };
 use nova_paste::{FactoryConfig, FactoryError, Registry};
 use nova_router::{instance_routes, RoutesMiddleware};
@@ -133,12 +142,27 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
             if !path.starts_with('/') {
                 return Err(FactoryError::bad_value("api_path", "must start with /"));
             }
-            Ok(AppPlan::app(Arc::new(Versions::new(path))))
+            Ok(AppPlan::app(Arc::new(Versions::new(
+                path,
+                COMPUTE_API_VERSIONS,
+            ))))
         })
         .alias(
             "nova.api.openstack.compute.versions:Versions.factory",
             "versions",
         )
+        .add_app("versions_v2", |_config| {
+            Ok(AppPlan::app(Arc::new(VersionDocument::new(
+                COMPUTE_API_VERSIONS,
+            ))))
+        })
+        .alias(
+            "nova.api.openstack.compute.versions:VersionsV2.factory",
+            "versions_v2",
+        )
+        .add_filter("microversion", |_config, app: AppPlan| {
+            Ok(app.filtered(|inner| Arc::new(Microversions::new(inner, COMPUTE_API_VERSIONS))))
+        })
         .add_app("openapi", |config| {
             let prefix = config.get("api_prefix").unwrap_or("").trim();
             let app = OpenApiApp::new(prefix)
