@@ -99,16 +99,23 @@ impl Edge {
         let method = req.method().clone();
         let http1 = req.version() < http::Version::HTTP_2;
         let path = req.uri().path().to_owned();
+        // A connection whose request body was left unread cannot carry
+        // another request: hyper closes it after the answer.
+        let mut body_left_unread = false;
         let mut response = match self.read_body(req).await {
             Ok(req) => call_catching_panics(&*self.pipeline, req).await,
             Err(Unread::TooLarge(parts)) => {
+                body_left_unread = true;
                 let mut req = Request::from_parts(parts, Bytes::new());
                 req.extensions_mut().insert(OversizeBody {
                     limit: self.max_body_bytes,
                 });
                 call_catching_panics(&*self.pipeline, req).await
             }
-            Err(Unread::Broken(fault)) => fault.into_response(),
+            Err(Unread::Broken(fault)) => {
+                body_left_unread = true;
+                fault.into_response()
+            }
         };
         log_request(
             &method,
@@ -117,7 +124,9 @@ impl Edge {
             response.headers(),
             started.elapsed(),
         );
-        if http1 && self.draining.load(Ordering::SeqCst) {
+        // Saying so tells the client not to send its next request on this
+        // connection, which would be lost when it closes.
+        if http1 && (body_left_unread || self.draining.load(Ordering::SeqCst)) {
             response
                 .headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));

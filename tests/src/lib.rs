@@ -1,6 +1,7 @@
 //! Shared pieces of the end-to-end tests: a real nova-server on an ephemeral
 //! 127.0.0.1 port, and clients that talk to it over TCP.
 
+pub mod clients;
 pub mod postgres;
 
 use std::net::SocketAddr;

@@ -450,6 +450,33 @@ async fn a_body_over_the_limit_is_413_and_stores_nothing() {
     server.stop().await;
 }
 
+// A reused connection whose previous request's body was never read broke
+// the next request with EPIPE: the client could not know the server would
+// close it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_left_unread_closes_its_connection_and_says_so() {
+    let server = TestServer::start().await;
+    let started = std::time::Instant::now();
+    let answer = server
+        .raw(
+            b"POST /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 300000\r\n\r\n",
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{answer}"
+    );
+    // The server closed the connection (raw read to its end) rather than
+    // waiting for a body it will never read.
+    assert!(started.elapsed() < Duration::from_secs(20), "{answer}");
+    assert_eq!(server.instance_names().await.len(), 3);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_creates_are_all_kept() {
     let server = std::sync::Arc::new(TestServer::start().await);

@@ -18,6 +18,7 @@
 mod bench;
 mod fuzz;
 mod postgres;
+mod python_tools;
 mod schemathesis;
 mod tidy;
 
@@ -35,6 +36,9 @@ const LIBRARY_CRATES: [&str; 6] = [
     "nova-filters",
     "nova-store",
 ];
+
+/// The OpenStack clients the end-to-end tests drive, as users install them.
+const OPENSTACK_CLIENTS: &[&str] = &["python-openstackclient==10.5.0", "openstacksdk==4.22.0"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -97,7 +101,14 @@ fn test() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
-    postgres::cargo_with_postgres(&root, &["test", "--workspace"])?;
+    // The real OpenStack clients the end-to-end tests drive.
+    let clients = python_tools::venv(&root, "openstack", OPENSTACK_CLIENTS)?;
+    let clients = clients.display().to_string();
+    postgres::cargo_with_postgres(
+        &root,
+        &["test", "--workspace"],
+        &[("NOVA_TEST_OPENSTACK_VENV", clients.as_str())],
+    )?;
     schemathesis::run(&root)?;
     Ok(())
 }

@@ -12,23 +12,28 @@ use std::process::Command;
 
 const URL_VARIABLE: &str = "NOVA_TEST_POSTGRES_URL";
 
-/// Runs `cargo ARGS` with a PostgreSQL server for the tests when one can be
-/// had.
-pub(crate) fn cargo_with_postgres(root: &Path, args: &[&str]) -> Result<(), String> {
+/// Runs `cargo ARGS`, with the environment variables `vars` set, with a
+/// PostgreSQL server for the tests when one can be had.
+pub(crate) fn cargo_with_postgres(
+    root: &Path,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> Result<(), String> {
     if std::env::var_os(URL_VARIABLE).is_some_and(|url| !url.is_empty()) {
-        return crate::cargo(root, args);
+        return crate::cargo_with_env(root, args, vars);
     }
     if !server_installed() && !install_server() {
         println!(
             "xtask: PostgreSQL is not installed and cannot be installed here; its tests will say they did not run"
         );
-        return crate::cargo(root, args);
+        return crate::cargo_with_env(root, args, vars);
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     println!("xtask: scripts/with-postgres.sh cargo {}", args.join(" "));
     let status = Command::new(root.join("scripts/with-postgres.sh"))
         .arg(cargo)
         .args(args)
+        .envs(vars.iter().copied())
         .current_dir(root)
         .status()
         .map_err(|error| format!("cannot run scripts/with-postgres.sh: {error}"))?;

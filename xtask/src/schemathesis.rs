@@ -3,7 +3,7 @@
 //! included, with every check schemathesis has.
 //!
 //! schemathesis comes from PyPI, pinned, into a virtual environment under
-//! `target/`, so a fresh machine needs only Python 3.
+//! `target/` (see `python_tools`), so a fresh machine needs only Python 3.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -52,33 +52,8 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
 }
 
 fn install(root: &Path) -> Result<PathBuf, String> {
-    let venv = root.join("target/xtask/schemathesis-venv");
-    let st = venv.join("bin/st");
-    let pinned = venv.join("installed.txt");
-    if st.exists() && std::fs::read_to_string(&pinned).ok().as_deref() == Some(SCHEMATHESIS) {
-        return Ok(st);
-    }
-    println!("xtask: installing {SCHEMATHESIS} into {}", venv.display());
-    run_tool(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run_tool(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        SCHEMATHESIS,
-    ]))?;
-    std::fs::write(&pinned, SCHEMATHESIS).map_err(|error| error.to_string())?;
-    Ok(st)
-}
-
-fn run_tool(command: &mut Command) -> Result<(), String> {
-    let status = command
-        .status()
-        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{command:?} failed ({status})"))
-    }
+    let venv = crate::python_tools::venv(root, "schemathesis", &[SCHEMATHESIS])?;
+    Ok(venv.join("bin/st"))
 }
 
 /// nova-server on an ephemeral loopback port, stopped by [`LiveServer::stop`].
