@@ -178,15 +178,7 @@ mod tests {
         }
     }
 
-    async fn body_of(
-        service: &impl Service<
-            Request,
-            Response = Response,
-            Error = std::convert::Infallible,
-            Future = ResponseFuture,
-        >,
-        req: Request,
-    ) -> Value {
+    async fn body_of(service: &impl nova_router::NovaService, req: Request) -> Value {
         let response = service.call(req).await.unwrap();
         assert_eq!(response.status(), 200);
         serde_json::from_slice(response.body()).unwrap()
@@ -258,27 +250,16 @@ mod tests {
             ("/", Method::DELETE, 405),
             ("/", Method::HEAD, 200),
         ] {
+            let request = || {
+                http::Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .body(Bytes::new())
+                    .unwrap()
+            };
             for response in [
-                versions
-                    .call(
-                        http::Request::builder()
-                            .method(method.clone())
-                            .uri(path)
-                            .body(Bytes::new())
-                            .unwrap(),
-                    )
-                    .await
-                    .unwrap(),
-                document
-                    .call(
-                        http::Request::builder()
-                            .method(method.clone())
-                            .uri(path)
-                            .body(Bytes::new())
-                            .unwrap(),
-                    )
-                    .await
-                    .unwrap(),
+                versions.call(request()).await.unwrap(),
+                document.call(request()).await.unwrap(),
             ] {
                 assert_eq!(response.status(), status, "{method} {path}");
                 if status == 405 {
