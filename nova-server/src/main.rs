@@ -22,7 +22,13 @@ use tracing_subscriber::EnvFilter;
 
 /// Serves the nova-rs instance API.
 #[derive(Debug, Parser)]
-#[command(name = "nova-server", version, about)]
+// Users read this in `--help`; the package description is for developers.
+#[command(
+    name = "nova-server",
+    version,
+    about = "Serves nova-rs, the API layer of OpenStack Nova, from a paste.deploy pipeline \
+             (without --config: the seed's instance API on 127.0.0.1:8000, token open-sesame)"
+)]
 struct Args {
     /// The paste.deploy file to build the pipeline from; without it, the
     /// built-in one (the seed's configure.ini).

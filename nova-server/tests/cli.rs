@@ -478,3 +478,28 @@ fn a_store_that_cannot_be_opened_is_reported_and_exits_1() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_says_what_the_server_serves_and_lists_every_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_nova-server"))
+        .arg("--help")
+        .output()
+        .expect("run nova-server --help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.starts_with("Serves nova-rs, the API layer of OpenStack Nova"),
+        "{help}"
+    );
+    for flag in [
+        "--config",
+        "--name",
+        "--listen",
+        "--token",
+        "--max-body-bytes",
+        "--store",
+        "--shutdown-grace",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from: {help}");
+    }
+}
