@@ -82,12 +82,12 @@ fn requested(headers: &HeaderMap) -> Option<String> {
                 .then(|| version.trim().to_owned())
         });
     standard.or_else(|| {
-        let legacy: Vec<&str> = headers
+        let legacy = headers
             .get_all(NOVA_API_VERSION)
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        let last = legacy.last()?.rsplit(',').next()?.trim();
+            .rev()
+            .find_map(|value| value.to_str().ok())?;
+        let last = legacy.rsplit(',').next()?.trim();
         (!last.is_empty()).then(|| last.to_owned())
     })
 }

@@ -21,26 +21,18 @@ pub(crate) fn log_request(
     latency: Duration,
 ) {
     let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    // An absent id (no request_id filter) leaves the field out of the line.
     let request_id = headers
         .get(OPENSTACK_REQUEST_ID)
-        .and_then(|value| value.to_str().ok());
-    match request_id {
-        Some(request_id) => tracing::info!(
-            target: "nova::access",
-            method = %method,
-            path = %path,
-            status = status.as_u16(),
-            latency_us,
-            request_id = %request_id,
-            "request"
-        ),
-        None => tracing::info!(
-            target: "nova::access",
-            method = %method,
-            path = %path,
-            status = status.as_u16(),
-            latency_us,
-            "request"
-        ),
-    }
+        .and_then(|value| value.to_str().ok())
+        .map(tracing::field::display);
+    tracing::info!(
+        target: "nova::access",
+        method = %method,
+        path = %path,
+        status = status.as_u16(),
+        latency_us,
+        request_id,
+        "request"
+    );
 }

@@ -130,6 +130,8 @@ fn serves_the_seeds_api_and_logs_each_request(args: &[&str]) {
     assert!(access[0].contains("method=GET") && access[0].contains("path=/instances"));
     assert!(access[0].contains("status=200") && access[0].contains("latency_us="));
     assert!(access[1].contains("status=403"));
+    // No request_id filter in the seed's pipeline: no id field at all.
+    assert!(access.iter().all(|l| !l.contains("request_id")), "{log:#?}");
     assert!(log.iter().all(|l| !l.contains("open-sesame")), "{log:#?}");
 }
 
@@ -501,5 +503,46 @@ fn help_says_what_the_server_serves_and_lists_every_flag() {
         "--shutdown-grace",
     ] {
         assert!(help.contains(flag), "{flag} missing from: {help}");
+    }
+}
+
+/// A form POST of `name=` and `bytes` letters, with its length declared.
+fn create_of(bytes: usize) -> String {
+    let body = format!("name={}", "x".repeat(bytes));
+    format!(
+        "POST /instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn the_body_cap_comes_from_the_flag_or_server_main_and_a_sizelimit_does_not_raise_it() {
+    // A sizelimit far above the edge's cap. A 200 KiB name is too long
+    // (at most 255 characters): a body that reaches the controller is 400,
+    // one the edge's cap refuses is 413.
+    let pipeline = "[pipeline:main]\npipeline = sizelimit instance\n\
+                    [filter:sizelimit]\nuse = sizelimit\nmax_request_body_size = 1000000\n\
+                    [app:instance]\nuse = instance\nstore = memory:\n";
+    let big = 200 * 1024;
+    let plain = config_file("cap-default", pipeline);
+    let raised = config_file(
+        "cap-server-main",
+        &format!("{pipeline}[server:main]\nmax_body_bytes = 300000\n"),
+    );
+    for (file, flags, status) in [
+        (&plain, &[][..], "413"),
+        (&raised, &[][..], "400"),
+        (&plain, &["--max-body-bytes", "300000"][..], "400"),
+        (&raised, &["--max-body-bytes", "1000"][..], "413"),
+    ] {
+        let mut args = vec!["--config", file.to_str().expect("utf-8 path")];
+        args.extend_from_slice(flags);
+        let running = start(&args);
+        let answer = http(&running.addr, &create_of(big));
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{file:?} {flags:?}: {answer}"
+        );
+        assert!(terminate(running).0.success());
     }
 }
