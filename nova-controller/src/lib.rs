@@ -62,4 +62,4 @@ pub use params::{validate_name, MAX_NAME_CHARS};
 pub use store::{
     Change, IfMatch, Instance, InstanceStore, MemoryStore, StoreError, StoreFuture, SEED_NAMES,
 };
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, TimestampError};

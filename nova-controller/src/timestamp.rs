@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A UTC instant in whole microseconds since the Unix epoch.
 ///
@@ -56,6 +56,49 @@ impl fmt::Display for Timestamp {
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = TimestampError;
+
+    /// Any RFC 3339 instant (`2026-11-29T09:00:00Z`,
+    /// `2026-11-29T10:00:00.5+01:00`), truncated to whole microseconds.
+    fn from_str(text: &str) -> Result<Self, TimestampError> {
+        let instant: jiff::Timestamp = text
+            .parse()
+            .map_err(|_| TimestampError(text.to_owned()))?;
+        Ok(Timestamp(instant.as_microsecond()))
+    }
+}
+
+/// Text that is not an RFC 3339 instant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an RFC 3339 timestamp")]
+pub struct TimestampError(pub String);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Timestamp {
+    /// This instant shown to whole seconds, as Nova shows a server's
+    /// `created` and `updated`: `2026-11-29T09:00:00Z`.
+    pub fn to_seconds_string(&self) -> String {
+        let seconds = self.0.div_euclid(1_000_000);
+        jiff::Timestamp::from_second(seconds)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    }
+
+    /// This instant `micros` microseconds later (earlier if negative),
+    /// saturating at the range's ends.
+    pub fn plus_micros(&self, micros: i64) -> Timestamp {
+        let sum = self.0.saturating_add(micros);
+        Timestamp::from_unix_micros(sum).unwrap_or(*self)
     }
 }
 

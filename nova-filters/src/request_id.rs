@@ -8,45 +8,17 @@
 //! pipeline handles the request, so every log line of that request carries
 //! it. An id sent by the client is not reused: ids are the server's own.
 
-use std::fmt;
 
 use http::header::{HeaderName, HeaderValue};
+pub use nova_router::RequestId;
 use nova_router::{NovaService, Request, Response, ResponseFuture, Service};
 use tracing::Instrument;
-use uuid::Uuid;
 
 /// The header oslo's middleware answers with.
 pub const OPENSTACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
 
 /// The header Nova's `compute_req_id` answers with, same value.
 pub const COMPUTE_REQUEST_ID: HeaderName = HeaderName::from_static("x-compute-request-id");
-
-/// A request's id, `req-<uuid v4>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
-
-impl RequestId {
-    /// A fresh id.
-    pub fn generate() -> Self {
-        RequestId(format!("req-{}", Uuid::new_v4()))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The id the `request_id` filter gave `req`, if it ran.
-    pub fn of(req: &Request) -> Option<&RequestId> {
-        req.extensions().get::<RequestId>()
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The filter; see the module documentation.
 #[derive(Debug, Clone)]

@@ -49,25 +49,29 @@
 //! ```
 
 mod api_version;
+mod context;
 mod error;
 mod fault;
 mod mapper;
 mod middleware;
 mod mount;
 mod panic;
+mod request_id;
 mod routes;
 mod routing_args;
 mod service;
 mod urlmap;
 
 pub use api_version::{ApiVersion, ApiVersionRange, MalformedApiVersion};
+pub use context::RequestContext;
 pub use error::{MapperError, MatchError};
 pub use fault::{json_response, method_not_allowed, Fault, JSON_CONTENT_TYPE};
 pub use mapper::Mapper;
 pub use middleware::RoutesMiddleware;
 pub use mount::{OriginalUri, ScriptName};
 pub use panic::{call_catching_panics, PANIC_MESSAGE};
-pub use routes::instance_routes;
+pub use request_id::RequestId;
+pub use routes::{compute_routes, instance_routes};
 pub use routing_args::RoutingArgs;
 pub use service::{
     ready, service_fn, FnService, NovaService, Request, Response, ResponseFuture, Service,

@@ -70,6 +70,9 @@ pub struct Mapper {
     routes: Vec<Route>,
     /// Template with parameter names erased -> index in `routes`.
     shapes: HashMap<String, usize>,
+    /// The parameter name a leading project-id segment is recognised as,
+    /// if this table is a project mapper (see [`Mapper::project_mapper`]).
+    project_param: Option<String>,
 }
 
 impl fmt::Debug for Mapper {
@@ -84,6 +87,36 @@ impl Mapper {
     /// An empty route table.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty route table that also matches every route behind a leading
+    /// project-id segment, recorded as the parameter `param`: Nova's
+    /// `ProjectMapper`, which connects `/{project_id}/servers` beside
+    /// `/servers` for clients whose endpoint URL names the project.
+    ///
+    /// As in Nova, a project id is hex digits and dashes (`[0-9a-f-]+`), so
+    /// it can never be mistaken for a route's first literal segment
+    /// (`servers`, `flavors`, `os-…` all hold other letters). A path is
+    /// matched as it is first; only if nothing matches is its first segment
+    /// taken as the project id.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use nova_router::Mapper;
+    ///
+    /// let mut mapper = Mapper::project_mapper("project_id");
+    /// mapper.connect("/servers/{id}", "show", &[Method::GET])?;
+    /// let args = mapper.recognize(&Method::GET, "/6f70656e/servers/web-1").unwrap();
+    /// assert_eq!(args.param("project_id"), Some("6f70656e"));
+    /// assert_eq!(args.param("id"), Some("web-1"));
+    /// assert_eq!(mapper.recognize(&Method::GET, "/servers/web-1").unwrap().param("project_id"), None);
+    /// # Ok::<(), nova_router::MapperError>(())
+    /// ```
+    pub fn project_mapper(param: &str) -> Self {
+        Mapper {
+            project_param: Some(param.to_owned()),
+            ..Self::default()
+        }
     }
 
     /// Connects `template` to `action` for each of `methods`, as
@@ -161,6 +194,22 @@ impl Mapper {
     /// matching (RFC 3986, 6.2.2.2), so `/instanc%65s` is `/instances`; path
     /// parameters are fully percent-decoded.
     pub fn recognize(&self, method: &Method, path: &str) -> Result<RoutingArgs, MatchError> {
+        let direct = self.recognize_route(method, path);
+        let Some(param) = &self.project_param else {
+            return direct;
+        };
+        if !matches!(direct, Err(MatchError::NotFound)) {
+            return direct;
+        }
+        let Some((project, rest)) = split_project_id(path) else {
+            return direct;
+        };
+        let mut args = self.recognize_route(method, rest)?;
+        args.push_param(param, project);
+        Ok(args)
+    }
+
+    fn recognize_route(&self, method: &Method, path: &str) -> Result<RoutingArgs, MatchError> {
         // route-recognizer computes `char - 1` and overflows on NUL. No
         // HTTP request carries a raw NUL in its path, so none can match.
         if path.contains('\0') {
@@ -210,6 +259,17 @@ impl Mapper {
                 .map(move |(method, action)| (route.template.as_str(), method, action.as_str()))
         })
     }
+}
+
+/// `/6f70/servers` -> `("6f70", "/servers")` when the first segment is a
+/// project id by Nova's rule, `[0-9a-f-]+`, and something follows it.
+fn split_project_id(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix('/')?;
+    let end = rest.find('/')?;
+    let (project, tail) = rest.split_at(end);
+    let is_project_id =
+        !project.is_empty() && project.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'));
+    (is_project_id && tail.len() > 1).then_some((project, tail))
 }
 
 fn allowed_methods(route: &Route) -> Vec<Method> {

@@ -1,4 +1,7 @@
-//! The seed's route table for instances, `Router.add_routes` in `routers.py`.
+//! The route tables: the seed's for instances (`Router.add_routes` in
+//! `routers.py`) and the compute API's (Nova's
+//! `nova/api/openstack/compute/routes.py`), each one table read top to
+//! bottom.
 
 use http::Method;
 
@@ -34,9 +37,134 @@ pub fn instance_routes() -> Mapper {
     mapper
 }
 
+/// The compute API v2.1's routes: one row per path, each method with its
+/// `controller.action` (`servers.show`), as Nova's `ROUTE_LIST`. The table
+/// is a project mapper, so every route also answers behind a leading
+/// project id (`/{project_id}/servers`), as Nova's `ProjectMapper` does.
+///
+/// A compute application dispatches on the action's two halves: the
+/// controller before the dot, its method after.
+pub fn compute_routes() -> Mapper {
+    use Method as M;
+    let table: &[(&str, &[(M, &str)])] = &[
+        ("/flavors", &[(M::GET, "flavors.index")]),
+        ("/flavors/detail", &[(M::GET, "flavors.detail")]),
+        ("/flavors/{id}", &[(M::GET, "flavors.show")]),
+        (
+            "/flavors/{flavor_id}/os-extra_specs",
+            &[(M::GET, "flavor_extra_specs.index")],
+        ),
+        (
+            "/flavors/{flavor_id}/os-extra_specs/{id}",
+            &[(M::GET, "flavor_extra_specs.show")],
+        ),
+        ("/images", &[(M::GET, "images.index")]),
+        ("/images/detail", &[(M::GET, "images.detail")]),
+        ("/images/{id}", &[(M::GET, "images.show")]),
+        ("/limits", &[(M::GET, "limits.index")]),
+        (
+            "/servers",
+            &[(M::GET, "servers.index"), (M::POST, "servers.create")],
+        ),
+        ("/servers/detail", &[(M::GET, "servers.detail")]),
+        (
+            "/servers/{id}",
+            &[
+                (M::GET, "servers.show"),
+                (M::PUT, "servers.update"),
+                (M::DELETE, "servers.delete"),
+            ],
+        ),
+        ("/servers/{id}/action", &[(M::POST, "servers.action")]),
+        ("/servers/{server_id}/ips", &[(M::GET, "ips.index")]),
+        ("/servers/{server_id}/ips/{id}", &[(M::GET, "ips.show")]),
+        (
+            "/servers/{server_id}/metadata",
+            &[
+                (M::GET, "metadata.index"),
+                (M::POST, "metadata.create"),
+                (M::PUT, "metadata.update_all"),
+            ],
+        ),
+        (
+            "/servers/{server_id}/metadata/{id}",
+            &[
+                (M::GET, "metadata.show"),
+                (M::PUT, "metadata.update"),
+                (M::DELETE, "metadata.delete"),
+            ],
+        ),
+        (
+            "/servers/{server_id}/os-instance-actions",
+            &[(M::GET, "instance_actions.index")],
+        ),
+        (
+            "/servers/{server_id}/os-instance-actions/{id}",
+            &[(M::GET, "instance_actions.show")],
+        ),
+    ];
+    let mut mapper = Mapper::project_mapper("project_id");
+    for (template, actions) in table {
+        for (method, action) in actions.iter() {
+            // A fixed table checked by the tests below: a failure is a bug
+            // in this file, not in anyone's input.
+            if let Err(error) = mapper.connect(template, action, std::slice::from_ref(method)) {
+                unreachable!("the built-in compute routes are valid: {error}");
+            }
+        }
+    }
+    mapper
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compute_routes_answer_with_and_without_a_project_id() {
+        let mapper = compute_routes();
+        let table = [
+            (Method::GET, "/servers", "servers.index", None),
+            (Method::GET, "/servers/detail", "servers.detail", None),
+            (Method::GET, "/servers/abc", "servers.show", Some(("id", "abc"))),
+            (
+                Method::POST,
+                "/servers/abc/action",
+                "servers.action",
+                Some(("id", "abc")),
+            ),
+            (
+                Method::DELETE,
+                "/0123abcd/servers/abc/metadata/k",
+                "metadata.delete",
+                Some(("id", "k")),
+            ),
+            (Method::GET, "/0123abcd/servers", "servers.index", None),
+            (Method::GET, "/flavors/detail", "flavors.detail", None),
+            (Method::GET, "/limits", "limits.index", None),
+        ];
+        for (method, path, action, param) in table {
+            let args = mapper.recognize(&method, path).unwrap();
+            assert_eq!(args.action(), action, "{path}");
+            if let Some((name, value)) = param {
+                assert_eq!(args.param(name), Some(value), "{path}");
+            }
+            assert_eq!(
+                args.param("project_id"),
+                path.starts_with("/0123abcd").then_some("0123abcd"),
+                "{path}"
+            );
+        }
+        // Not a project id (not hex), and a project id alone is no route.
+        assert!(mapper.recognize(&Method::GET, "/tenant/servers").is_err());
+        assert!(mapper.recognize(&Method::GET, "/0123abcd").is_err());
+        assert!(mapper.recognize(&Method::GET, "/0123abcd/").is_err());
+        // The project prefix keeps the method check.
+        assert!(matches!(
+            mapper.recognize(&Method::PATCH, "/0123abcd/servers"),
+            Err(crate::MatchError::MethodNotAllowed { .. })
+        ));
+    }
 
     #[test]
     fn the_instance_routes_cover_the_seed_api() {

@@ -38,6 +38,12 @@ impl RoutingArgs {
             .map(|(_, value)| value.as_str())
     }
 
+    /// Adds a parameter matched outside the route's own template (a
+    /// project mapper's leading project id).
+    pub(crate) fn push_param(&mut self, name: &str, value: &str) {
+        self.params.push((name.to_owned(), value.to_owned()));
+    }
+
     /// All path parameters, in the order they appear in the template.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))

@@ -1,0 +1,328 @@
+//! The compute application: Nova's `APIRouterV21` behind the router. It
+//! reads what the router matched (`controller.action`), builds the
+//! request's [`Call`] once, and hands it to that controller.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, HOST};
+use http::{Method, StatusCode};
+use nova_router::{
+    json_response, ApiVersion, Fault, Request, RequestContext, RequestId, Response,
+    ResponseFuture, RoutingArgs, ScriptName, Service,
+};
+use serde::Serialize;
+
+use crate::{Clock, Cloud, ComputeError, ServerStore, SystemClock};
+
+/// The compute API v2.1 as one application: servers, their actions,
+/// metadata, addresses and instance actions, flavors, images and limits,
+/// over a [`ServerStore`]. Put it behind
+/// [`RoutesMiddleware`](nova_router::RoutesMiddleware) with
+/// [`compute_routes`](nova_router::compute_routes) and the microversion
+/// filter.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nova_compute::{Cloud, ComputeApi, MemoryServerStore};
+/// use nova_router::{compute_routes, RoutesMiddleware, Service};
+///
+/// let api = ComputeApi::new(Arc::new(MemoryServerStore::new()), Cloud::default());
+/// let app = RoutesMiddleware::new(compute_routes(), api);
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let flavors = http::Request::get("/flavors").body(Default::default()).unwrap();
+/// let response = app.call(flavors).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct ComputeApi {
+    pub(crate) store: Arc<dyn ServerStore>,
+    pub(crate) cloud: Arc<Cloud>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for ComputeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComputeApi")
+            .field("cloud", &self.cloud)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ComputeApi {
+    /// The API over `store`, offering what `cloud` describes, on the
+    /// system clock.
+    pub fn new(store: Arc<dyn ServerStore>, cloud: Cloud) -> Self {
+        Self::with_clock(store, cloud, Arc::new(SystemClock))
+    }
+
+    /// As [`ComputeApi::new`], reading the time from `clock`.
+    pub fn with_clock(store: Arc<dyn ServerStore>, cloud: Cloud, clock: Arc<dyn Clock>) -> Self {
+        ComputeApi {
+            store,
+            cloud: Arc::new(cloud),
+            clock,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ServerStore> {
+        &self.store
+    }
+
+    /// What the cloud offers.
+    pub fn cloud(&self) -> &Cloud {
+        &self.cloud
+    }
+
+    async fn dispatch(&self, req: Request) -> Result<Response, ComputeError> {
+        let call = Call::from_request(req, &self.cloud)?;
+        let action = call.args.action().to_owned();
+        let (controller, method) = action.split_once('.').unwrap_or((action.as_str(), ""));
+        match controller {
+            "servers" if method == "action" => crate::server_actions::dispatch(self, call).await,
+            "servers" => crate::servers::dispatch(self, method, call).await,
+            "ips" => crate::ips::dispatch(self, method, call).await,
+            "metadata" => crate::metadata::dispatch(self, method, call).await,
+            "instance_actions" => crate::instance_actions::dispatch(self, method, call).await,
+            "flavors" => crate::flavors::dispatch(self, method, call).await,
+            "flavor_extra_specs" => crate::flavors::dispatch_extra_specs(self, method, call).await,
+            "images" => crate::images::dispatch(self, method, call).await,
+            "limits" => crate::limits::dispatch(self, method, call).await,
+            _ => Err(ComputeError::UnknownAction(action.clone())),
+        }
+    }
+}
+
+impl Service<Request> for ComputeApi {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, req: Request) -> Self::Future {
+        let api = self.clone();
+        Box::pin(async move {
+            Ok(match api.dispatch(req).await {
+                Ok(response) => response,
+                Err(error) => {
+                    // The whole error (a driver's words included) goes to
+                    // this request's log line; the client gets ours.
+                    if error.status().is_server_error() {
+                        tracing::error!(%error, "answering {}", error.status());
+                    }
+                    Fault::from(error).into_response()
+                }
+            })
+        })
+    }
+}
+
+/// One compute request, as every controller sees it: who asks, at which
+/// microversion, what the router matched, the query and the body.
+#[derive(Debug)]
+pub struct Call {
+    /// The microversion.
+    pub version: ApiVersion,
+    /// The project the request acts for.
+    pub project_id: String,
+    /// The user it acts as.
+    pub user_id: String,
+    /// Whether the caller is an admin (or holds the shared token).
+    pub is_admin: bool,
+    /// The request's id, recorded in `os-instance-actions`.
+    pub request_id: String,
+    /// What the router matched.
+    pub args: RoutingArgs,
+    /// The method.
+    pub method: Method,
+    /// The query string's pairs, decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+    /// `http://HOST/v2.1`: where links to this API start.
+    pub application_url: String,
+    /// `http://HOST`: where bookmark links start.
+    pub host_url: String,
+    /// The project id as it appeared in the URL, if it did; links repeat
+    /// it, as Nova's do.
+    pub url_project_id: Option<String>,
+}
+
+impl Call {
+    fn from_request(req: Request, cloud: &Cloud) -> Result<Call, ComputeError> {
+        let version = ApiVersion::of(&req);
+        let context = RequestContext::of(&req).cloned();
+        let request_id = RequestId::of(&req).map_or_else(
+            || RequestId::generate().as_str().to_owned(),
+            |id| id.as_str().to_owned(),
+        );
+        let script_name = ScriptName::of(&req).to_owned();
+        let (parts, body) = req.into_parts();
+        let args = parts
+            .extensions
+            .get::<RoutingArgs>()
+            .cloned()
+            .ok_or_else(|| ComputeError::UnknownAction(String::new()))?;
+        let url_project_id = args.param("project_id").map(str::to_owned);
+        let (project_id, user_id, is_admin) = match (&context, &url_project_id) {
+            (Some(context), Some(in_url)) if *in_url != context.project_id => {
+                return Err(ComputeError::BadRequest(format!(
+                    "Malformed request URL: URL's project_id '{in_url}' doesn't match Context's project_id '{}'",
+                    context.project_id
+                )))
+            }
+            (Some(context), _) => (
+                context.project_id.clone(),
+                context.user_id.clone(),
+                context.is_admin(),
+            ),
+            // The shared token: whoever holds it acts for the project the
+            // URL names, or the default one, with every right.
+            (None, in_url) => (
+                in_url.clone().unwrap_or_else(|| cloud.default_project.clone()),
+                cloud.default_user.clone(),
+                true,
+            ),
+        };
+        let host = parts
+            .headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("localhost")
+            .to_owned();
+        let host_url = format!("http://{host}");
+        let query = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Ok(Call {
+            version,
+            project_id,
+            user_id,
+            is_admin,
+            request_id,
+            application_url: format!("{host_url}{script_name}"),
+            host_url,
+            url_project_id,
+            args,
+            method: parts.method,
+            query,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// Whether the microversion is at least `major.minor`.
+    pub fn at_least(&self, major: u16, minor: u16) -> bool {
+        self.version >= ApiVersion::new(major, minor)
+    }
+
+    /// The path parameter `name`.
+    pub fn param(&self, name: &str) -> &str {
+        self.args.param(name).unwrap_or("")
+    }
+
+    /// Every value of query parameter `name`, in order.
+    pub fn query_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.query
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The last value of query parameter `name` (Nova reads the last one
+    /// of a repeated single-valued parameter).
+    pub fn query_last(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON, Nova's way: no body or an empty one is `None`; a
+    /// body that does not parse is 400 `Malformed request body`; a
+    /// content type other than JSON (or none, or `text/plain`, which Nova
+    /// reads as JSON) is 415 `Unsupported Content-Type`.
+    pub fn json_body(&self) -> Result<Option<serde_json::Value>, ComputeError> {
+        if let Some(content_type) = self.headers.get(CONTENT_TYPE) {
+            let media = content_type
+                .to_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if !media.is_empty() && media != "application/json" && media != "text/plain" {
+                return Err(ComputeError::UnsupportedMediaType(
+                    "Unsupported Content-Type".to_owned(),
+                ));
+            }
+        }
+        if self.body.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&self.body)
+            .map(Some)
+            .map_err(|_| ComputeError::BadRequest("Malformed request body".to_owned()))
+    }
+
+    /// The body as JSON, required: a missing body is the same 400 as a
+    /// malformed one.
+    pub fn required_json_body(&self) -> Result<serde_json::Value, ComputeError> {
+        self.json_body()?
+            .ok_or_else(|| ComputeError::BadRequest("Malformed request body".to_owned()))
+    }
+
+    /// `http://HOST/v2.1[/PROJECT]/COLLECTION/ID`: a resource's `self` link.
+    pub fn self_link(&self, collection: &str, id: &str) -> String {
+        self.link(&self.application_url, collection, id)
+    }
+
+    /// `http://HOST[/PROJECT]/COLLECTION/ID`: a resource's `bookmark` link.
+    pub fn bookmark_link(&self, collection: &str, id: &str) -> String {
+        self.link(&self.host_url, collection, id)
+    }
+
+    fn link(&self, base: &str, collection: &str, id: &str) -> String {
+        match &self.url_project_id {
+            Some(project) => format!("{base}/{project}/{collection}/{id}"),
+            None => format!("{base}/{collection}/{id}"),
+        }
+    }
+
+    /// `http://HOST/v2.1[/PROJECT]/COLLECTION`: a listing's URL, for its
+    /// `next` link.
+    pub fn collection_link(&self, collection: &str) -> String {
+        match &self.url_project_id {
+            Some(project) => format!("{}/{project}/{collection}", self.application_url),
+            None => format!("{}/{collection}", self.application_url),
+        }
+    }
+}
+
+/// A JSON answer.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    json_response(status, body)
+}
+
+/// An answer with no body: 202 or 204.
+pub fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    response
+}
+
+/// Sets a header whose value was built from our own data.
+pub fn set_header(response: &mut Response, name: http::header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}

@@ -1,0 +1,5 @@
+//! A minimal image service (Glance v2), to be written.
+
+/// The image service application.
+#[derive(Debug, Clone)]
+pub struct ImageServiceApp;

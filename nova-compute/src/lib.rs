@@ -1,0 +1,48 @@
+//! The compute API v2.1 of nova-rs: the part of Nova that
+//! `nova/api/openstack/compute/` is.
+//!
+//! [`ComputeApi`] is the application behind the router: it dispatches the
+//! routed `controller.action` ([`compute_routes`](nova_router::compute_routes))
+//! to one controller module per resource, as Nova has one controller per
+//! file: `servers`, `server_actions` (`POST /servers/{id}/action`),
+//! `metadata`, `ips`, `instance_actions`, `flavors`, `images`, `limits`.
+//! Request validation lives in `schemas`, response bodies in `views`,
+//! each per microversion, apart from the controllers.
+//!
+//! Servers live behind [`ServerStore`], which every store that keeps the
+//! seed's instances implements over the same records: an instance created
+//! through `/instances` is a server here and the other way round.
+//! [`MemoryServerStore`] is the in-memory one; nova-store has the durable
+//! ones. A server's state is derived from stored instants and a [`Clock`],
+//! never from timers ([`state`]).
+
+mod api;
+mod clock;
+mod cloud;
+mod error;
+mod flavors;
+mod image_service;
+mod images;
+mod instance_actions;
+mod ips;
+mod limits;
+mod lookup;
+mod metadata;
+mod quota;
+mod schemas;
+mod server;
+mod server_actions;
+mod servers;
+pub mod state;
+mod store;
+mod views;
+
+pub use api::{Call, ComputeApi};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use cloud::{Cloud, Durations, Flavor, Image, Network, Quota, DEFAULT_PROJECT, DEFAULT_USER};
+pub use error::ComputeError;
+pub use image_service::ImageServiceApp;
+pub use server::{
+    ActionEvent, FlavorSnapshot, InstanceAction, Lock, Port, Server, ServerDetails, ServerFault,
+};
+pub use store::{MemoryServerStore, ServerChange, ServerScope, ServerStore, ServerUpdate};

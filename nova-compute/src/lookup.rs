@@ -1,0 +1,147 @@
+//! Finding and changing one server the way every server controller must:
+//! only the caller's project's (an admin's: any), not once its deletion
+//! has run, with an instance created through the seed's API given its
+//! compute fields; and recording what was done in `os-instance-actions`.
+
+use nova_controller::{IfMatch, Timestamp};
+use uuid::Uuid;
+
+use crate::api::Call;
+use crate::state::vm_state;
+use crate::{ActionEvent, ComputeApi, ComputeError, InstanceAction, Server, ServerDetails, ServerUpdate};
+
+/// The server id of a path, or Nova's 404 for one that cannot name a
+/// server (only the canonical hyphenated UUID does).
+pub(crate) fn server_id(raw: &str) -> Result<Uuid, ComputeError> {
+    match Uuid::try_parse(raw) {
+        Ok(id) if raw.len() == 36 => Ok(id),
+        _ => Err(ComputeError::instance_not_found(raw)),
+    }
+}
+
+/// The compute fields of `server`: its own, or for an instance created
+/// through the seed's API the defaults (the cloud's first flavor and
+/// image, active since created).
+pub(crate) fn details_of(api: &ComputeApi, server: &Server) -> ServerDetails {
+    match &server.details {
+        Some(details) => details.clone(),
+        None => {
+            let flavor = api.cloud.flavors.first().map(|f| f.snapshot()).unwrap_or_default();
+            let image = api.cloud.images.first().map(|i| i.id.to_string()).unwrap_or_default();
+            let mut details = ServerDetails::for_instance(&server.instance(), flavor, &image);
+            details.user_id = api.cloud.default_user.clone();
+            details.availability_zone = api.cloud.availability_zone.clone();
+            details
+        }
+    }
+}
+
+/// The project that owns `server`: an instance created through the seed's
+/// API belongs to the default project.
+pub(crate) fn project_of<'a>(api: &'a ComputeApi, server: &'a Server) -> &'a str {
+    if server.project_id.is_empty() {
+        &api.cloud.default_project
+    } else {
+        &server.project_id
+    }
+}
+
+/// Whether `server` no longer exists at `now`: deleted, and its deletion
+/// has run.
+pub(crate) fn is_gone(api: &ComputeApi, server: &Server, now: Timestamp) -> bool {
+    server.deleted_at.is_some()
+        && details_of(api, server).lifecycle().at(now).vm_state == vm_state::DELETED
+}
+
+/// Whether the caller may see `server`: its project's, or any for an admin.
+pub(crate) fn visible_to(api: &ComputeApi, call: &Call, server: &Server) -> bool {
+    call.is_admin || project_of(api, server) == call.project_id
+}
+
+/// The server `raw_id` names, if the caller may see it and it still exists.
+pub(crate) async fn find_server(
+    api: &ComputeApi,
+    call: &Call,
+    raw_id: &str,
+) -> Result<Server, ComputeError> {
+    let id = server_id(raw_id)?;
+    let now = api.clock.now();
+    match api.store.server(id).await? {
+        Some(server) if visible_to(api, call, &server) && !is_gone(api, &server, now) => Ok(server),
+        _ => Err(ComputeError::instance_not_found(raw_id)),
+    }
+}
+
+/// Changes the server `raw_id` names, atomically: `change` gets the server
+/// as stored at that moment, its compute fields (materialised for an
+/// instance created through the seed's API) and the time, and may refuse
+/// with an error; the server's `updated_at` is set to that time. The same
+/// visibility as [`find_server`] is checked in the same step.
+pub(crate) async fn change_server<F>(
+    api: &ComputeApi,
+    call: &Call,
+    raw_id: &str,
+    if_match: IfMatch,
+    change: F,
+) -> Result<Server, ComputeError>
+where
+    F: FnOnce(&mut Server, &mut ServerDetails, Timestamp) -> Result<(), ComputeError>
+        + Send
+        + 'static,
+{
+    let id = server_id(raw_id)?;
+    let now = api.clock.now();
+    let inner = api.clone();
+    let (is_admin, project) = (call.is_admin, call.project_id.clone());
+    let missing = ComputeError::instance_not_found(raw_id);
+    let missing_fault = nova_router::Fault::from(missing.clone());
+    let outcome = api
+        .store
+        .update_server(
+            id,
+            if_match,
+            Box::new(move |server: &mut Server| {
+                let visible = is_admin || project_of(&inner, server) == project;
+                if !visible || is_gone(&inner, server, now) {
+                    return Err(missing_fault);
+                }
+                let mut details = details_of(&inner, server);
+                if let Some(life) = details.lifecycle.as_mut() {
+                    life.settle(now);
+                }
+                change(server, &mut details, now).map_err(nova_router::Fault::from)?;
+                server.details = Some(details);
+                server.updated_at = now;
+                Ok(())
+            }),
+        )
+        .await?;
+    match outcome {
+        ServerUpdate::Applied(server) => Ok(server),
+        ServerUpdate::NotFound => Err(missing),
+        ServerUpdate::VersionMismatch { current } => {
+            Err(ComputeError::PreconditionFailed { id, current })
+        }
+        ServerUpdate::Refused(fault) => Err(ComputeError::Fault(fault)),
+    }
+}
+
+/// Records `action` (Nova's `instance_actions`: `create`, `reboot`,
+/// `stop`, …) as done by this call at `now`, with one successful event.
+pub(crate) fn record_action(details: &mut ServerDetails, call: &Call, action: &str, event: &str, now: Timestamp) {
+    details.actions.push(InstanceAction {
+        action: action.to_owned(),
+        request_id: call.request_id.clone(),
+        user_id: call.user_id.clone(),
+        project_id: call.project_id.clone(),
+        start_time: Some(now),
+        updated_at: Some(now),
+        message: None,
+        events: vec![ActionEvent {
+            event: event.to_owned(),
+            start_time: Some(now),
+            finish_time: Some(now),
+            result: Some("Success".to_owned()),
+        }],
+    });
+}

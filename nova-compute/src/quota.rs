@@ -1,0 +1,1 @@
+//! Quotas: what a project may still create (to be written).

@@ -1,0 +1,1 @@
+//! The servers schemas (to be written).

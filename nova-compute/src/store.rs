@@ -1,0 +1,415 @@
+//! Where servers live: the [`ServerStore`] trait, which every store that
+//! keeps instances for the seed's API also implements over the same rows,
+//! and [`MemoryServerStore`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use nova_controller::{
+    Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
+};
+use nova_router::Fault;
+use uuid::Uuid;
+
+use crate::Server;
+
+/// Which servers a listing wants.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerScope {
+    /// Only servers of these projects (`""` is the project of instances
+    /// created through the seed's API); `None` for every project.
+    pub projects: Option<Vec<String>>,
+    /// Whether servers deleted through the compute API are listed too.
+    pub include_deleted: bool,
+}
+
+impl ServerScope {
+    /// Whether `server` is in this scope.
+    pub fn contains(&self, server: &Server) -> bool {
+        (self.include_deleted || server.deleted_at.is_none())
+            && self
+                .projects
+                .as_ref()
+                .is_none_or(|projects| projects.iter().any(|p| *p == server.project_id))
+    }
+}
+
+/// A change to one server, applied by the store in one atomic step with
+/// the server as it is stored at that moment. It may refuse (a server in
+/// the wrong state for an action) with the fault to answer; then nothing
+/// is changed.
+///
+/// The change sets whatever it changes, `updated_at` included; the store
+/// adds one to `version`.
+pub type ServerChange = Box<dyn FnOnce(&mut Server) -> Result<(), Fault> + Send>;
+
+/// The outcome of [`ServerStore::update_server`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerUpdate {
+    /// Changed and committed; the server as it now is.
+    Applied(Server),
+    /// No server has this id.
+    NotFound,
+    /// The version did not satisfy the `IfMatch`; nothing was changed.
+    VersionMismatch {
+        /// The version it has.
+        current: u64,
+    },
+    /// The change refused; nothing was changed.
+    Refused(Fault),
+}
+
+impl From<Change<Server>> for ServerUpdate {
+    fn from(change: Change<Server>) -> Self {
+        match change {
+            Change::Applied(server) => ServerUpdate::Applied(server),
+            Change::NotFound => ServerUpdate::NotFound,
+            Change::VersionMismatch { current } => ServerUpdate::VersionMismatch { current },
+        }
+    }
+}
+
+/// Storage for servers, over the same records as the seed's
+/// [`InstanceStore`]: an instance created either way is a server to the
+/// compute API and an instance to the seed's API.
+///
+/// Every method is atomic and, once its future answers `Ok`, committed as
+/// durably as the store promises, as for [`InstanceStore`].
+pub trait ServerStore: InstanceStore {
+    /// Stores new servers, all of them or (on error) none.
+    fn create_servers(&self, servers: Vec<Server>) -> StoreFuture<'_, ()>;
+
+    /// The server with this id, deleted or not.
+    fn server(&self, id: Uuid) -> StoreFuture<'_, Option<Server>>;
+
+    /// The servers in `scope`, in the order they were created.
+    fn servers(&self, scope: ServerScope) -> StoreFuture<'_, Vec<Server>>;
+
+    /// Applies `change` to the server with this id if its version
+    /// satisfies `if_match`, in one atomic step, and adds one to its
+    /// version.
+    fn update_server(
+        &self,
+        id: Uuid,
+        if_match: IfMatch,
+        change: ServerChange,
+    ) -> StoreFuture<'_, ServerUpdate>;
+}
+
+/// Servers in memory, gone when the process stops.
+///
+/// ```
+/// use nova_compute::{MemoryServerStore, ServerScope, ServerStore};
+/// use nova_controller::InstanceStore;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryServerStore::seeded();
+/// // The seed's instances are servers too.
+/// assert_eq!(store.servers(ServerScope::default()).await.unwrap().len(), 3);
+/// assert_eq!(store.list().await.unwrap().len(), 3);
+/// # });
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryServerStore {
+    state: RwLock<Slots>,
+    /// Bumped under the write lock by every change; see
+    /// [`InstanceStore::generation`].
+    generation: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    /// Servers in creation order; a removed one leaves `None` until the
+    /// slots are compacted.
+    slots: Vec<Option<Server>>,
+    /// Server id -> its slot.
+    slot_of: HashMap<Uuid, usize>,
+}
+
+impl Slots {
+    fn insert(&mut self, server: Server) {
+        self.slot_of.insert(server.id, self.slots.len());
+        self.slots.push(Some(server));
+    }
+
+    fn get(&self, id: &Uuid) -> Option<&Server> {
+        self.slots.get(*self.slot_of.get(id)?)?.as_ref()
+    }
+
+    fn get_mut(&mut self, id: &Uuid) -> Option<&mut Server> {
+        let slot = *self.slot_of.get(id)?;
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    fn remove(&mut self, id: &Uuid) {
+        if let Some(slot) = self.slot_of.remove(id) {
+            if let Some(entry) = self.slots.get_mut(slot) {
+                *entry = None;
+            }
+        }
+        // Close the gaps once most slots are empty, keeping the order:
+        // amortised over the removals that made them.
+        if self.slots.len() > 64 && self.slots.len() > 2 * self.slot_of.len() {
+            self.slots.retain(Option::is_some);
+            for (slot, server) in self.slots.iter().enumerate() {
+                if let Some(server) = server {
+                    self.slot_of.insert(server.id, slot);
+                }
+            }
+        }
+    }
+
+    /// The servers the seed's API sees: not deleted through the compute
+    /// API.
+    fn live(&self) -> impl Iterator<Item = &Server> {
+        self.slots.iter().flatten().filter(|s| s.deleted_at.is_none())
+    }
+
+    fn live_mut(&mut self, id: &Uuid) -> Option<&mut Server> {
+        self.get_mut(id).filter(|s| s.deleted_at.is_none())
+    }
+}
+
+impl MemoryServerStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A store holding the seed's three instances, with fresh ids.
+    pub fn seeded() -> Self {
+        let store = Self::new();
+        {
+            let mut slots = store.write();
+            for name in SEED_NAMES {
+                slots.insert(Server::from_instance(Instance::new(name)));
+            }
+        }
+        store
+    }
+
+    // Each operation changes the slots only after every check has passed,
+    // so a panic under the lock leaves them whole: a poisoned lock is safe
+    // to keep using.
+    fn read(&self) -> RwLockReadGuard<'_, Slots> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Slots> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+}
+
+fn ready<T: Send + 'static>(value: Result<T, StoreError>) -> StoreFuture<'static, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl InstanceStore for MemoryServerStore {
+    fn list(&self) -> StoreFuture<'_, Vec<Instance>> {
+        ready(Ok(self.read().live().map(Server::instance).collect()))
+    }
+
+    fn insert(&self, instance: Instance) -> StoreFuture<'_, ()> {
+        let id = instance.id;
+        let mut slots = self.write();
+        if slots.slot_of.contains_key(&id) {
+            return ready(Err(StoreError::DuplicateId { id }));
+        }
+        slots.insert(Server::from_instance(instance));
+        self.changed();
+        ready(Ok(()))
+    }
+
+    fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Instance>> {
+        let found = self.read().get(&id).filter(|s| s.deleted_at.is_none()).map(Server::instance);
+        ready(Ok(found))
+    }
+
+    fn rename(
+        &self,
+        id: Uuid,
+        name: String,
+        if_match: IfMatch,
+    ) -> StoreFuture<'_, Change<Instance>> {
+        let mut slots = self.write();
+        let outcome = match slots.live_mut(&id) {
+            None => Change::NotFound,
+            Some(server) if !if_match.matches(server.version) => Change::VersionMismatch {
+                current: server.version,
+            },
+            Some(server) => {
+                let renamed = server.instance().renamed(name, Timestamp::now());
+                server.name = renamed.name.clone();
+                server.updated_at = renamed.updated_at;
+                server.version = renamed.version;
+                self.changed();
+                Change::Applied(renamed)
+            }
+        };
+        ready(Ok(outcome))
+    }
+
+    fn delete(&self, id: Uuid, if_match: IfMatch) -> StoreFuture<'_, Change<()>> {
+        let mut slots = self.write();
+        let outcome = match slots.live_mut(&id).map(|s| s.version) {
+            None => Change::NotFound,
+            Some(current) if !if_match.matches(current) => Change::VersionMismatch { current },
+            Some(_) => {
+                slots.remove(&id);
+                self.changed();
+                Change::Applied(())
+            }
+        };
+        ready(Ok(outcome))
+    }
+
+    fn generation(&self) -> Option<u64> {
+        Some(self.generation.load(Ordering::Acquire))
+    }
+}
+
+impl ServerStore for MemoryServerStore {
+    fn create_servers(&self, servers: Vec<Server>) -> StoreFuture<'_, ()> {
+        let mut slots = self.write();
+        if let Some(clash) = servers.iter().find(|s| slots.slot_of.contains_key(&s.id)) {
+            return ready(Err(StoreError::DuplicateId { id: clash.id }));
+        }
+        for server in servers {
+            slots.insert(server);
+        }
+        self.changed();
+        ready(Ok(()))
+    }
+
+    fn server(&self, id: Uuid) -> StoreFuture<'_, Option<Server>> {
+        ready(Ok(self.read().get(&id).cloned()))
+    }
+
+    fn servers(&self, scope: ServerScope) -> StoreFuture<'_, Vec<Server>> {
+        let slots = self.read();
+        let found = slots
+            .slots
+            .iter()
+            .flatten()
+            .filter(|s| scope.contains(s))
+            .cloned()
+            .collect();
+        ready(Ok(found))
+    }
+
+    fn update_server(
+        &self,
+        id: Uuid,
+        if_match: IfMatch,
+        change: ServerChange,
+    ) -> StoreFuture<'_, ServerUpdate> {
+        let mut slots = self.write();
+        let Some(server) = slots.get_mut(&id) else {
+            return ready(Ok(ServerUpdate::NotFound));
+        };
+        if !if_match.matches(server.version) {
+            return ready(Ok(ServerUpdate::VersionMismatch {
+                current: server.version,
+            }));
+        }
+        // Changed on a copy, so a refusal leaves the stored server as it was.
+        let mut changed = server.clone();
+        if let Err(fault) = change(&mut changed) {
+            return ready(Ok(ServerUpdate::Refused(fault)));
+        }
+        changed.id = id;
+        changed.version = server.version + 1;
+        *server = changed.clone();
+        self.changed();
+        ready(Ok(ServerUpdate::Applied(changed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServerDetails;
+
+    fn server(name: &str, project: &str) -> Server {
+        let mut server = Server::from_instance(Instance::new(name));
+        server.project_id = project.to_owned();
+        server.details = Some(ServerDetails::default());
+        server
+    }
+
+    #[tokio::test]
+    async fn servers_and_the_seeds_instances_are_one_set_of_records() {
+        let store = MemoryServerStore::seeded();
+        let web = server("web", "p1");
+        store.create_servers(vec![web.clone()]).await.unwrap();
+        let names: Vec<String> = store.list().await.unwrap().into_iter().map(|i| i.name).collect();
+        assert_eq!(names, ["inst-0", "inst-1", "inst-2", "web"]);
+        let seeded = store.list().await.unwrap()[0].clone();
+        let as_server = store.server(seeded.id).await.unwrap().unwrap();
+        assert_eq!((as_server.details, as_server.project_id.as_str()), (None, ""));
+    }
+
+    #[tokio::test]
+    async fn a_scope_selects_projects_and_deleted_servers() {
+        let store = MemoryServerStore::new();
+        let (a, b) = (server("a", "p1"), server("b", "p2"));
+        store.create_servers(vec![a.clone(), b.clone()]).await.unwrap();
+        let now = Timestamp::now();
+        let deleted = store
+            .update_server(a.id, IfMatch::Any, Box::new(move |s| {
+                s.deleted_at = Some(now);
+                Ok(())
+            }))
+            .await
+            .unwrap();
+        assert!(matches!(deleted, ServerUpdate::Applied(ref s) if s.version == 2));
+        let p1 = ServerScope { projects: Some(vec!["p1".into()]), include_deleted: false };
+        assert!(store.servers(p1.clone()).await.unwrap().is_empty());
+        let with_deleted = ServerScope { include_deleted: true, ..p1 };
+        assert_eq!(store.servers(with_deleted).await.unwrap().len(), 1);
+        // Gone from the seed's API at once, still there for the compute API.
+        assert_eq!(store.get(a.id).await.unwrap(), None);
+        assert!(store.server(a.id).await.unwrap().is_some());
+        assert_eq!(store.list().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_change_changes_nothing() {
+        let store = MemoryServerStore::new();
+        let a = server("a", "p1");
+        store.create_servers(vec![a.clone()]).await.unwrap();
+        let outcome = store
+            .update_server(a.id, IfMatch::Any, Box::new(|s| {
+                s.name = "changed".into();
+                Err(Fault::bad_request("no"))
+            }))
+            .await
+            .unwrap();
+        assert_eq!(outcome, ServerUpdate::Refused(Fault::bad_request("no")));
+        assert_eq!(store.server(a.id).await.unwrap(), Some(a.clone()));
+        let stale = store
+            .update_server(a.id, IfMatch::Versions(vec![9]), Box::new(|_| Ok(())))
+            .await
+            .unwrap();
+        assert_eq!(stale, ServerUpdate::VersionMismatch { current: 1 });
+    }
+
+    #[tokio::test]
+    async fn creating_servers_is_all_or_nothing() {
+        let store = MemoryServerStore::new();
+        let a = server("a", "p1");
+        store.create_servers(vec![a.clone()]).await.unwrap();
+        let b = server("b", "p1");
+        let clash = Server { name: "a-again".into(), ..a.clone() };
+        assert_eq!(
+            store.create_servers(vec![b.clone(), clash]).await,
+            Err(StoreError::DuplicateId { id: a.id })
+        );
+        assert_eq!(store.server(b.id).await.unwrap(), None);
+    }
+}

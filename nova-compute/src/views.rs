@@ -1,0 +1,6 @@
+//! Response bodies, apart from the controllers, one module per resource
+//! (Nova's `nova/api/openstack/compute/views/`): each a function of the
+//! stored record, the microversion and the caller.
+
+pub(crate) mod flavors;
+pub(crate) mod servers;

@@ -1,0 +1,1 @@
+//! The flavor views (to be written).

@@ -1,0 +1,1 @@
+//! The server views (to be written).

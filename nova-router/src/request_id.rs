@@ -1,0 +1,37 @@
+//! A request's id as a typed request extension, written by the
+//! `request_id` filter (nova-filters) and read by whoever records it: the
+//! log, and the compute API's `os-instance-actions`.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::Request;
+
+/// A request's id, `req-<uuid v4>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// A fresh id.
+    pub fn generate() -> Self {
+        RequestId(format!("req-{}", Uuid::new_v4()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id the `request_id` filter gave `req`, if it ran.
+    pub fn of(req: &Request) -> Option<&RequestId> {
+        req.extensions().get::<RequestId>()
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
