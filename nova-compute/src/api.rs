@@ -8,8 +8,8 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, HOST};
 use http::{Method, StatusCode};
 use nova_router::{
-    json_response, ApiVersion, Fault, Request, RequestContext, RequestId, Response,
-    ResponseFuture, RoutingArgs, ScriptName, Service,
+    json_response, ApiVersion, Fault, Request, RequestContext, RequestId, Response, ResponseFuture,
+    RoutingArgs, ScriptName, Service,
 };
 use serde::Serialize;
 
@@ -309,19 +309,19 @@ impl Call {
 }
 
 /// A JSON answer.
-pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
     json_response(status, body)
 }
 
 /// An answer with no body: 202 or 204.
-pub fn empty(status: StatusCode) -> Response {
+pub(crate) fn empty(status: StatusCode) -> Response {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = status;
     response
 }
 
 /// Sets a header whose value was built from our own data.
-pub fn set_header(response: &mut Response, name: http::header::HeaderName, value: &str) {
+pub(crate) fn set_header(response: &mut Response, name: http::header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
     }

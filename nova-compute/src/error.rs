@@ -26,7 +26,9 @@ pub enum ComputeError {
     #[error("{0}")]
     Conflict(String),
     /// 412: the server's version does not satisfy `If-Match`.
-    #[error("server {id} has changed: its ETag is now \"{current}\", which If-Match does not name")]
+    #[error(
+        "server {id} has changed: its ETag is now \"{current}\", which If-Match does not name"
+    )]
     PreconditionFailed {
         /// The server.
         id: uuid::Uuid,
@@ -104,7 +106,10 @@ mod tests {
         assert_eq!(fault.status(), 503);
         assert_eq!(fault.message(), "the server store cannot be reached");
         let fault = Fault::from(ComputeError::instance_not_found("abc"));
-        assert_eq!((fault.status().as_u16(), fault.message()), (404, "Instance abc could not be found."));
+        assert_eq!(
+            (fault.status().as_u16(), fault.message()),
+            (404, "Instance abc could not be found.")
+        );
         let fault = Fault::from(ComputeError::Conflict("no".into()));
         assert_eq!(fault.kind(), "conflictingRequest");
     }

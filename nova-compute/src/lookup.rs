@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use crate::api::Call;
 use crate::state::vm_state;
-use crate::{ActionEvent, ComputeApi, ComputeError, InstanceAction, Server, ServerDetails, ServerUpdate};
+use crate::{
+    ActionEvent, ComputeApi, ComputeError, InstanceAction, Server, ServerDetails, ServerUpdate,
+};
 
 /// The server id of a path, or Nova's 404 for one that cannot name a
 /// server (only the canonical hyphenated UUID does).
@@ -26,8 +28,18 @@ pub(crate) fn details_of(api: &ComputeApi, server: &Server) -> ServerDetails {
     match &server.details {
         Some(details) => details.clone(),
         None => {
-            let flavor = api.cloud.flavors.first().map(|f| f.snapshot()).unwrap_or_default();
-            let image = api.cloud.images.first().map(|i| i.id.to_string()).unwrap_or_default();
+            let flavor = api
+                .cloud
+                .flavors
+                .first()
+                .map(|f| f.snapshot())
+                .unwrap_or_default();
+            let image = api
+                .cloud
+                .images
+                .first()
+                .map(|i| i.id.to_string())
+                .unwrap_or_default();
             let mut details = ServerDetails::for_instance(&server.instance(), flavor, &image);
             details.user_id = api.cloud.default_user.clone();
             details.availability_zone = api.cloud.availability_zone.clone();
@@ -127,13 +139,23 @@ where
 }
 
 /// Records `action` (Nova's `instance_actions`: `create`, `reboot`,
-/// `stop`, …) as done by this call at `now`, with one successful event.
-pub(crate) fn record_action(details: &mut ServerDetails, call: &Call, action: &str, event: &str, now: Timestamp) {
+/// `stop`, …) as done by the request `request_id` of `user_id` in
+/// `project_id` at `now`, with one successful event. Takes owned-able
+/// parts rather than the [`Call`] so a change closure can hold them.
+pub(crate) fn record_action(
+    details: &mut ServerDetails,
+    request_id: &str,
+    user_id: &str,
+    project_id: &str,
+    action: &str,
+    event: &str,
+    now: Timestamp,
+) {
     details.actions.push(InstanceAction {
         action: action.to_owned(),
-        request_id: call.request_id.clone(),
-        user_id: call.user_id.clone(),
-        project_id: call.project_id.clone(),
+        request_id: request_id.to_owned(),
+        user_id: user_id.to_owned(),
+        project_id: project_id.to_owned(),
         start_time: Some(now),
         updated_at: Some(now),
         message: None,

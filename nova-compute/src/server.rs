@@ -289,6 +289,9 @@ mod tests {
             created: Some(instance.created_at),
         });
         let text = serde_json::to_string(&details).unwrap();
-        assert_eq!(serde_json::from_str::<ServerDetails>(&text).unwrap(), details);
+        assert_eq!(
+            serde_json::from_str::<ServerDetails>(&text).unwrap(),
+            details
+        );
     }
 }

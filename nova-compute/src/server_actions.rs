@@ -1,10 +1,1041 @@
-//! `POST /servers/{id}/action`: reboot, stop, start, pause, … (to be written).
+//! `POST /servers/{id}/action`: the server actions of Nova's `servers.py`
+//! (`reboot`, `resize`, `confirmResize`, `revertResize`, `rebuild`,
+//! `createImage`, `os-start`, `os-stop`), `pause_server.py`,
+//! `suspend_server.py`, `lock_server.py` and `admin_password.py`
+//! (`changePassword`).
+//!
+//! Nova's `wsgi` picks the action from the body's one key; its schema is
+//! checked before the server is looked up; the compute API's
+//! `check_instance_lock` and `check_instance_state` then decide, in the
+//! same atomic step as the change ([`change_server`]), whether the server
+//! may do it now. An accepted action starts a transition that ends by
+//! itself at a stored instant ([`Lifecycle::begin`](crate::state::Lifecycle))
+//! and is recorded in `os-instance-actions`, its compute events finishing
+//! when the transition does.
 
+use std::time::Duration;
+
+use http::header::LOCATION;
+use http::StatusCode;
+use nova_controller::{IfMatch, Timestamp};
 use nova_router::Response;
+use serde_json::{json, Value};
+use uuid::Uuid;
 
-use crate::api::Call;
-use crate::{ComputeApi, ComputeError};
+use crate::api::{empty, json, set_header, Call};
+use crate::lookup::{change_server, details_of, find_server, project_of, record_action};
+use crate::quota::check_quota;
+use crate::schemas::server_actions::check_action;
+use crate::state::{power_state, task_state, vm_state, State};
+use crate::views::servers::{self as view, Parts};
+use crate::{
+    ComputeApi, ComputeError, Durations, FlavorSnapshot, Image, Lock, Server, ServerDetails,
+};
 
-pub(crate) async fn dispatch(_api: &ComputeApi, _call: Call) -> Result<Response, ComputeError> {
-    Err(ComputeError::UnknownAction("action".to_owned()))
+/// The actions this controller knows, by the body key that names them.
+const ACTIONS: &[&str] = &[
+    "reboot",
+    "resize",
+    "confirmResize",
+    "revertResize",
+    "rebuild",
+    "createImage",
+    "os-start",
+    "os-stop",
+    "pause",
+    "unpause",
+    "suspend",
+    "resume",
+    "lock",
+    "unlock",
+    "changePassword",
+];
+
+pub(crate) async fn dispatch(api: &ComputeApi, call: Call) -> Result<Response, ComputeError> {
+    let (action, body) = action_of(&call)?;
+    if !ACTIONS.contains(&action.as_str()) {
+        return Err(ComputeError::BadRequest(format!(
+            "There is no such action: {action}"
+        )));
+    }
+    check_action(&action, call.version, &body)?;
+    let value = body.get(&action).cloned().unwrap_or(Value::Null);
+    match action.as_str() {
+        "reboot" => reboot(api, &call, &value).await,
+        "resize" => resize(api, &call, &value).await,
+        "confirmResize" => confirm_resize(api, &call).await,
+        "revertResize" => revert_resize(api, &call).await,
+        "rebuild" => rebuild(api, &call, value).await,
+        "createImage" => create_image(api, &call, &value).await,
+        "os-start" => perform(api, &call, &START).await,
+        "os-stop" => perform(api, &call, &STOP).await,
+        "pause" => perform(api, &call, &PAUSE).await,
+        "unpause" => perform(api, &call, &UNPAUSE).await,
+        "suspend" => perform(api, &call, &SUSPEND).await,
+        "resume" => perform(api, &call, &RESUME).await,
+        "lock" => lock(api, &call, &value).await,
+        "unlock" => unlock(api, &call).await,
+        "changePassword" => perform(api, &call, &CHANGE_PASSWORD).await,
+        other => Err(ComputeError::UnknownAction(format!(
+            "servers.action {other}"
+        ))),
+    }
 }
+
+/// The action a body names, and the body, as Nova's `action_peek` finds
+/// it: the one key of a JSON object. Any other number of keys (or of
+/// elements, or of characters: Python's `len`) is a malformed body; a
+/// list or text of one has no keys, and a number, a boolean or `null` no
+/// length, which Nova answers with its bare 404.
+fn action_of(call: &Call) -> Result<(String, Value), ComputeError> {
+    let body = call.required_json_body()?;
+    let malformed = || ComputeError::BadRequest("Malformed request body".to_owned());
+    match &body {
+        Value::Object(map) if map.len() == 1 => {
+            let action = map.keys().next().cloned().unwrap_or_default();
+            Ok((action, body))
+        }
+        Value::Object(_) => Err(malformed()),
+        Value::Array(items) if items.len() != 1 => Err(malformed()),
+        Value::String(text) if text.chars().count() != 1 => Err(malformed()),
+        _ => Err(ComputeError::NotFound(
+            "The resource could not be found.".to_owned(),
+        )),
+    }
+}
+
+// ---- what the compute API checks -----------------------------------------
+
+/// What an action does to a locked server for a caller who is not an
+/// admin (Nova's `check_instance_lock`, and how each controller answers
+/// the `InstanceIsLocked` it raises).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockRule {
+    /// 409 `Instance {id} is locked`.
+    Refuse,
+    /// 409 `Instance {id} is in an invalid state for '{action}'`: the
+    /// controller has no handler of its own for a lock and answers it as
+    /// the invalid state it derives from (`changePassword`).
+    RefuseAsInvalidState,
+    /// Locks do not stop it (`createImage`: a lock guards against change
+    /// and deletion, a snapshot is neither).
+    Ignore,
+}
+
+/// The states an operation is allowed in: Nova's `check_instance_state`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Allowed {
+    /// The vm_states; `None` for any.
+    pub vm: Option<&'static [&'static str]>,
+    /// The task_states (`None` in the list for no task under way);
+    /// `None` for any.
+    pub task: Option<&'static [Option<&'static str>]>,
+}
+
+/// Nova's default `task_state=(None,)`: nothing may be under way.
+pub(crate) const IDLE: Option<&[Option<&str>]> = Some(&[None]);
+
+/// Nova's `task_states.ALLOW_REBOOT`, the task states a hard reboot
+/// interrupts (those we have of them).
+const ALLOW_REBOOT: &[Option<&str>] = &[
+    None,
+    Some(task_state::REBOOTING),
+    Some(task_state::RESUMING),
+    Some(task_state::REBOOTING_HARD),
+    Some(task_state::UNPAUSING),
+    Some(task_state::PAUSING),
+    Some(task_state::SUSPENDING),
+];
+
+/// Refuses a change to a locked server as `rule` says; admins are never
+/// refused.
+pub(crate) fn check_lock(
+    rule: LockRule,
+    is_admin: bool,
+    server: &Server,
+    details: &ServerDetails,
+    action: &str,
+    raw_id: &str,
+) -> Result<(), ComputeError> {
+    if details.lock.is_none() || is_admin {
+        return Ok(());
+    }
+    match rule {
+        LockRule::Refuse => Err(ComputeError::Conflict(format!(
+            "Instance {} is locked",
+            server.id
+        ))),
+        LockRule::RefuseAsInvalidState => Err(ComputeError::Conflict(format!(
+            "Instance {raw_id} is in an invalid state for '{action}'"
+        ))),
+        LockRule::Ignore => Ok(()),
+    }
+}
+
+/// The server's state at `now` if `allowed` allows it, else Nova's 409
+/// naming the first thing that is wrong: `Cannot '{action}' instance {id}
+/// while it is in vm_state stopped` (then task_state, then launched_at,
+/// as `check_instance_state` checks them).
+///
+/// Nova also wants the server to have been launched once; a server is
+/// taken as launched if it has a launch time or is anywhere but in
+/// `ERROR` (one that never built).
+pub(crate) fn check_state(
+    details: &ServerDetails,
+    now: Timestamp,
+    allowed: Allowed,
+    action: &str,
+    raw_id: &str,
+) -> Result<State, ComputeError> {
+    let state = details.lifecycle().at(now).clone();
+    let refuse = |attr: &str, value: &str| {
+        ComputeError::Conflict(format!(
+            "Cannot '{action}' instance {raw_id} while it is in {attr} {value}"
+        ))
+    };
+    if let Some(vm) = allowed.vm {
+        if !vm.contains(&state.vm_state.as_str()) {
+            return Err(refuse("vm_state", &state.vm_state));
+        }
+    }
+    if let Some(task) = allowed.task {
+        if !task.contains(&state.task_state.as_deref()) {
+            return Err(refuse(
+                "task_state",
+                state.task_state.as_deref().unwrap_or("None"),
+            ));
+        }
+    }
+    if details.launched_at.is_none() && state.vm_state == vm_state::ERROR {
+        return Err(refuse("launched_at", "None"));
+    }
+    Ok(state)
+}
+
+/// Starts `task` at `now`, ending after `takes` in `then`; the instant
+/// it ends.
+fn begin(
+    details: &mut ServerDetails,
+    now: Timestamp,
+    task: &str,
+    takes: Duration,
+    then: State,
+) -> Timestamp {
+    let until = now.plus_micros(i64::try_from(takes.as_micros()).unwrap_or(i64::MAX));
+    let mut life = details.lifecycle();
+    life.begin(now, task, until, then);
+    details.lifecycle = Some(life);
+    until
+}
+
+/// Who made the call, owned, for a change closure to check and record.
+#[derive(Debug, Clone)]
+struct Caller {
+    request_id: String,
+    user_id: String,
+    project_id: String,
+    is_admin: bool,
+}
+
+impl Caller {
+    fn of(call: &Call) -> Self {
+        Caller {
+            request_id: call.request_id.clone(),
+            user_id: call.user_id.clone(),
+            project_id: call.project_id.clone(),
+            is_admin: call.is_admin,
+        }
+    }
+
+    /// Records `action` started at `now` with `events` (in the order they
+    /// happen), each finishing at `until`, when the transition does.
+    fn record(
+        &self,
+        details: &mut ServerDetails,
+        action: &str,
+        events: &[&str],
+        now: Timestamp,
+        until: Timestamp,
+    ) {
+        let Some((first, rest)) = events.split_first() else {
+            return;
+        };
+        record_action(
+            details,
+            &self.request_id,
+            &self.user_id,
+            &self.project_id,
+            action,
+            first,
+            now,
+        );
+        if let Some(recorded) = details.actions.last_mut() {
+            if let Some(template) = recorded.events.first().cloned() {
+                for event in rest {
+                    let mut more = template.clone();
+                    more.event = (*event).to_owned();
+                    recorded.events.push(more);
+                }
+            }
+            for event in &mut recorded.events {
+                event.finish_time = Some(until);
+            }
+            recorded.updated_at = Some(until);
+        }
+    }
+}
+
+fn accepted() -> Response {
+    empty(StatusCode::ACCEPTED)
+}
+
+fn same_power(state: &State, vm: &str) -> State {
+    State::settled(vm, state.power_state)
+}
+
+fn running(_: &State) -> State {
+    State::settled(vm_state::ACTIVE, power_state::RUNNING)
+}
+
+/// Back to what the server was before a resize: stopped if it was
+/// powered off, else active.
+fn as_before_resize(state: &State) -> State {
+    if state.power_state == power_state::SHUTDOWN {
+        State::settled(vm_state::STOPPED, power_state::SHUTDOWN)
+    } else {
+        State::settled(vm_state::ACTIVE, power_state::RUNNING)
+    }
+}
+
+// ---- the actions ----------------------------------------------------------
+
+/// What an action is to the compute API: the lock and states it is
+/// allowed in, the transition it starts and what it records. Actions
+/// with checks or changes of their own add them ([`transition`]).
+#[derive(Debug)]
+struct Operation {
+    /// The name Nova's 409 uses.
+    name: &'static str,
+    /// The instance action recorded.
+    record: &'static str,
+    /// Its compute events, in the order they happen.
+    events: &'static [&'static str],
+    lock: LockRule,
+    allowed: Allowed,
+    /// The task state while it runs.
+    doing: &'static str,
+    /// The state it ends in, from the state it started from.
+    then: fn(&State) -> State,
+    takes: fn(&Durations) -> Duration,
+}
+
+fn action_time(durations: &Durations) -> Duration {
+    durations.action
+}
+
+const START: Operation = Operation {
+    name: "start",
+    record: "start",
+    events: &["compute_start_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::STOPPED]),
+        task: IDLE,
+    },
+    doing: task_state::POWERING_ON,
+    then: running,
+    takes: action_time,
+};
+
+const STOP: Operation = Operation {
+    name: "stop",
+    record: "stop",
+    events: &["compute_stop_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::ACTIVE, vm_state::ERROR]),
+        task: IDLE,
+    },
+    doing: task_state::POWERING_OFF,
+    then: |_| State::settled(vm_state::STOPPED, power_state::SHUTDOWN),
+    takes: action_time,
+};
+
+const PAUSE: Operation = Operation {
+    name: "pause",
+    record: "pause",
+    events: &["compute_pause_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::ACTIVE]),
+        task: IDLE,
+    },
+    doing: task_state::PAUSING,
+    then: |_| State::settled(vm_state::PAUSED, power_state::PAUSED),
+    takes: action_time,
+};
+
+const UNPAUSE: Operation = Operation {
+    name: "unpause",
+    record: "unpause",
+    events: &["compute_unpause_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::PAUSED]),
+        task: IDLE,
+    },
+    doing: task_state::UNPAUSING,
+    then: running,
+    takes: action_time,
+};
+
+const SUSPEND: Operation = Operation {
+    name: "suspend",
+    record: "suspend",
+    events: &["compute_suspend_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::ACTIVE]),
+        task: IDLE,
+    },
+    doing: task_state::SUSPENDING,
+    then: |_| State::settled(vm_state::SUSPENDED, power_state::SUSPENDED),
+    takes: action_time,
+};
+
+const RESUME: Operation = Operation {
+    name: "resume",
+    record: "resume",
+    events: &["compute_resume_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::SUSPENDED]),
+        task: IDLE,
+    },
+    doing: task_state::RESUMING,
+    then: running,
+    takes: action_time,
+};
+
+const SOFT_REBOOT: Operation = Operation {
+    name: "reboot",
+    record: "reboot",
+    events: &["compute_reboot_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::ACTIVE]),
+        task: IDLE,
+    },
+    doing: task_state::REBOOTING,
+    then: running,
+    takes: |durations| durations.reboot,
+};
+
+const HARD_REBOOT: Operation = Operation {
+    allowed: Allowed {
+        vm: Some(&[
+            vm_state::ACTIVE,
+            vm_state::STOPPED,
+            vm_state::PAUSED,
+            vm_state::SUSPENDED,
+            vm_state::ERROR,
+        ]),
+        task: Some(ALLOW_REBOOT),
+    },
+    doing: task_state::REBOOTING_HARD,
+    ..SOFT_REBOOT
+};
+
+const CHANGE_PASSWORD: Operation = Operation {
+    name: "changePassword",
+    record: "changePassword",
+    events: &["compute_set_admin_password"],
+    lock: LockRule::RefuseAsInvalidState,
+    allowed: Allowed {
+        vm: Some(&[vm_state::ACTIVE]),
+        task: IDLE,
+    },
+    doing: task_state::UPDATING_PASSWORD,
+    then: |state| same_power(state, vm_state::ACTIVE),
+    takes: action_time,
+};
+
+const CREATE_IMAGE: Operation = Operation {
+    name: "createImage",
+    record: "createImage",
+    events: &["compute_snapshot_instance"],
+    lock: LockRule::Ignore,
+    allowed: Allowed {
+        vm: Some(&[
+            vm_state::ACTIVE,
+            vm_state::STOPPED,
+            vm_state::PAUSED,
+            vm_state::SUSPENDED,
+        ]),
+        task: IDLE,
+    },
+    doing: task_state::IMAGE_SNAPSHOT,
+    then: |state| same_power(state, &state.vm_state),
+    takes: action_time,
+};
+
+impl Operation {
+    /// Nova's `check_instance_lock` and `check_instance_state` for this
+    /// action: the server's state at `now` if it may.
+    fn guard(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        server: &Server,
+        details: &ServerDetails,
+        now: Timestamp,
+    ) -> Result<State, ComputeError> {
+        check_lock(
+            self.lock,
+            caller.is_admin,
+            server,
+            details,
+            self.name,
+            raw_id,
+        )?;
+        check_state(details, now, self.allowed, self.name, raw_id)
+    }
+
+    /// [`Operation::guard`] on the server as it is now, for an action with a
+    /// check that cannot run inside the atomic change (a quota, which
+    /// reads other servers) but must come after these, as in Nova.
+    async fn precheck(&self, api: &ComputeApi, call: &Call) -> Result<ServerDetails, ComputeError> {
+        let server = find_server(api, call, call.param("id")).await?;
+        let details = details_of(api, &server);
+        self.guard(
+            &Caller::of(call),
+            call.param("id"),
+            &server,
+            &details,
+            api.clock.now(),
+        )?;
+        Ok(details)
+    }
+}
+
+/// Applies `spec` to the server of the call, with `more` run after the
+/// checks (for its own checks and changes) in the same step.
+async fn transition<F>(
+    api: &ComputeApi,
+    call: &Call,
+    spec: &'static Operation,
+    more: F,
+) -> Result<Server, ComputeError>
+where
+    F: FnOnce(&mut Server, &mut ServerDetails, &State) -> Result<(), ComputeError> + Send + 'static,
+{
+    let caller = Caller::of(call);
+    let raw_id = call.param("id").to_owned();
+    let durations = api.cloud.durations;
+    change_server(
+        api,
+        call,
+        call.param("id"),
+        IfMatch::Any,
+        move |server, details, now| {
+            let state = spec.guard(&caller, &raw_id, server, details, now)?;
+            more(server, details, &state)?;
+            let until = begin(
+                details,
+                now,
+                spec.doing,
+                (spec.takes)(&durations),
+                (spec.then)(&state),
+            );
+            caller.record(details, spec.record, spec.events, now, until);
+            Ok(())
+        },
+    )
+    .await
+}
+
+async fn perform(
+    api: &ComputeApi,
+    call: &Call,
+    spec: &'static Operation,
+) -> Result<Response, ComputeError> {
+    transition(api, call, spec, |_, _, _| Ok(())).await?;
+    Ok(accepted())
+}
+
+async fn reboot(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, ComputeError> {
+    let hard = value["type"]
+        .as_str()
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("hard"));
+    let spec = if hard { &HARD_REBOOT } else { &SOFT_REBOOT };
+    perform(api, call, spec).await
+}
+
+// ---- resize ---------------------------------------------------------------
+
+const RESIZE: Operation = Operation {
+    name: "resize",
+    record: "resize",
+    events: &[
+        "conductor_migrate_server",
+        "compute_prep_resize",
+        "compute_resize_instance",
+        "compute_finish_resize",
+    ],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::ACTIVE, vm_state::STOPPED]),
+        task: IDLE,
+    },
+    doing: task_state::RESIZE_PREP,
+    then: |state| same_power(state, vm_state::RESIZED),
+    takes: |durations| durations.resize,
+};
+
+const CONFIRM_RESIZE: Operation = Operation {
+    name: "confirmResize",
+    record: "confirmResize",
+    events: &["compute_confirm_resize"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::RESIZED]),
+        task: IDLE,
+    },
+    doing: task_state::RESIZE_CONFIRMING,
+    then: as_before_resize,
+    takes: action_time,
+};
+
+const REVERT_RESIZE: Operation = Operation {
+    name: "revertResize",
+    record: "revertResize",
+    events: &["compute_revert_resize", "compute_finish_revert_resize"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::RESIZED]),
+        task: IDLE,
+    },
+    doing: task_state::RESIZE_REVERTING,
+    then: as_before_resize,
+    takes: action_time,
+};
+
+/// Nova's `_validate_flavor_image_nostatus` for the checks that apply
+/// here: the image's minimum memory and disk, and its size, against the
+/// flavor (a flavor with no root disk is not checked for disk, as Nova's).
+fn check_flavor_fits(flavor: &FlavorSnapshot, image: &Image) -> Result<(), ComputeError> {
+    const GIB: u64 = 1 << 30;
+    if flavor.ram < image.min_ram {
+        return Err(ComputeError::BadRequest(
+            "Flavor's memory is too small for requested image.".to_owned(),
+        ));
+    }
+    let disk = flavor.disk.saturating_mul(GIB);
+    if disk != 0 && image.size > disk {
+        return Err(ComputeError::BadRequest(format!(
+            "Flavor's disk is too small for requested image. Flavor disk is {disk} bytes, image is {} bytes.",
+            image.size
+        )));
+    }
+    let min_disk = image.min_disk.saturating_mul(GIB);
+    if disk != 0 && min_disk > disk {
+        return Err(ComputeError::BadRequest(format!(
+            "Flavor's disk is smaller than the minimum size specified in image metadata. \
+             Flavor disk is {disk} bytes, minimum size is {min_disk} bytes."
+        )));
+    }
+    Ok(())
+}
+
+/// The image the server runs, if the cloud has it.
+fn image_of(api: &ComputeApi, details: &ServerDetails) -> Option<Image> {
+    Uuid::try_parse(&details.image_id)
+        .ok()
+        .and_then(|id| api.cloud.image(&id).cloned())
+}
+
+/// The flavor `flavor_id` names if the server may be resized to it:
+/// Nova's checks in its order (the flavor exists, is another, keeps a
+/// root disk if the server has one, and fits the server's image).
+fn resize_target(
+    api: &ComputeApi,
+    details: &ServerDetails,
+    flavor_id: &str,
+) -> Result<FlavorSnapshot, ComputeError> {
+    let Some(new) = api.cloud.flavor(flavor_id).map(|flavor| flavor.snapshot()) else {
+        return Err(ComputeError::BadRequest(format!(
+            "Flavor {flavor_id} could not be found."
+        )));
+    };
+    if new.id == details.flavor.id {
+        return Err(ComputeError::BadRequest(
+            "When resizing, instances must change flavor!".to_owned(),
+        ));
+    }
+    if new.disk == 0 && details.flavor.disk != 0 {
+        return Err(ComputeError::BadRequest(
+            "Server disk was unable to be resized because: Resize to zero disk flavor is not allowed."
+                .to_owned(),
+        ));
+    }
+    if let Some(image) = image_of(api, details) {
+        check_flavor_fits(&new, &image)?;
+    }
+    Ok(new)
+}
+
+/// Nova's `_check_quota_for_upsize`: the project's cores and memory must
+/// have room for what `to` adds over `from`.
+async fn check_upsize_quota(
+    api: &ComputeApi,
+    call: &Call,
+    from: &FlavorSnapshot,
+    to: &FlavorSnapshot,
+) -> Result<(), ComputeError> {
+    let cores = i64::from(to.vcpus) - i64::from(from.vcpus);
+    let ram =
+        i64::try_from(to.ram).unwrap_or(i64::MAX) - i64::try_from(from.ram).unwrap_or(i64::MAX);
+    if cores <= 0 && ram <= 0 {
+        return Ok(());
+    }
+    check_quota(api, call, 0, cores.max(0), ram.max(0)).await
+}
+
+async fn resize(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, ComputeError> {
+    // Nova takes `str(flavorRef)` as the flavor's id, a link unresolved.
+    let flavor_id = match &value["flavorRef"] {
+        Value::String(id) => id.clone(),
+        other => other.to_string(),
+    };
+    let details = RESIZE.precheck(api, call).await?;
+    let new = resize_target(api, &details, &flavor_id)?;
+    check_upsize_quota(api, call, &details.flavor, &new).await?;
+    let inner = api.clone();
+    transition(api, call, &RESIZE, move |_, details, _| {
+        let new = resize_target(&inner, details, &flavor_id)?;
+        // The server holds its new flavor from the start: one flavor
+        // field, no timer to swap it when the resize finishes.
+        details.old_flavor = Some(std::mem::replace(&mut details.flavor, new));
+        Ok(())
+    })
+    .await?;
+    Ok(accepted())
+}
+
+/// Nova's `MigrationNotFound` answer: a resized server without the flavor
+/// it had before.
+fn not_resized() -> ComputeError {
+    ComputeError::BadRequest("Instance has not been resized.".to_owned())
+}
+
+async fn confirm_resize(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
+    transition(api, call, &CONFIRM_RESIZE, |_, details, _| {
+        details
+            .old_flavor
+            .take()
+            .map(|_| ())
+            .ok_or_else(not_resized)
+    })
+    .await?;
+    // 204, not 202: kept for compatibility (Nova's note on `_confirm_resize`).
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn revert_resize(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
+    // Reverting a downsize may go over the quota.
+    let details = REVERT_RESIZE.precheck(api, call).await?;
+    let old = details.old_flavor.as_ref().ok_or_else(not_resized)?;
+    check_upsize_quota(api, call, &details.flavor, old).await?;
+    transition(api, call, &REVERT_RESIZE, |_, details, _| {
+        let old = details.old_flavor.take().ok_or_else(not_resized)?;
+        details.flavor = old;
+        Ok(())
+    })
+    .await?;
+    Ok(accepted())
+}
+
+// ---- rebuild --------------------------------------------------------------
+
+const REBUILD: Operation = Operation {
+    name: "rebuild",
+    record: "rebuild",
+    events: &["compute_rebuild_instance"],
+    lock: LockRule::Refuse,
+    allowed: Allowed {
+        vm: Some(&[vm_state::ACTIVE, vm_state::STOPPED, vm_state::ERROR]),
+        task: IDLE,
+    },
+    doing: task_state::REBUILDING,
+    then: |state| {
+        if state.vm_state == vm_state::STOPPED {
+            State::settled(vm_state::STOPPED, power_state::SHUTDOWN)
+        } else {
+            State::settled(vm_state::ACTIVE, power_state::RUNNING)
+        }
+    },
+    takes: |durations| durations.rebuild,
+};
+
+/// Whether `items` metadata items are more than the cloud's
+/// `metadata_items` quota allows (`-1`: no limit).
+pub(crate) fn over_metadata_quota(api: &ComputeApi, items: usize) -> bool {
+    let allowed = api.cloud.quota.metadata_items;
+    allowed >= 0 && i64::try_from(items).unwrap_or(i64::MAX) > allowed
+}
+
+/// Nova's `MetadataLimitExceeded` for `items` items over the quota,
+/// answered 403.
+pub(crate) fn check_metadata_quota(api: &ComputeApi, items: usize) -> Result<(), ComputeError> {
+    if over_metadata_quota(api, items) {
+        return Err(ComputeError::Forbidden(format!(
+            "Maximum number of metadata items exceeds {}",
+            api.cloud.quota.metadata_items
+        )));
+    }
+    Ok(())
+}
+
+async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Response, ComputeError> {
+    let image_ref = fields["imageRef"].as_str().unwrap_or_default().to_owned();
+    let password = fields["adminPass"]
+        .as_str()
+        .map_or_else(generate_password, str::to_owned);
+    let image = Uuid::try_parse(&image_ref)
+        .ok()
+        .and_then(|id| api.cloud.image(&id).cloned());
+    let inner = api.clone();
+    // What the microversion lets a rebuild set besides 2.1's fields.
+    let key_names = call.at_least(2, 54);
+    let user_data = call.at_least(2, 57);
+    let certificates = call.at_least(2, 63);
+    let hostnames = call.at_least(2, 90);
+    let server = transition(api, call, &REBUILD, move |server, details, _| {
+        let Some(image) = image else {
+            return Err(ComputeError::BadRequest(
+                "Cannot find image for rebuild".to_owned(),
+            ));
+        };
+        let metadata = fields.get("metadata").and_then(Value::as_object);
+        if let Some(metadata) = metadata {
+            check_metadata_quota(&inner, metadata.len())?;
+        }
+        check_flavor_fits(&details.flavor, &image)?;
+        details.image_id = image_ref;
+        if let Some(name) = fields.get("name").and_then(Value::as_str) {
+            server.name = name.trim().to_owned();
+        }
+        if let Some(description) = fields.get("description") {
+            details.description = description.as_str().map(str::to_owned);
+        }
+        if let Some(metadata) = metadata {
+            details.metadata = metadata
+                .iter()
+                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned()))
+                .collect();
+        }
+        if let Some(ip) = fields.get("accessIPv4").and_then(Value::as_str) {
+            details.access_ipv4 = ip.to_owned();
+        }
+        if let Some(ip) = fields.get("accessIPv6").and_then(Value::as_str) {
+            details.access_ipv6 = ip.to_owned();
+        }
+        if let (true, Some(key_name)) = (key_names, fields.get("key_name")) {
+            details.key_name = key_name.as_str().map(str::to_owned);
+        }
+        if let (true, Some(data)) = (user_data, fields.get("user_data")) {
+            details.user_data = data.as_str().map(str::to_owned);
+        }
+        if let (true, Some(ids)) = (certificates, fields.get("trusted_image_certificates")) {
+            details.trusted_image_certificates = ids.as_array().map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            });
+        }
+        if let (true, Some(hostname)) = (hostnames, fields.get("hostname").and_then(Value::as_str))
+        {
+            details.hostname = hostname.to_owned();
+        }
+        Ok(())
+    })
+    .await?;
+    let mut body = view::show(api, call, &server, api.clock.now(), Parts::rebuild(call));
+    // `[api] enable_instance_password` is on by default.
+    body["adminPass"] = json!(password);
+    if user_data {
+        let details = details_of(api, &server);
+        body["user_data"] = json!(details.user_data);
+    }
+    let mut response = json(StatusCode::ACCEPTED, &json!({ "server": body }));
+    set_header(
+        &mut response,
+        LOCATION,
+        &call.self_link("servers", &server.id.to_string()),
+    );
+    Ok(response)
+}
+
+/// A password like Nova's `generate_password`: 12 characters, at least
+/// one from each of its groups, none that look alike.
+fn generate_password() -> String {
+    const GROUPS: [&[u8]; 3] = [
+        b"23456789",
+        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+        b"abcdefghijkmnopqrstuvwxyz",
+    ];
+    // A v4 UUID's bytes are random but for the version and variant bits
+    // in bytes 6 and 8; two of them give 28 random bytes.
+    let random: Vec<u8> = [Uuid::new_v4(), Uuid::new_v4()]
+        .iter()
+        .flat_map(|id| {
+            id.as_bytes()
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| *index != 6 && *index != 8)
+                .map(|(_, byte)| *byte)
+                .collect::<Vec<u8>>()
+        })
+        .collect();
+    let all: Vec<u8> = GROUPS.concat();
+    let mut password: Vec<u8> = GROUPS
+        .iter()
+        .zip(&random)
+        .map(|(group, byte)| group[usize::from(*byte) % group.len()])
+        .collect();
+    password.extend(
+        random[3..12]
+            .iter()
+            .map(|byte| all[usize::from(*byte) % all.len()]),
+    );
+    // Where the three sure characters go, from the remaining randomness.
+    let length = password.len();
+    for (index, byte) in random[12..24].iter().enumerate() {
+        password.swap(index, usize::from(*byte) % length);
+    }
+    String::from_utf8_lossy(&password).into_owned()
+}
+
+// ---- createImage ----------------------------------------------------------
+
+async fn create_image(
+    api: &ComputeApi,
+    call: &Call,
+    value: &Value,
+) -> Result<Response, ComputeError> {
+    let metadata_items = value
+        .get("metadata")
+        .and_then(Value::as_object)
+        .map_or(0, |metadata| metadata.len());
+    // Until 2.39 the image's properties count against the metadata quota.
+    if !call.at_least(2, 39) && over_metadata_quota(api, metadata_items) {
+        return Err(ComputeError::Forbidden(
+            "Image metadata limit exceeded".to_owned(),
+        ));
+    }
+    let image_id = Uuid::new_v4();
+    transition(api, call, &CREATE_IMAGE, |_, _, _| Ok(())).await?;
+    if call.at_least(2, 45) {
+        return Ok(json(StatusCode::ACCEPTED, &json!({ "image_id": image_id })));
+    }
+    // Before 2.45 the image is named by the `Location` header alone. Its
+    // last segment is the id (all clients read); the link is to the
+    // image through the compute API's images proxy.
+    let mut response = accepted();
+    set_header(
+        &mut response,
+        LOCATION,
+        &call.self_link("images", &image_id.to_string()),
+    );
+    Ok(response)
+}
+
+// ---- lock and unlock ------------------------------------------------------
+
+/// Who a lock is taken by, as Nova's `locked_by`: the server's owner (a
+/// caller in its project) or an admin from elsewhere.
+fn locked_by(api: &ComputeApi, server: &Server, project_id: &str) -> &'static str {
+    if project_of(api, server) == project_id {
+        "owner"
+    } else {
+        "admin"
+    }
+}
+
+async fn lock(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, ComputeError> {
+    let reason = if call.at_least(2, 73) {
+        value
+            .get("locked_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    } else {
+        None
+    };
+    // The owner locking a locked server changes nothing: not even a write.
+    let server = find_server(api, call, call.param("id")).await?;
+    let details = details_of(api, &server);
+    if details.lock.is_some() && locked_by(api, &server, &call.project_id) == "owner" {
+        return Ok(accepted());
+    }
+    let caller = Caller::of(call);
+    let inner = api.clone();
+    change_server(
+        api,
+        call,
+        call.param("id"),
+        IfMatch::Any,
+        move |server, details, now| {
+            let by = locked_by(&inner, server, &caller.project_id);
+            if details.lock.is_some() && by == "owner" {
+                return Ok(());
+            }
+            // A lock without a reason keeps the one already given.
+            let reason =
+                reason.or_else(|| details.lock.as_ref().and_then(|lock| lock.reason.clone()));
+            details.lock = Some(Lock {
+                locked_by: by.to_owned(),
+                reason,
+            });
+            caller.record(details, "lock", &["api_lock"], now, now);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(accepted())
+}
+
+/// The 403 for unlocking a lock someone else's kind took: Nova's
+/// `unlock:unlock_override` policy, admin only by default.
+fn unlock_override_refused() -> ComputeError {
+    ComputeError::Forbidden(
+        "Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed."
+            .to_owned(),
+    )
+}
+
+async fn unlock(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
+    let caller = Caller::of(call);
+    let inner = api.clone();
+    change_server(
+        api,
+        call,
+        call.param("id"),
+        IfMatch::Any,
+        move |server, details, now| {
+            let expected = locked_by(&inner, server, &caller.project_id);
+            let taken_by = details.lock.as_ref().map(|lock| lock.locked_by.as_str());
+            if taken_by.is_some_and(|by| by != expected) && !caller.is_admin {
+                return Err(unlock_override_refused());
+            }
+            details.lock = None;
+            caller.record(details, "unlock", &["api_unlock"], now, now);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(accepted())
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

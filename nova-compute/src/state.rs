@@ -258,13 +258,21 @@ mod tests {
         let table = [
             (vm_state::ACTIVE, None, "ACTIVE"),
             (vm_state::ACTIVE, Some(task_state::REBOOTING), "REBOOT"),
-            (vm_state::ACTIVE, Some(task_state::REBOOTING_HARD), "HARD_REBOOT"),
+            (
+                vm_state::ACTIVE,
+                Some(task_state::REBOOTING_HARD),
+                "HARD_REBOOT",
+            ),
             (vm_state::ACTIVE, Some(task_state::POWERING_OFF), "ACTIVE"),
             (vm_state::ACTIVE, Some(task_state::RESIZE_PREP), "RESIZE"),
             (vm_state::BUILDING, Some(task_state::SPAWNING), "BUILD"),
             (vm_state::STOPPED, None, "SHUTOFF"),
             (vm_state::RESIZED, None, "VERIFY_RESIZE"),
-            (vm_state::RESIZED, Some(task_state::RESIZE_REVERTING), "REVERT_RESIZE"),
+            (
+                vm_state::RESIZED,
+                Some(task_state::RESIZE_REVERTING),
+                "REVERT_RESIZE",
+            ),
             (vm_state::PAUSED, None, "PAUSED"),
             (vm_state::SUSPENDED, None, "SUSPENDED"),
             (vm_state::ERROR, None, "ERROR"),

@@ -3,4 +3,5 @@
 //! stored record, the microversion and the caller.
 
 pub(crate) mod flavors;
+pub(crate) mod instance_actions;
 pub(crate) mod servers;

@@ -241,7 +241,7 @@ fn entity_tags(headers: &HeaderMap, name: http::header::HeaderName) -> Option<Ve
 
 /// What `If-Match` asks of the version. It uses the strong comparison, so a
 /// weak tag never matches (RFC 9110, 13.1.1).
-fn if_match(headers: &HeaderMap) -> IfMatch {
+pub(crate) fn if_match(headers: &HeaderMap) -> IfMatch {
     if !headers.contains_key(IF_MATCH) {
         return IfMatch::Any;
     }

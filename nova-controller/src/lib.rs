@@ -38,16 +38,6 @@
 //! # });
 //! ```
 
-/// The microversions of the compute API this crate's controllers serve:
-/// what the version documents advertise and what the microversion filter
-/// accepts. Only 2.1 for now: nova-rs serves no compute resource whose
-/// shape or rules a later microversion changes, and advertising one it
-/// does not honour would make clients send requests it answers wrongly.
-pub const COMPUTE_API_VERSIONS: nova_router::ApiVersionRange = nova_router::ApiVersionRange {
-    min: nova_router::ApiVersion::new(2, 1),
-    max: nova_router::ApiVersion::new(2, 1),
-};
-
 mod controller;
 mod error;
 mod openapi;

@@ -65,9 +65,7 @@ impl std::str::FromStr for Timestamp {
     /// Any RFC 3339 instant (`2026-11-29T09:00:00Z`,
     /// `2026-11-29T10:00:00.5+01:00`), truncated to whole microseconds.
     fn from_str(text: &str) -> Result<Self, TimestampError> {
-        let instant: jiff::Timestamp = text
-            .parse()
-            .map_err(|_| TimestampError(text.to_owned()))?;
+        let instant: jiff::Timestamp = text.parse().map_err(|_| TimestampError(text.to_owned()))?;
         Ok(Timestamp(instant.as_microsecond()))
     }
 }

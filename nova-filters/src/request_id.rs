@@ -8,7 +8,6 @@
 //! pipeline handles the request, so every log line of that request carries
 //! it. An id sent by the client is not reused: ids are the server's own.
 
-
 use http::header::{HeaderName, HeaderValue};
 pub use nova_router::RequestId;
 use nova_router::{NovaService, Request, Response, ResponseFuture, Service};
@@ -64,6 +63,7 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use nova_router::{service_fn, Fault};
+    use uuid::Uuid;
 
     fn app() -> impl NovaService {
         service_fn(|req: Request| async move {

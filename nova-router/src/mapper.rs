@@ -267,8 +267,10 @@ fn split_project_id(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix('/')?;
     let end = rest.find('/')?;
     let (project, tail) = rest.split_at(end);
-    let is_project_id =
-        !project.is_empty() && project.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'));
+    let is_project_id = !project.is_empty()
+        && project
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'));
     (is_project_id && tail.len() > 1).then_some((project, tail))
 }
 

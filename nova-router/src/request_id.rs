@@ -34,4 +34,3 @@ impl fmt::Display for RequestId {
         f.write_str(&self.0)
     }
 }
-

@@ -126,7 +126,12 @@ mod tests {
         let table = [
             (Method::GET, "/servers", "servers.index", None),
             (Method::GET, "/servers/detail", "servers.detail", None),
-            (Method::GET, "/servers/abc", "servers.show", Some(("id", "abc"))),
+            (
+                Method::GET,
+                "/servers/abc",
+                "servers.show",
+                Some(("id", "abc")),
+            ),
             (
                 Method::POST,
                 "/servers/abc/action",

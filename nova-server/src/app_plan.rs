@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use nova_controller::InstanceStore;
+use nova_compute::ServerStore;
 use nova_router::{MountError, SharedService, UrlMap};
 use nova_store::{StoreRequest, StoreUrl, Stores};
 
@@ -86,7 +86,7 @@ impl AppPlan {
     /// that store is open.
     pub fn over_store<F>(request: StoreRequest, make: F) -> Self
     where
-        F: Fn(Arc<dyn InstanceStore>) -> SharedService + Send + Sync + 'static,
+        F: Fn(Arc<dyn ServerStore>) -> SharedService + Send + Sync + 'static,
     {
         let url = request.url.clone();
         AppPlan {

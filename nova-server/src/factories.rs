@@ -15,7 +15,9 @@
 //! | `microversion` | filter | | |
 //! | `openapi` | app | `api_prefix` (where the instance API is mounted, default none) | |
 //! | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
-//! | `instance` | app | `store` (a store URL), `seed` (`true`) | `routers:app_factory` (the seed's), `nova.api.openstack.compute:APIRouterV21.factory` |
+//! | `instance` | app | `store` (a store URL), `seed` (`true`) | `routers:app_factory` (the seed's) |
+//! | `compute` | app | `store`, `seed`, and the cloud's keys ([`Cloud::from_config`](nova_compute::Cloud::from_config)) | `nova.api.openstack.compute:APIRouterV21.factory` |
+//! | `image` | app | the cloud's `images` | `glance.api.v2.router:API.factory` |
 //!
 //! Each also answers to `egg:nova-rs#NAME`. Keys are read from the section,
 //! else from `[DEFAULT]`, as oslo's factories do. Every factory only checks
@@ -35,7 +37,8 @@
 use std::sync::Arc;
 
 use nova_auth::{AuthFilter, Tokens};
-use nova_controller::{InstanceController, OpenApiApp, COMPUTE_API_VERSIONS};
+use nova_compute::COMPUTE_API_VERSIONS;
+use nova_controller::{InstanceController, OpenApiApp};
 use nova_filters::{
     FaultWrap, Healthcheck, HealthcheckFilter, Microversions, RequestIdFilter, SizeLimit,
     VersionDocument, Versions, DEFAULT_API_PATH, DEFAULT_HEALTHCHECK_PATH,
@@ -202,11 +205,21 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
                 ))
             }))
         })
-        .alias("routers:app_factory", "instance")
-        .alias(
-            "nova.api.openstack.compute:APIRouterV21.factory",
-            "instance",
-        );
+        .alias("routers:app_factory", "instance");
+    let store_override = overrides.store.clone();
+    let default_store = overrides.default_store.clone();
+    registry
+        .add_app("compute", move |config| {
+            let url = compute::store_url(config, store_override.as_deref(), &default_store)?;
+            let request = StoreRequest {
+                url,
+                seed: config.bool("seed")?.unwrap_or(true),
+            };
+            Ok(compute::compute_app(request, compute::cloud(config)?))
+        })
+        .alias("nova.api.openstack.compute:APIRouterV21.factory", "compute")
+        .add_app("image", compute::image_app)
+        .alias("glance.api.v2.router:API.factory", "image");
     registry
 }
 
@@ -268,6 +281,8 @@ fn file_tokens(config: &FactoryConfig) -> Result<Option<Tokens>, FactoryError> {
             .map_err(|error| FactoryError::bad_value("tokens", error)),
     }
 }
+
+mod compute;
 
 #[cfg(test)]
 mod tests;

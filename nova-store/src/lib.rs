@@ -1,12 +1,20 @@
-//! Durable instance stores for nova-rs, behind nova-controller's
-//! [`InstanceStore`] trait, chosen by a URL; the one place in nova-rs that
-//! turns a URL into a store and owns its lifecycle.
+//! Durable stores for nova-rs, behind nova-compute's [`ServerStore`] trait
+//! (and so behind nova-controller's
+//! [`InstanceStore`](nova_controller::InstanceStore), which it extends),
+//! chosen by a URL; the one place in nova-rs that turns a URL into a store
+//! and owns its lifecycle.
 //!
 //! | URL | store | durable |
 //! |---|---|---|
-//! | `memory:` | [`MemoryStore`]: the seed's dict | never: gone when the process stops |
+//! | `memory:` | [`MemoryServerStore`]: the seed's dict | never: gone when the process stops |
 //! | `sqlite:PATH` | `SqliteStore` (feature `sqlite`, on by default) | every answered change survives a process crash and a power loss |
 //! | `postgres://…` | `PostgresStore` (feature `postgres`) | as the PostgreSQL server's own settings promise |
+//!
+//! Every store keeps the seed's instances and the compute API's servers as
+//! one set of records: one `instances` table whose rows carry the compute
+//! API's fields beside the seed's (`project_id`, a deletion time, and the
+//! [`ServerDetails`](nova_compute::ServerDetails) as one JSON document). A
+//! row deleted through the compute API is gone from the seed's API at once.
 //!
 //! The lifecycle, as nova-server follows it:
 //!
@@ -20,11 +28,11 @@
 //!
 //! Opening creates or upgrades the schema (refusing a database newer than
 //! this build) and seeds `inst-0`, `inst-1` and `inst-2` only when it creates
-//! the store. The controller compiles no database driver; this crate compiles
+//! the store. The controllers compile no database driver; this crate compiles
 //! only the drivers whose features are on.
 //!
 //! ```
-//! use nova_controller::InstanceStore;
+//! use nova_compute::ServerScope;
 //! use nova_store::StoreUrl;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -32,6 +40,9 @@
 //! let url: StoreUrl = format!("sqlite:{}", dir.path().join("nova.db").display()).parse().unwrap();
 //! let store = nova_store::open(&url).await.unwrap();
 //! assert_eq!(store.list().await.unwrap().len(), 3); // seeded on creation
+//! // The seed's instances are servers too, with no compute API details.
+//! let servers = store.servers(ServerScope::default()).await.unwrap();
+//! assert!(servers.iter().all(|server| server.details.is_none()));
 //! store.close().await.unwrap();
 //! # });
 //! ```
@@ -47,7 +58,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use nova_controller::{InstanceStore, MemoryStore};
+use nova_compute::{MemoryServerStore, ServerStore};
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
@@ -56,8 +67,9 @@ pub use sqlite::SqliteStore;
 pub use stores::{CloseError, CloseErrors, StoreRequest, Stores};
 
 /// The schema version this build writes; a database at a higher one is
-/// refused with [`OpenError::SchemaTooNew`].
-pub const SCHEMA_VERSION: i64 = 1;
+/// refused with [`OpenError::SchemaTooNew`]. Version 1 is the seed's
+/// `instances` table; version 2 adds the compute API's columns to it.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The default store: `nova.db` in the working directory.
 pub const DEFAULT_STORE_URL: &str = "sqlite:nova.db";
@@ -207,22 +219,27 @@ pub enum OpenError {
 }
 
 /// Opens the store `url` names: creates or upgrades its schema, seeds it if
-/// it was just created, and returns it ready for the controller. Call
-/// [`InstanceStore::close`] before the process exits to flush and release it.
+/// it was just created, and returns it ready for the controllers. Call
+/// [`close`](nova_controller::InstanceStore::close) before the process
+/// exits to flush and release it.
+///
+/// The store serves both APIs; a controller that needs only the seed's
+/// [`InstanceStore`](nova_controller::InstanceStore) takes it as one:
+/// `let instances: Arc<dyn InstanceStore> = store;`.
 ///
 /// Each call opens a store of its own, even for a URL opened before; for the
 /// stores of a whole configuration, one per URL, use [`Stores::open`].
-pub async fn open(url: &StoreUrl) -> Result<Arc<dyn InstanceStore>, OpenError> {
+pub async fn open(url: &StoreUrl) -> Result<Arc<dyn ServerStore>, OpenError> {
     open_seeding(url, true).await
 }
 
 /// As [`open`], but a store this call creates gets the seed's three
 /// instances only if `seed` (an instance app's `seed = false`).
-pub async fn open_seeding(url: &StoreUrl, seed: bool) -> Result<Arc<dyn InstanceStore>, OpenError> {
+pub async fn open_seeding(url: &StoreUrl, seed: bool) -> Result<Arc<dyn ServerStore>, OpenError> {
     url.check()?;
     match url {
-        StoreUrl::Memory if seed => Ok(Arc::new(MemoryStore::seeded())),
-        StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreUrl::Memory if seed => Ok(Arc::new(MemoryServerStore::seeded())),
+        StoreUrl::Memory => Ok(Arc::new(MemoryServerStore::new())),
         #[cfg(feature = "sqlite")]
         StoreUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open_seeding(path, seed).await?)),
         #[cfg(not(feature = "sqlite"))]
@@ -234,9 +251,44 @@ pub async fn open_seeding(url: &StoreUrl, seed: bool) -> Result<Arc<dyn Instance
     }
 }
 
+/// A server's details as the JSON document the durable stores keep in its
+/// `details` column; `None` (SQL `NULL`) for an instance created through
+/// the seed's API.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn details_document(
+    id: uuid::Uuid,
+    details: Option<&nova_compute::ServerDetails>,
+) -> Result<Option<String>, nova_controller::StoreError> {
+    details
+        .map(serde_json::to_string)
+        .transpose()
+        // Only a map with non-text keys fails, and the details have none;
+        // should one appear, nothing is written.
+        .map_err(|error| nova_controller::StoreError::Corrupt {
+            reason: format!("instance {id}: cannot write its details: {error}"),
+        })
+}
+
+/// The details read back from a `details` column: a document that is not
+/// the JSON of [`ServerDetails`](nova_compute::ServerDetails) was changed
+/// outside nova-rs, and is [`Corrupt`](nova_controller::StoreError::Corrupt).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn parse_details(
+    id: uuid::Uuid,
+    document: Option<&str>,
+) -> Result<Option<nova_compute::ServerDetails>, nova_controller::StoreError> {
+    document
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|error| nova_controller::StoreError::Corrupt {
+            reason: format!("instance {id}: bad details: {error}"),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nova_compute::ServerScope;
 
     #[test]
     fn store_urls_parse_to_their_store_and_print_without_a_password() {
@@ -281,5 +333,7 @@ mod tests {
     async fn the_memory_store_is_seeded() {
         let store = open(&StoreUrl::Memory).await.unwrap();
         assert_eq!(store.list().await.unwrap().len(), 3);
+        let servers = store.servers(ServerScope::default()).await.unwrap();
+        assert_eq!(servers.len(), 3);
     }
 }

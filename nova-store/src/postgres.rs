@@ -1,12 +1,19 @@
 //! The PostgreSQL store: for several nova-server processes, on one machine
 //! or many, sharing one database through a small connection pool.
 //!
-//! Every change is one statement, so it is atomic on its own, and a
-//! conditional change checks the version in the statement's `WHERE` clause:
-//! of two concurrent `If-Match` updates of one instance exactly one matches.
-//! Durability is the server's: with PostgreSQL's defaults
-//! (`synchronous_commit=on`, `fsync=on`) an answered change has been synced
-//! to the server's WAL, and PostgreSQL batches concurrent commits itself.
+//! Every change of the seed's API is one statement, so it is atomic on its
+//! own, and a conditional change checks the version in the statement's
+//! `WHERE` clause: of two concurrent `If-Match` updates of one instance
+//! exactly one matches. A change of the compute API is a transaction that
+//! reads the row `FOR UPDATE`, so no other change of it can come between
+//! the read and the write. Durability is the server's: with PostgreSQL's
+//! defaults (`synchronous_commit=on`, `fsync=on`) an answered change has
+//! been synced to the server's WAL, and PostgreSQL batches concurrent
+//! commits itself.
+//!
+//! The seed's instances and the compute API's servers are the rows of one
+//! `instances` table; the seed's API sees only the rows not deleted through
+//! the compute API (`deleted_at IS NULL`).
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -15,6 +22,7 @@ use bytes::{BufMut, BytesMut};
 use deadpool_postgres::{
     Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
 };
+use nova_compute::{Server, ServerChange, ServerScope, ServerStore, ServerUpdate};
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
@@ -22,7 +30,7 @@ use tokio_postgres::types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Typ
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
-use crate::{redact_password, OpenError, SCHEMA_VERSION};
+use crate::{details_document, parse_details, redact_password, OpenError, SCHEMA_VERSION};
 
 /// Connections per process; PostgreSQL's own limit is shared by every
 /// nova-server, so each keeps few.
@@ -38,7 +46,8 @@ const MIGRATION_LOCK: i64 = 0x6e6f_7661;
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 1] = ["
+const MIGRATIONS: [&str; 2] = [
+    "
     CREATE TABLE instances (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         id uuid NOT NULL UNIQUE,
@@ -47,11 +56,25 @@ const MIGRATIONS: [&str; 1] = ["
         updated_at timestamptz NOT NULL,
         version bigint NOT NULL
     );
-"];
+",
+    // The compute API's fields. A row from version 1 reads back as an
+    // instance of the seed's: no project, not deleted, no details.
+    "
+    ALTER TABLE instances
+        ADD COLUMN project_id text NOT NULL DEFAULT '',
+        ADD COLUMN deleted_at timestamptz,
+        ADD COLUMN details text;
+",
+];
 
+/// What the seed's API reads of a row.
 const COLUMNS: &str = "id, name, created_at, updated_at, version";
 
-/// Instances in a PostgreSQL database.
+/// What the compute API reads of a row: the seed's columns first.
+const SERVER_COLUMNS: &str =
+    "id, name, created_at, updated_at, version, project_id, deleted_at, details";
+
+/// Instances and servers in a PostgreSQL database.
 ///
 /// When the server cannot be reached, requests answer
 /// [`StoreError::Unavailable`] within a few seconds; the pool makes new
@@ -138,6 +161,32 @@ fn versions_to_sql(if_match: &IfMatch) -> Option<Vec<i64>> {
                 .collect(),
         ),
     }
+}
+
+/// A server from a row read with [`SERVER_COLUMNS`].
+fn to_server(row: &Row) -> Result<Server, StoreError> {
+    let instance = to_instance(row)?;
+    let id = instance.id;
+    let corrupt = |what: &str, error: &dyn std::fmt::Display| StoreError::Corrupt {
+        reason: format!("instance {id}: bad {what}: {error}"),
+    };
+    let deleted_at = row
+        .try_get::<_, Option<PgTime>>(6)
+        .map_err(|e| corrupt("deleted_at", &e))?
+        .map(|PgTime(micros)| {
+            micros
+                .checked_add(PG_EPOCH_US)
+                .and_then(Timestamp::from_unix_micros)
+                .ok_or_else(|| corrupt("deleted_at", &"out of range"))
+        })
+        .transpose()?;
+    let details: Option<&str> = row.try_get(7).map_err(|e| corrupt("details", &e))?;
+    Ok(Server {
+        project_id: row.try_get(5).map_err(|e| corrupt("project_id", &e))?,
+        deleted_at,
+        details: parse_details(id, details)?,
+        ..Server::from_instance(instance)
+    })
 }
 
 fn to_instance(row: &Row) -> Result<Instance, StoreError> {
@@ -269,7 +318,7 @@ impl PostgresStore {
         id: Uuid,
     ) -> Result<Option<u64>, StoreError> {
         let statement = client
-            .prepare_cached("SELECT version FROM instances WHERE id = $1")
+            .prepare_cached("SELECT version FROM instances WHERE id = $1 AND deleted_at IS NULL")
             .await
             .map_err(query_unavailable)?;
         let row = client
@@ -300,12 +349,46 @@ async fn insert(
     Ok(inserted == 1)
 }
 
+/// Inserts `server`; `false` if its id is taken.
+async fn insert_server(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    server: &Server,
+) -> Result<bool, StoreError> {
+    let details = details_document(server.id, server.details.as_ref())?;
+    let statement = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO instances ({SERVER_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
+        ))
+        .await
+        .map_err(query_unavailable)?;
+    let inserted = transaction
+        .execute(
+            &statement,
+            &[
+                &server.id,
+                &server.name,
+                &PgTime::from(server.created_at),
+                &PgTime::from(server.updated_at),
+                &version_to_sql(server.version),
+                &server.project_id,
+                &server.deleted_at.map(PgTime::from),
+                &details,
+            ],
+        )
+        .await
+        .map_err(query_unavailable)?;
+    Ok(inserted == 1)
+}
+
 impl InstanceStore for PostgresStore {
     fn list(&self) -> StoreFuture<'_, Vec<Instance>> {
         Box::pin(async move {
             let client = self.pool.get().await.map_err(pool_unavailable)?;
             let statement = client
-                .prepare_cached(&format!("SELECT {COLUMNS} FROM instances ORDER BY seq"))
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM instances WHERE deleted_at IS NULL ORDER BY seq"
+                ))
                 .await
                 .map_err(query_unavailable)?;
             let rows = client
@@ -334,7 +417,9 @@ impl InstanceStore for PostgresStore {
         Box::pin(async move {
             let client = self.pool.get().await.map_err(pool_unavailable)?;
             let statement = client
-                .prepare_cached(&format!("SELECT {COLUMNS} FROM instances WHERE id = $1"))
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM instances WHERE id = $1 AND deleted_at IS NULL"
+                ))
                 .await
                 .map_err(query_unavailable)?;
             let row = client
@@ -359,7 +444,8 @@ impl InstanceStore for PostgresStore {
             let statement = client
                 .prepare_cached(&format!(
                     "UPDATE instances SET name = $2, updated_at = $3, version = version + 1
-                     WHERE id = $1 AND ($4::bigint[] IS NULL OR version = ANY($4))
+                     WHERE id = $1 AND deleted_at IS NULL
+                       AND ($4::bigint[] IS NULL OR version = ANY($4))
                      RETURNING {COLUMNS}"
                 ))
                 .await
@@ -392,7 +478,8 @@ impl InstanceStore for PostgresStore {
             let statement = client
                 .prepare_cached(
                     "DELETE FROM instances
-                     WHERE id = $1 AND ($2::bigint[] IS NULL OR version = ANY($2))",
+                     WHERE id = $1 AND deleted_at IS NULL
+                       AND ($2::bigint[] IS NULL OR version = ANY($2))",
                 )
                 .await
                 .map_err(query_unavailable)?;
@@ -415,5 +502,124 @@ impl InstanceStore for PostgresStore {
         // ends the connections, so the server sees clean disconnects.
         self.pool.close();
         Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+impl ServerStore for PostgresStore {
+    fn create_servers(&self, servers: Vec<Server>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await.map_err(pool_unavailable)?;
+            let transaction = client.transaction().await.map_err(query_unavailable)?;
+            for server in &servers {
+                if !insert_server(&transaction, server).await? {
+                    // Dropping the transaction rolls back the inserts before.
+                    return Err(StoreError::DuplicateId { id: server.id });
+                }
+            }
+            transaction.commit().await.map_err(query_unavailable)
+        })
+    }
+
+    fn server(&self, id: Uuid) -> StoreFuture<'_, Option<Server>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {SERVER_COLUMNS} FROM instances WHERE id = $1"
+                ))
+                .await
+                .map_err(query_unavailable)?;
+            let row = client
+                .query_opt(&statement, &[&id])
+                .await
+                .map_err(query_unavailable)?;
+            row.as_ref().map(to_server).transpose()
+        })
+    }
+
+    fn servers(&self, scope: ServerScope) -> StoreFuture<'_, Vec<Server>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {SERVER_COLUMNS} FROM instances
+                     WHERE ($1 OR deleted_at IS NULL)
+                       AND ($2::text[] IS NULL OR project_id = ANY($2))
+                     ORDER BY seq"
+                ))
+                .await
+                .map_err(query_unavailable)?;
+            let rows = client
+                .query(&statement, &[&scope.include_deleted, &scope.projects])
+                .await
+                .map_err(query_unavailable)?;
+            rows.iter().map(to_server).collect()
+        })
+    }
+
+    fn update_server(
+        &self,
+        id: Uuid,
+        if_match: IfMatch,
+        change: ServerChange,
+    ) -> StoreFuture<'_, ServerUpdate> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await.map_err(pool_unavailable)?;
+            // Every answer but Applied returns before the commit: dropping
+            // the transaction rolls it back and releases the row.
+            let transaction = client.transaction().await.map_err(query_unavailable)?;
+            let select = transaction
+                .prepare_cached(&format!(
+                    "SELECT {SERVER_COLUMNS} FROM instances WHERE id = $1 FOR UPDATE"
+                ))
+                .await
+                .map_err(query_unavailable)?;
+            let Some(row) = transaction
+                .query_opt(&select, &[&id])
+                .await
+                .map_err(query_unavailable)?
+            else {
+                return Ok(ServerUpdate::NotFound);
+            };
+            let current = to_server(&row)?;
+            if !if_match.matches(current.version) {
+                return Ok(ServerUpdate::VersionMismatch {
+                    current: current.version,
+                });
+            }
+            let mut changed = current.clone();
+            if let Err(fault) = change(&mut changed) {
+                return Ok(ServerUpdate::Refused(fault));
+            }
+            changed.id = id;
+            changed.version = current.version + 1;
+            let details = details_document(id, changed.details.as_ref())?;
+            let update = transaction
+                .prepare_cached(
+                    "UPDATE instances SET name = $2, created_at = $3, updated_at = $4,
+                         version = $5, project_id = $6, deleted_at = $7, details = $8
+                     WHERE id = $1",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            transaction
+                .execute(
+                    &update,
+                    &[
+                        &id,
+                        &changed.name,
+                        &PgTime::from(changed.created_at),
+                        &PgTime::from(changed.updated_at),
+                        &version_to_sql(changed.version),
+                        &changed.project_id,
+                        &changed.deleted_at.map(PgTime::from),
+                        &details,
+                    ],
+                )
+                .await
+                .map_err(query_unavailable)?;
+            transaction.commit().await.map_err(query_unavailable)?;
+            Ok(ServerUpdate::Applied(changed))
+        })
     }
 }

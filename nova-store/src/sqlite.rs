@@ -6,21 +6,29 @@
 //! commit is synced to disk before any change in it is answered; a change
 //! that was answered survives both a crash of the process and a power loss.
 //! Group commit makes that one sync per batch, not one per request.
+//!
+//! The seed's instances and the compute API's servers are the rows of one
+//! `instances` table; the seed's API sees only the rows not deleted through
+//! the compute API (`deleted_at_us IS NULL`).
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use nova_compute::{Server, ServerChange, ServerScope, ServerStore, ServerUpdate};
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
+use rusqlite::types::Value;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::{OpenError, SCHEMA_VERSION};
+use crate::{details_document, parse_details, OpenError, SCHEMA_VERSION};
 
 /// The most changes committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -30,7 +38,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 1] = ["
+const MIGRATIONS: [&str; 2] = [
+    "
     CREATE TABLE instances (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE,
@@ -39,17 +48,39 @@ const MIGRATIONS: [&str; 1] = ["
         updated_at_us INTEGER NOT NULL,
         version INTEGER NOT NULL
     );
-"];
+",
+    // The compute API's fields. A row from version 1 reads back as an
+    // instance of the seed's: no project, not deleted, no details.
+    "
+    ALTER TABLE instances ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE instances ADD COLUMN deleted_at_us INTEGER;
+    ALTER TABLE instances ADD COLUMN details TEXT;
+",
+];
 
+/// What the seed's API reads of a row.
 const COLUMNS: &str = "id, name, created_at_us, updated_at_us, version";
 
-/// Instances in a SQLite file.
+/// What the compute API reads of a row: the seed's columns first.
+const SERVER_COLUMNS: &str =
+    "id, name, created_at_us, updated_at_us, version, project_id, deleted_at_us, details";
+
+/// The rows the seed's API sees: those not deleted through the compute API.
+const LIVE: &str = "deleted_at_us IS NULL";
+
+/// Instances and servers in a SQLite file.
 ///
 /// Writes go to one thread that owns the writing connection: it takes every
 /// change waiting in its queue (up to 512), applies them in one
 /// `BEGIN IMMEDIATE` transaction and commits once, then answers each. Reads
 /// use their own connections (WAL lets them run beside the writer) on
 /// tokio's blocking threads, never on the async workers.
+///
+/// A [`ServerChange`] runs on the writer thread, inside that transaction,
+/// with the row as it is stored: nothing else writes between its read and
+/// its write. It holds up every change queued behind it, so it must be
+/// quick and do no I/O. If it panics, nothing is written and the panic
+/// resumes in the task that asked for the change; the writer goes on.
 ///
 /// When SQLite fails (disk full, file gone, I/O error) the changes of that
 /// batch answer [`StoreError::Unavailable`], the connection is dropped, and
@@ -81,12 +112,25 @@ enum Op {
         id: Uuid,
         if_match: IfMatch,
     },
+    CreateServers(Vec<Server>),
+    UpdateServer {
+        id: Uuid,
+        if_match: IfMatch,
+        change: ServerChange,
+    },
 }
 
 enum Outcome {
     Inserted(Result<(), StoreError>),
     Renamed(Change<Instance>),
     Deleted(Change<()>),
+    ServersCreated(Result<(), StoreError>),
+    /// Boxed: a server is large, and every outcome is as big as the
+    /// largest.
+    ServerUpdated(Box<Result<ServerUpdate, StoreError>>),
+    /// The [`ServerChange`] panicked; nothing was written, and the panic is
+    /// for the caller's task to resume.
+    ChangePanicked(Box<dyn Any + Send>),
 }
 
 struct Job {
@@ -252,11 +296,14 @@ fn write_loop(
                 Err(_) => break,
             }
         }
+        // A server change is run once, so the ops are handed over whole.
+        let (ops, replies): (Vec<Op>, Vec<_>) =
+            batch.into_iter().map(|job| (job.op, job.reply)).unzip();
         let result = match connection.take() {
             Some(open) => Ok(open),
             None => reopen(path),
         }
-        .and_then(|mut open| match commit(&mut open, &batch) {
+        .and_then(|mut open| match commit(&mut open, ops) {
             Ok(outcomes) => {
                 connection = Some(open);
                 Ok(outcomes)
@@ -269,14 +316,14 @@ fn write_loop(
             Ok(outcomes) => {
                 // After the commit: see InstanceStore::generation.
                 commits.fetch_add(1, Ordering::Release);
-                for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
                 }
             }
             Err(error) => {
-                tracing::error!(path = %path.display(), %error, changes = batch.len(), "the SQLite store could not commit");
-                for job in batch {
-                    let _ = job.reply.send(Err(unavailable(&error)));
+                tracing::error!(path = %path.display(), %error, changes = replies.len(), "the SQLite store could not commit");
+                for reply in replies {
+                    let _ = reply.send(Err(unavailable(&error)));
                 }
             }
         }
@@ -292,31 +339,31 @@ fn write_loop(
     }
 }
 
-fn commit(connection: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Outcome>> {
+fn commit(connection: &mut Connection, ops: Vec<Op>) -> rusqlite::Result<Vec<Outcome>> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        outcomes.push(apply(&transaction, &job.op)?);
+    let mut outcomes = Vec::with_capacity(ops.len());
+    for op in ops {
+        outcomes.push(apply(&transaction, op)?);
     }
     transaction.commit()?;
     Ok(outcomes)
 }
 
-fn apply(connection: &Connection, op: &Op) -> rusqlite::Result<Outcome> {
+fn apply(connection: &Connection, op: Op) -> rusqlite::Result<Outcome> {
     Ok(match op {
-        Op::Insert(instance) => Outcome::Inserted(if insert(connection, instance)? {
+        Op::Insert(instance) => Outcome::Inserted(if insert(connection, &instance)? {
             Ok(())
         } else {
             Err(StoreError::DuplicateId { id: instance.id })
         }),
-        Op::Rename { id, name, if_match } => Outcome::Renamed(match get(connection, *id)? {
+        Op::Rename { id, name, if_match } => Outcome::Renamed(match get(connection, id)? {
             None => Change::NotFound,
             Some(Err(corrupt)) => return Err(corrupt_error(corrupt)),
             Some(Ok(current)) if !if_match.matches(current.version) => Change::VersionMismatch {
                 current: current.version,
             },
             Some(Ok(current)) => {
-                let renamed = current.renamed(name.clone(), Timestamp::now());
+                let renamed = current.renamed(name, Timestamp::now());
                 connection.execute(
                         "UPDATE instances SET name = ?2, updated_at_us = ?3, version = ?4 WHERE id = ?1",
                         params![
@@ -329,7 +376,7 @@ fn apply(connection: &Connection, op: &Op) -> rusqlite::Result<Outcome> {
                 Change::Applied(renamed)
             }
         }),
-        Op::Delete { id, if_match } => Outcome::Deleted(match current_version(connection, *id)? {
+        Op::Delete { id, if_match } => Outcome::Deleted(match current_version(connection, id)? {
             None => Change::NotFound,
             Some(current) if !if_match.matches(current) => Change::VersionMismatch { current },
             Some(_) => {
@@ -337,7 +384,116 @@ fn apply(connection: &Connection, op: &Op) -> rusqlite::Result<Outcome> {
                 Change::Applied(())
             }
         }),
+        Op::CreateServers(servers) => {
+            Outcome::ServersCreated(create_servers(connection, &servers)?)
+        }
+        Op::UpdateServer {
+            id,
+            if_match,
+            change,
+        } => update_server(connection, id, &if_match, change)?,
     })
+}
+
+/// Inserts every server or, if one's id is taken, none: the savepoint
+/// undoes this op's inserts without touching the rest of the batch.
+fn create_servers(
+    connection: &Connection,
+    servers: &[Server],
+) -> rusqlite::Result<Result<(), StoreError>> {
+    let mut documents = Vec::with_capacity(servers.len());
+    for server in servers {
+        match details_document(server.id, server.details.as_ref()) {
+            Ok(document) => documents.push(document),
+            Err(error) => return Ok(Err(error)),
+        }
+    }
+    connection.execute_batch("SAVEPOINT create_servers")?;
+    for (server, details) in servers.iter().zip(&documents) {
+        if !insert_server(connection, server, details.as_deref())? {
+            connection.execute_batch("ROLLBACK TO create_servers; RELEASE create_servers")?;
+            return Ok(Err(StoreError::DuplicateId { id: server.id }));
+        }
+    }
+    connection.execute_batch("RELEASE create_servers")?;
+    Ok(Ok(()))
+}
+
+/// Inserts `server`; `false` if its id is taken.
+fn insert_server(
+    connection: &Connection,
+    server: &Server,
+    details: Option<&str>,
+) -> rusqlite::Result<bool> {
+    let inserted = connection.execute(
+        &format!(
+            "INSERT INTO instances ({SERVER_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING"
+        ),
+        params![
+            server.id.to_string(),
+            server.name,
+            server.created_at.unix_micros(),
+            server.updated_at.unix_micros(),
+            version_to_sql(server.version),
+            server.project_id,
+            server.deleted_at.map(|t| t.unix_micros()),
+            details,
+        ],
+    )?;
+    Ok(inserted == 1)
+}
+
+/// Reads the server, applies `change` to a copy and writes the copy back,
+/// all inside the batch's transaction. An unreadable row or a refusal
+/// answers this op alone; the rest of the batch goes on.
+fn update_server(
+    connection: &Connection,
+    id: Uuid,
+    if_match: &IfMatch,
+    change: ServerChange,
+) -> rusqlite::Result<Outcome> {
+    let answer = |update| Ok(Outcome::ServerUpdated(Box::new(Ok(update))));
+    let current = match server(connection, id)? {
+        None => return answer(ServerUpdate::NotFound),
+        Some(Err(corrupt)) => return Ok(Outcome::ServerUpdated(Box::new(Err(corrupt)))),
+        Some(Ok(current)) => current,
+    };
+    if !if_match.matches(current.version) {
+        return answer(ServerUpdate::VersionMismatch {
+            current: current.version,
+        });
+    }
+    let mut changed = current.clone();
+    // The copy is thrown away if the change panics, and the connection is
+    // out of its reach: nothing it could leave half-done is kept.
+    match panic::catch_unwind(AssertUnwindSafe(|| change(&mut changed))) {
+        Err(panic) => return Ok(Outcome::ChangePanicked(panic)),
+        Ok(Err(fault)) => return answer(ServerUpdate::Refused(fault)),
+        Ok(Ok(())) => {}
+    }
+    changed.id = id;
+    changed.version = current.version + 1;
+    let details = match details_document(id, changed.details.as_ref()) {
+        Ok(details) => details,
+        Err(error) => return Ok(Outcome::ServerUpdated(Box::new(Err(error)))),
+    };
+    connection.execute(
+        "UPDATE instances SET name = ?2, created_at_us = ?3, updated_at_us = ?4, version = ?5,
+             project_id = ?6, deleted_at_us = ?7, details = ?8
+         WHERE id = ?1",
+        params![
+            id.to_string(),
+            changed.name,
+            changed.created_at.unix_micros(),
+            changed.updated_at.unix_micros(),
+            version_to_sql(changed.version),
+            changed.project_id,
+            changed.deleted_at.map(|t| t.unix_micros()),
+            details,
+        ],
+    )?;
+    answer(ServerUpdate::Applied(changed))
 }
 
 // An unreadable row found while writing aborts the batch; it is reported as
@@ -371,7 +527,7 @@ fn insert(connection: &Connection, instance: &Instance) -> rusqlite::Result<bool
 fn current_version(connection: &Connection, id: Uuid) -> rusqlite::Result<Option<u64>> {
     let version: Option<i64> = connection
         .query_row(
-            "SELECT version FROM instances WHERE id = ?1",
+            &format!("SELECT version FROM instances WHERE id = ?1 AND {LIVE}"),
             [id.to_string()],
             |row| row.get(0),
         )
@@ -410,7 +566,7 @@ fn get(
 ) -> rusqlite::Result<Option<Result<Instance, StoreError>>> {
     let row = connection
         .query_row(
-            &format!("SELECT {COLUMNS} FROM instances WHERE id = ?1"),
+            &format!("SELECT {COLUMNS} FROM instances WHERE id = ?1 AND {LIVE}"),
             [id.to_string()],
             read_row,
         )
@@ -419,8 +575,9 @@ fn get(
 }
 
 fn list(connection: &Connection) -> rusqlite::Result<Result<Vec<Instance>, StoreError>> {
-    let mut statement =
-        connection.prepare_cached(&format!("SELECT {COLUMNS} FROM instances ORDER BY seq"))?;
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM instances WHERE {LIVE} ORDER BY seq"
+    ))?;
     let rows = statement.query_map([], read_row)?;
     let mut instances = Vec::new();
     for row in rows {
@@ -430,6 +587,73 @@ fn list(connection: &Connection) -> rusqlite::Result<Result<Vec<Instance>, Store
         }
     }
     Ok(Ok(instances))
+}
+
+/// A row as the compute API reads it: the seed's columns, then
+/// `project_id`, `deleted_at_us` and `details`.
+type ServerRow = (Row, String, Option<i64>, Option<String>);
+
+fn read_server_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ServerRow> {
+    Ok((read_row(row)?, row.get(5)?, row.get(6)?, row.get(7)?))
+}
+
+fn to_server((row, project_id, deleted_at, details): ServerRow) -> Result<Server, StoreError> {
+    let instance = to_instance(row)?;
+    let id = instance.id;
+    let deleted_at = deleted_at
+        .map(|micros| {
+            Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::Corrupt {
+                reason: format!("instance {id}: bad deleted_at"),
+            })
+        })
+        .transpose()?;
+    Ok(Server {
+        project_id,
+        deleted_at,
+        details: parse_details(id, details.as_deref())?,
+        ..Server::from_instance(instance)
+    })
+}
+
+/// The server with this id, deleted or not.
+fn server(
+    connection: &Connection,
+    id: Uuid,
+) -> rusqlite::Result<Option<Result<Server, StoreError>>> {
+    let row = connection
+        .query_row(
+            &format!("SELECT {SERVER_COLUMNS} FROM instances WHERE id = ?1"),
+            [id.to_string()],
+            read_server_row,
+        )
+        .optional()?;
+    Ok(row.map(to_server))
+}
+
+fn servers(
+    connection: &Connection,
+    scope: &ServerScope,
+) -> rusqlite::Result<Result<Vec<Server>, StoreError>> {
+    let mut sql = format!("SELECT {SERVER_COLUMNS} FROM instances WHERE (?1 OR {LIVE})");
+    let mut arguments = vec![Value::from(scope.include_deleted)];
+    if let Some(projects) = &scope.projects {
+        // One parameter per project: a scope names a handful. An empty
+        // list is `IN ()`, which SQLite reads as matching nothing.
+        let parameters: Vec<String> = (2..projects.len() + 2).map(|n| format!("?{n}")).collect();
+        sql.push_str(&format!(" AND project_id IN ({})", parameters.join(", ")));
+        arguments.extend(projects.iter().cloned().map(Value::from));
+    }
+    sql.push_str(" ORDER BY seq");
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(arguments), read_server_row)?;
+    let mut found = Vec::new();
+    for row in rows {
+        match to_server(row?) {
+            Ok(server) => found.push(server),
+            Err(corrupt) => return Ok(Err(corrupt)),
+        }
+    }
+    Ok(Ok(found))
 }
 
 /// Reading connections, kept for reuse and used on tokio's blocking threads.
@@ -531,7 +755,8 @@ impl InstanceStore for SqliteStore {
     }
 
     /// The commits of this process's writer: one SQLite file is for one
-    /// nova-server process, so they are all the changes there are.
+    /// nova-server process, and every change (the compute API's too) goes
+    /// through the writer, so they are all the changes there are.
     fn generation(&self) -> Option<u64> {
         Some(self.commits.load(Ordering::Acquire))
     }
@@ -560,6 +785,53 @@ impl InstanceStore for SqliteStore {
                 done.await.map_err(|_| closed())?;
             }
             Ok(())
+        })
+    }
+}
+
+impl ServerStore for SqliteStore {
+    fn create_servers(&self, servers: Vec<Server>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            match self.write(Op::CreateServers(servers)).await? {
+                Outcome::ServersCreated(result) => result,
+                _ => Err(unavailable("the writer answered another request")),
+            }
+        })
+    }
+
+    fn server(&self, id: Uuid) -> StoreFuture<'_, Option<Server>> {
+        Box::pin(async move {
+            self.readers
+                .read(move |connection| Ok(server(connection, id)?.transpose()))
+                .await
+        })
+    }
+
+    fn servers(&self, scope: ServerScope) -> StoreFuture<'_, Vec<Server>> {
+        Box::pin(async move {
+            self.readers
+                .read(move |connection| servers(connection, &scope))
+                .await
+        })
+    }
+
+    fn update_server(
+        &self,
+        id: Uuid,
+        if_match: IfMatch,
+        change: ServerChange,
+    ) -> StoreFuture<'_, ServerUpdate> {
+        Box::pin(async move {
+            let op = Op::UpdateServer {
+                id,
+                if_match,
+                change,
+            };
+            match self.write(op).await? {
+                Outcome::ServerUpdated(result) => *result,
+                Outcome::ChangePanicked(panic) => panic::resume_unwind(panic),
+                _ => Err(unavailable("the writer answered another request")),
+            }
         })
     }
 }
@@ -622,5 +894,137 @@ mod tests {
         let result = answer.await.unwrap();
         assert!(matches!(result, Err(StoreError::Unavailable { .. })));
         assert!(!path.exists());
+    }
+
+    fn job(op: Op) -> (Job, oneshot::Receiver<Result<Outcome, StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        (Job { op, reply }, answer)
+    }
+
+    fn server_named(name: &str) -> Server {
+        Server {
+            project_id: "p".to_owned(),
+            details: Some(nova_compute::ServerDetails::default()),
+            ..Server::from_instance(Instance::new(name))
+        }
+    }
+
+    // The writer applies a batch in one transaction: a create that fails
+    // must undo only its own inserts, and a change must see what the ops
+    // before it in the batch wrote.
+    #[tokio::test]
+    async fn one_batch_keeps_each_ops_outcome_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nova.db");
+        let connection = open_and_migrate(&path, false).unwrap();
+        let first = Instance::new("first");
+        let (b, c) = (server_named("b"), server_named("c"));
+        let clash = Server::from_instance(Instance {
+            name: "clash".to_owned(),
+            ..first.clone()
+        });
+        let (sender, receiver) = mpsc::channel();
+        let mut answers = Vec::new();
+        for op in [
+            Op::Insert(first.clone()),
+            Op::CreateServers(vec![b.clone(), clash]),
+            Op::UpdateServer {
+                id: first.id,
+                if_match: IfMatch::Any,
+                change: Box::new(|s| {
+                    s.name = "refused".to_owned();
+                    Err(nova_router::Fault::bad_request("no"))
+                }),
+            },
+            Op::UpdateServer {
+                id: first.id,
+                if_match: IfMatch::Versions(vec![1]),
+                change: Box::new(|s| {
+                    s.project_id = "p".to_owned();
+                    Ok(())
+                }),
+            },
+            Op::CreateServers(vec![c.clone()]),
+        ] {
+            let (job, answer) = job(op);
+            sender.send(job).unwrap();
+            answers.push(answer);
+        }
+        drop(sender);
+        let commits = AtomicU64::new(0);
+        write_loop(&path, Some(connection), &receiver, &commits);
+        assert_eq!(commits.load(Ordering::Acquire), 1, "one batch");
+        let mut outcomes = Vec::new();
+        for answer in answers {
+            outcomes.push(answer.await.unwrap().unwrap());
+        }
+        assert!(matches!(outcomes[0], Outcome::Inserted(Ok(()))));
+        assert!(
+            matches!(outcomes[1], Outcome::ServersCreated(Err(StoreError::DuplicateId { id })) if id == first.id)
+        );
+        let updated = |outcome: &Outcome| match outcome {
+            Outcome::ServerUpdated(update) => update.as_ref().clone().unwrap(),
+            _ => panic!("not an update's outcome"),
+        };
+        assert_eq!(
+            updated(&outcomes[2]),
+            ServerUpdate::Refused(nova_router::Fault::bad_request("no"))
+        );
+        assert!(matches!(
+            updated(&outcomes[3]),
+            ServerUpdate::Applied(s) if s.version == 2 && s.name == "first"
+        ));
+        assert!(matches!(outcomes[4], Outcome::ServersCreated(Ok(()))));
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let all = store.servers(ServerScope::default()).await.unwrap();
+        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["first", "c"]);
+        assert_eq!((all[0].project_id.as_str(), all[0].version), ("p", 2));
+        assert_eq!(all[1], c);
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_that_panics_panics_its_caller_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("nova.db"))
+                .await
+                .unwrap(),
+        );
+        let a = server_named("a");
+        store.create_servers(vec![a.clone()]).await.unwrap();
+        let panicking = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .update_server(
+                        a.id,
+                        IfMatch::Any,
+                        Box::new(|s| {
+                            s.name = "half-done".to_owned();
+                            panic!("a bug in a change");
+                        }),
+                    )
+                    .await
+            })
+        };
+        let joined = panicking.await.unwrap_err();
+        assert!(joined.is_panic());
+        assert_eq!(store.server(a.id).await.unwrap(), Some(a.clone()));
+        let renamed = store
+            .update_server(
+                a.id,
+                IfMatch::Any,
+                Box::new(|s| {
+                    s.name = "b".to_owned();
+                    Ok(())
+                }),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(renamed, ServerUpdate::Applied(ref s) if s.name == "b"));
+        store.close().await.unwrap();
     }
 }

@@ -6,7 +6,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use nova_controller::{InstanceStore, StoreError};
+use nova_compute::ServerStore;
+use nova_controller::StoreError;
 
 use crate::{open_seeding, OpenError, StoreUrl};
 
@@ -33,7 +34,6 @@ pub struct StoreRequest {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use nova_controller::InstanceStore;
 /// use nova_store::{StoreRequest, StoreUrl, Stores};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -64,7 +64,7 @@ pub struct Stores {
     /// Each store under its resolved URL, in the order first asked for. A
     /// configuration names a handful of stores, so a list searched from the
     /// front is all the index needed.
-    open: Vec<(StoreUrl, Arc<dyn InstanceStore>)>,
+    open: Vec<(StoreUrl, Arc<dyn ServerStore>)>,
 }
 
 impl fmt::Debug for Stores {
@@ -105,7 +105,7 @@ impl Stores {
     ) -> Result<Stores, OpenError>
     where
         F: Fn(&StoreUrl, bool) -> Opening,
-        Opening: Future<Output = Result<Arc<dyn InstanceStore>, OpenError>>,
+        Opening: Future<Output = Result<Arc<dyn ServerStore>, OpenError>>,
     {
         let mut wanted: Vec<StoreRequest> = Vec::new();
         for StoreRequest { url, seed } in requests {
@@ -144,7 +144,7 @@ impl Stores {
     /// The store `url` names, if it was opened; `url` is resolved as
     /// [`Stores::open`] resolves the requests, so any spelling of an opened
     /// store finds it.
-    pub fn get(&self, url: &StoreUrl) -> Option<Arc<dyn InstanceStore>> {
+    pub fn get(&self, url: &StoreUrl) -> Option<Arc<dyn ServerStore>> {
         let url = url.clone().resolved();
         self.open
             .iter()
@@ -168,7 +168,8 @@ impl Stores {
     }
 
     /// Closes every store: finishes and commits what was asked of it,
-    /// releases its files and connections (see [`InstanceStore::close`]).
+    /// releases its files and connections (see
+    /// [`InstanceStore::close`](nova_controller::InstanceStore::close)).
     /// Every store is closed even when one fails; the error lists each
     /// failure.
     pub async fn close(self) -> Result<(), CloseErrors> {

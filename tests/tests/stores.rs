@@ -490,7 +490,7 @@ async fn a_database_newer_than_this_build_is_refused(backend: Backend) {
             error,
             nova_store::OpenError::SchemaTooNew {
                 found: 99,
-                supported: 1
+                supported: nova_store::SCHEMA_VERSION
             }
         ),
         "{error}"

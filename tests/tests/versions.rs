@@ -33,7 +33,7 @@ async fn the_v21_document_answers_without_a_token_with_and_without_a_slash(serve
     let expected = json!({"version": {
         "id": "v2.1",
         "status": "CURRENT",
-        "version": "2.1",
+        "version": "2.100",
         "min_version": "2.1",
         "updated": "2013-07-23T11:33:21Z",
         "links": [
@@ -62,34 +62,38 @@ async fn the_self_links_lead_back_to_themselves(server: &TestServer) {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(list["versions"][0]["version"], "2.1");
+    assert_eq!(list["versions"][0]["version"], "2.100");
     let (status, document) = status_and_json(server.client.get(&href).send().await.unwrap()).await;
     assert_eq!(status, 200, "{href}");
     assert_eq!(document["version"]["links"][0]["href"], href.as_str());
 }
 
 async fn the_api_echoes_the_version_it_used_on_every_answer(server: &TestServer) {
-    for (headers, path, status) in [
-        (&[][..], "/v2.1/instances", 200),
+    for (headers, path, status, used) in [
+        (&[][..], "/v2.1/instances", 200, "2.1"),
         (
             &[("OpenStack-API-Version", "compute 2.1")][..],
-            "/v2.1/instances",
+            "/v2.1/servers",
             200,
+            "2.1",
         ),
         (
             &[("OpenStack-API-Version", "compute latest")][..],
-            "/v2.1/instances",
+            "/v2.1/servers",
             200,
+            "2.100",
         ),
         (
-            &[("X-OpenStack-Nova-API-Version", "2.1")][..],
-            "/v2.1/instances",
+            &[("X-OpenStack-Nova-API-Version", "2.47")][..],
+            "/v2.1/flavors",
             200,
+            "2.47",
         ),
         (
-            &[("OpenStack-API-Version", "compute 2.1")][..],
-            "/v2.1/instances/00000000-0000-4000-8000-000000000000",
+            &[("OpenStack-API-Version", "compute 2.9")][..],
+            "/v2.1/servers/00000000-0000-4000-8000-000000000000",
             404,
+            "2.9",
         ),
     ] {
         let mut request = server.request(Method::GET, path);
@@ -99,8 +103,8 @@ async fn the_api_echoes_the_version_it_used_on_every_answer(server: &TestServer)
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), status, "{headers:?} {path}");
         let seen = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
-        assert_eq!(seen("openstack-api-version"), "compute 2.1");
-        assert_eq!(seen("x-openstack-nova-api-version"), "2.1");
+        assert_eq!(seen("openstack-api-version"), format!("compute {used}"));
+        assert_eq!(seen("x-openstack-nova-api-version"), used);
         assert_eq!(
             seen("vary"),
             "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
@@ -111,16 +115,16 @@ async fn the_api_echoes_the_version_it_used_on_every_answer(server: &TestServer)
 async fn bad_and_unserved_versions_are_refused_in_novas_words(server: &TestServer) {
     for (header, status, kind, message) in [
         (
-            "compute 2.2",
+            "compute 2.101",
             406,
             "computeFault",
-            "Version 2.2 is not supported by the API. Minimum is 2.1 and maximum is 2.1.",
+            "Version 2.101 is not supported by the API. Minimum is 2.1 and maximum is 2.100.",
         ),
         (
             "compute 3.0",
             406,
             "computeFault",
-            "Version 3.0 is not supported by the API. Minimum is 2.1 and maximum is 2.1.",
+            "Version 3.0 is not supported by the API. Minimum is 2.1 and maximum is 2.100.",
         ),
         (
             "compute 2.one",

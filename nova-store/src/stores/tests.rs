@@ -1,9 +1,17 @@
 //! Tests of the `stores` module, beside it: they reach its private items.
+//! Then the compute API's side of every store [`crate::open`] makes,
+//! memory, SQLite and PostgreSQL: one suite run against each, and each
+//! durable store's upgrade from the seed's schema and its handling of a
+//! damaged details document.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nova_controller::{Change, IfMatch, Instance, StoreFuture};
+use nova_compute::{
+    FlavorSnapshot, Server, ServerChange, ServerDetails, ServerScope, ServerUpdate,
+};
+use nova_controller::{Change, IfMatch, Instance, InstanceStore, StoreFuture, Timestamp};
+use nova_router::Fault;
 use uuid::Uuid;
 
 use super::*;
@@ -64,6 +72,21 @@ impl InstanceStore for Watched {
         } else {
             Box::pin(std::future::ready(Ok(())))
         }
+    }
+}
+
+impl ServerStore for Watched {
+    fn create_servers(&self, _: Vec<Server>) -> StoreFuture<'_, ()> {
+        boom()
+    }
+    fn server(&self, _: Uuid) -> StoreFuture<'_, Option<Server>> {
+        boom()
+    }
+    fn servers(&self, _: ServerScope) -> StoreFuture<'_, Vec<Server>> {
+        boom()
+    }
+    fn update_server(&self, _: Uuid, _: IfMatch, _: ServerChange) -> StoreFuture<'_, ServerUpdate> {
+        boom()
     }
 }
 
@@ -171,7 +194,7 @@ async fn the_stores_opened_before_a_failure_are_closed_even_if_one_cannot_be() {
             request(url("sqlite:c.db"), true),
         ],
         |url, _| {
-            let store: Result<Arc<dyn InstanceStore>, OpenError> =
+            let store: Result<Arc<dyn ServerStore>, OpenError> =
                 match url.to_string().rsplit('/').next() {
                     Some("a.db") => Ok(opened[0].clone()),
                     Some("b.db") => Ok(opened[1].clone()),
@@ -279,4 +302,740 @@ fn opening_can_be_spawned() {
     assert_send(&opening);
     let closing = Stores { open: Vec::new() }.close();
     assert_send(&closing);
+}
+
+// ---- the compute API's side of every store ----
+
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Memory,
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+/// Where one test keeps its store, removed with it.
+struct Location {
+    url: StoreUrl,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Location {
+    /// A new, empty location; `None` when PostgreSQL is not configured on
+    /// a developer's machine.
+    async fn new(backend: Backend) -> Option<Location> {
+        Some(match backend {
+            Backend::Memory => Location {
+                url: StoreUrl::Memory,
+                _dir: None,
+            },
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                Location {
+                    url: sqlite(&dir.path().join("nova.db")),
+                    _dir: Some(dir),
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Location {
+                url: StoreUrl::Postgres(test_postgres::fresh_database().await?),
+                _dir: None,
+            },
+        })
+    }
+
+    async fn open(&self) -> Arc<dyn ServerStore> {
+        crate::open(&self.url).await.unwrap()
+    }
+}
+
+/// A server as the compute API creates one: in a project, with details.
+fn new_server(name: &str, project: &str) -> Server {
+    let instance = Instance::new(name);
+    let flavor = FlavorSnapshot {
+        id: "1".to_owned(),
+        name: "m1.tiny".to_owned(),
+        vcpus: 1,
+        ram: 512,
+        disk: 1,
+        ..FlavorSnapshot::default()
+    };
+    let mut details = ServerDetails::for_instance(&instance, flavor, "cirros");
+    details.user_id = "alice".to_owned();
+    details.metadata.insert("role".to_owned(), "web".to_owned());
+    details.tags = vec!["a".to_owned(), "b".to_owned()];
+    Server {
+        project_id: project.to_owned(),
+        details: Some(details),
+        ..Server::from_instance(instance)
+    }
+}
+
+fn change(apply: impl FnOnce(&mut Server) + Send + 'static) -> ServerChange {
+    Box::new(move |server| {
+        apply(server);
+        Ok(())
+    })
+}
+
+fn applied(update: ServerUpdate) -> Server {
+    match update {
+        ServerUpdate::Applied(server) => server,
+        other => panic!("not applied: {other:?}"),
+    }
+}
+
+fn names(servers: &[Server]) -> Vec<&str> {
+    servers.iter().map(|s| s.name.as_str()).collect()
+}
+
+fn scope(projects: Option<&[&str]>, include_deleted: bool) -> ServerScope {
+    ServerScope {
+        projects: projects.map(|p| p.iter().map(|&p| p.to_owned()).collect()),
+        include_deleted,
+    }
+}
+
+async fn the_seeds_instances_are_servers_without_details(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let servers = store.servers(ServerScope::default()).await.unwrap();
+    assert_eq!(names(&servers), ["inst-0", "inst-1", "inst-2"]);
+    let instances = store.list().await.unwrap();
+    for (server, instance) in servers.iter().zip(&instances) {
+        assert_eq!(&server.instance(), instance);
+        assert_eq!(
+            (
+                server.project_id.as_str(),
+                server.deleted_at,
+                &server.details
+            ),
+            ("", None, &None)
+        );
+    }
+    // One created through the seed's API is a server too.
+    let created = Instance::new("seeded-later");
+    store.insert(created.clone()).await.unwrap();
+    let found = store.server(created.id).await.unwrap();
+    assert_eq!(found, Some(Server::from_instance(created)));
+    store.close().await.unwrap();
+}
+
+async fn a_server_reads_back_as_it_was_created_and_changed(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let web = new_server("web", "p1");
+    store.create_servers(vec![web.clone()]).await.unwrap();
+    assert_eq!(store.server(web.id).await.unwrap().as_ref(), Some(&web));
+    let later = web.created_at.plus_micros(1_500_000);
+    let changed = applied(
+        store
+            .update_server(
+                web.id,
+                IfMatch::Versions(vec![1]),
+                change(move |s| {
+                    s.name = "web-2".to_owned();
+                    s.updated_at = later;
+                    let details = s.details.get_or_insert_with(ServerDetails::default);
+                    details
+                        .metadata
+                        .insert("tier".to_owned(), "front".to_owned());
+                    details.description = Some("the front end".to_owned());
+                }),
+            )
+            .await
+            .unwrap(),
+    );
+    assert_eq!((changed.version, changed.updated_at), (2, later));
+    assert_eq!(store.server(web.id).await.unwrap().as_ref(), Some(&changed));
+    // The seed's API sees the same row.
+    assert_eq!(store.get(web.id).await.unwrap(), Some(changed.instance()));
+    store.close().await.unwrap();
+    if location.url != StoreUrl::Memory {
+        let reopened = location.open().await;
+        assert_eq!(reopened.server(web.id).await.unwrap(), Some(changed));
+        reopened.close().await.unwrap();
+    }
+}
+
+async fn the_seeds_api_does_not_see_a_server_deleted_through_the_compute_api(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let (kept, gone) = (new_server("kept", "p1"), new_server("gone", "p1"));
+    store
+        .create_servers(vec![kept.clone(), gone.clone()])
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    let deleted = applied(
+        store
+            .update_server(
+                gone.id,
+                IfMatch::Any,
+                change(move |s| s.deleted_at = Some(now)),
+            )
+            .await
+            .unwrap(),
+    );
+    let listed: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(listed, ["inst-0", "inst-1", "inst-2", "kept"]);
+    assert_eq!(store.get(gone.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .rename(gone.id, "back".to_owned(), IfMatch::Any)
+            .await
+            .unwrap(),
+        Change::NotFound
+    );
+    assert_eq!(
+        store.delete(gone.id, IfMatch::Any).await.unwrap(),
+        Change::NotFound
+    );
+    // Its id stays taken, and the compute API still has it.
+    let again = Instance {
+        id: gone.id,
+        ..Instance::new("again")
+    };
+    assert_eq!(
+        store.insert(again).await,
+        Err(StoreError::DuplicateId { id: gone.id })
+    );
+    assert_eq!(store.server(gone.id).await.unwrap(), Some(deleted.clone()));
+    let p1 = Some(&["p1"][..]);
+    assert_eq!(
+        names(&store.servers(scope(p1, false)).await.unwrap()),
+        ["kept"]
+    );
+    assert_eq!(
+        store.servers(scope(p1, true)).await.unwrap(),
+        [kept.clone(), deleted]
+    );
+    // The seed's API deletes what it sees, for good.
+    assert_eq!(
+        store.delete(kept.id, IfMatch::Any).await.unwrap(),
+        Change::Applied(())
+    );
+    assert_eq!(store.server(kept.id).await.unwrap(), None);
+    store.close().await.unwrap();
+}
+
+type ScopeCase = (
+    Option<&'static [&'static str]>,
+    bool,
+    &'static [&'static str],
+);
+
+async fn servers_are_listed_by_scope_in_creation_order(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let servers = vec![
+        new_server("a1", "a"),
+        new_server("b1", "b"),
+        new_server("a2", "a"),
+        new_server("c1", "c"),
+    ];
+    store.create_servers(servers.clone()).await.unwrap();
+    let now = Timestamp::now();
+    applied(
+        store
+            .update_server(
+                servers[2].id,
+                IfMatch::Any,
+                change(move |s| s.deleted_at = Some(now)),
+            )
+            .await
+            .unwrap(),
+    );
+    // (projects, include_deleted, the names listed)
+    let table: [ScopeCase; 7] = [
+        (
+            None,
+            false,
+            &["inst-0", "inst-1", "inst-2", "a1", "b1", "c1"],
+        ),
+        (
+            None,
+            true,
+            &["inst-0", "inst-1", "inst-2", "a1", "b1", "a2", "c1"],
+        ),
+        (Some(&["a"]), false, &["a1"]),
+        (Some(&["a"]), true, &["a1", "a2"]),
+        (Some(&["c", "b"]), false, &["b1", "c1"]),
+        (Some(&[""]), false, &["inst-0", "inst-1", "inst-2"]),
+        (Some(&[]), true, &[]),
+    ];
+    for (projects, include_deleted, expected) in table {
+        let found = store
+            .servers(scope(projects, include_deleted))
+            .await
+            .unwrap();
+        assert_eq!(names(&found), expected, "{projects:?} {include_deleted}");
+    }
+    store.close().await.unwrap();
+}
+
+async fn creating_servers_is_all_or_nothing(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let a = new_server("a", "p");
+    store.create_servers(vec![a.clone()]).await.unwrap();
+    let b = new_server("b", "p");
+    let clash = Server {
+        name: "a-again".to_owned(),
+        ..a.clone()
+    };
+    assert_eq!(
+        store.create_servers(vec![b.clone(), clash]).await,
+        Err(StoreError::DuplicateId { id: a.id })
+    );
+    assert_eq!(store.server(b.id).await.unwrap(), None);
+    assert_eq!(store.server(a.id).await.unwrap(), Some(a));
+    store.create_servers(vec![b.clone()]).await.unwrap();
+    assert_eq!(store.server(b.id).await.unwrap(), Some(b));
+    store.close().await.unwrap();
+}
+
+async fn a_refused_or_stale_change_changes_nothing(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let a = new_server("a", "p");
+    store.create_servers(vec![a.clone()]).await.unwrap();
+    let refused = store
+        .update_server(
+            a.id,
+            IfMatch::Any,
+            Box::new(|s| {
+                s.name = "changed".to_owned();
+                s.deleted_at = Some(Timestamp::now());
+                Err(Fault::bad_request("not now"))
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        ServerUpdate::Refused(Fault::bad_request("not now"))
+    );
+    let stale = store
+        .update_server(
+            a.id,
+            IfMatch::Versions(vec![2]),
+            change(|s| s.name = "x".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, ServerUpdate::VersionMismatch { current: 1 });
+    let unknown = store
+        .update_server(Uuid::new_v4(), IfMatch::Any, change(|_| {}))
+        .await
+        .unwrap();
+    assert_eq!(unknown, ServerUpdate::NotFound);
+    assert_eq!(store.server(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.get(a.id).await.unwrap(), Some(a.instance()));
+    store.close().await.unwrap();
+}
+
+async fn concurrent_changes_each_apply_to_the_row_as_stored(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let counted = new_server("counted", "p");
+    store.create_servers(vec![counted.clone()]).await.unwrap();
+    let id = counted.id;
+    // Each change reads the count and writes it plus one: a change that
+    // saw a stale row would lose another's increment.
+    let increments: Vec<_> = (0..40)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let increment = change(|s| {
+                    let details = s.details.get_or_insert_with(ServerDetails::default);
+                    let count: u32 = details
+                        .metadata
+                        .get("count")
+                        .map_or(0, |n| n.parse().unwrap());
+                    details
+                        .metadata
+                        .insert("count".to_owned(), (count + 1).to_string());
+                });
+                applied(
+                    store
+                        .update_server(id, IfMatch::Any, increment)
+                        .await
+                        .unwrap(),
+                )
+                .version
+            })
+        })
+        .collect();
+    let renames: Vec<_> = (0..10)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .rename(id, format!("renamed-{n}"), IfMatch::Any)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for task in increments {
+        versions.push(task.await.unwrap());
+    }
+    for task in renames {
+        match task.await.unwrap() {
+            Change::Applied(instance) => versions.push(instance.version),
+            other => panic!("{other:?}"),
+        }
+    }
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (2..=51).collect::<Vec<u64>>(),
+        "every version once"
+    );
+    let after = store.server(id).await.unwrap().unwrap();
+    assert_eq!(after.version, 51);
+    let details = after.details.unwrap();
+    assert_eq!(details.metadata["count"], "40");
+    assert_eq!(details.metadata["role"], "web", "the rest is kept");
+    store.close().await.unwrap();
+}
+
+async fn the_generation_moves_on_at_every_server_change(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let Some(start) = store.generation() else {
+        // PostgreSQL is shared with other processes: it never claims to know.
+        assert!(
+            matches!(location.url, StoreUrl::Postgres(_)),
+            "{} cannot tell",
+            location.url
+        );
+        store.close().await.unwrap();
+        return;
+    };
+    let a = new_server("a", "p");
+    store.create_servers(vec![a.clone()]).await.unwrap();
+    let created = store.generation().unwrap();
+    assert_ne!(created, start);
+    let now = Timestamp::now();
+    applied(
+        store
+            .update_server(
+                a.id,
+                IfMatch::Any,
+                change(move |s| s.deleted_at = Some(now)),
+            )
+            .await
+            .unwrap(),
+    );
+    assert_ne!(store.generation().unwrap(), created);
+    store.close().await.unwrap();
+}
+
+macro_rules! server_suite {
+    ($($test:ident),* $(,)?) => {
+        mod memory_servers {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $test() {
+                    super::$test(super::Backend::Memory).await;
+                }
+            )*
+        }
+        #[cfg(feature = "sqlite")]
+        mod sqlite_servers {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $test() {
+                    super::$test(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        #[cfg(feature = "postgres")]
+        mod postgres_servers {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $test() {
+                    super::$test(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+server_suite!(
+    the_seeds_instances_are_servers_without_details,
+    a_server_reads_back_as_it_was_created_and_changed,
+    the_seeds_api_does_not_see_a_server_deleted_through_the_compute_api,
+    servers_are_listed_by_scope_in_creation_order,
+    creating_servers_is_all_or_nothing,
+    a_refused_or_stale_change_changes_nothing,
+    concurrent_changes_each_apply_to_the_row_as_stored,
+    the_generation_moves_on_at_every_server_change,
+);
+
+// ---- upgrades and damage, per durable store ----
+
+/// What a store upgraded from version 1 must show of the instance that
+/// version wrote: the seed's instance, as a server without details.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_upgraded(url: &StoreUrl, old: &Instance) {
+    let store = crate::open(url).await.unwrap();
+    assert_eq!(
+        store.list().await.unwrap(),
+        std::slice::from_ref(old),
+        "not seeded again"
+    );
+    assert_eq!(
+        store.servers(scope(None, true)).await.unwrap(),
+        [Server::from_instance(old.clone())]
+    );
+    // The upgraded rows take the compute API's changes.
+    let now = Timestamp::now();
+    let changed = applied(
+        store
+            .update_server(
+                old.id,
+                IfMatch::Versions(vec![4]),
+                change(move |s| s.deleted_at = Some(now)),
+            )
+            .await
+            .unwrap(),
+    );
+    assert_eq!(changed.version, 5);
+    assert!(store.list().await.unwrap().is_empty());
+    store.close().await.unwrap();
+}
+
+/// What a store must answer once the details document of `id` is not
+/// JSON: the compute API's reads and changes of it are `Corrupt`, and the
+/// store goes on working.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_corrupt(store: Arc<dyn ServerStore>, id: Uuid) {
+    let corrupt = |result: Result<_, StoreError>| match result {
+        Err(StoreError::Corrupt { reason }) => assert!(reason.contains("details"), "{reason}"),
+        other => panic!("{other:?}"),
+    };
+    corrupt(store.server(id).await.map(drop));
+    corrupt(store.servers(ServerScope::default()).await.map(drop));
+    corrupt(
+        store
+            .update_server(id, IfMatch::Any, change(|s| s.name = "x".into()))
+            .await
+            .map(drop),
+    );
+    // The seed's columns are readable, so its API still is.
+    assert_eq!(store.get(id).await.unwrap().unwrap().name, "damaged");
+    let fine = new_server("fine", "p");
+    store.create_servers(vec![fine.clone()]).await.unwrap();
+    assert_eq!(store.server(fine.id).await.unwrap(), Some(fine));
+    store.close().await.unwrap();
+}
+
+/// An instance as version 1 stored it: already renamed thrice.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn old_instance() -> Instance {
+    let created = Timestamp::from_unix_micros(1_795_942_800_123_456).unwrap();
+    Instance {
+        name: "old".to_owned(),
+        created_at: created,
+        updated_at: created.plus_micros(7),
+        version: 4,
+        ..Instance::new("old")
+    }
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_version_1_sqlite_file_opens_with_its_instances_as_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let old = old_instance();
+    {
+        // The schema version 1 wrote, by hand.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE instances (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    created_at_us INTEGER NOT NULL,
+                    updated_at_us INTEGER NOT NULL,
+                    version INTEGER NOT NULL
+                );
+                PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO instances (id, name, created_at_us, updated_at_us, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![
+                    old.id.to_string(),
+                    old.name,
+                    old.created_at.unix_micros(),
+                    old.updated_at.unix_micros(),
+                    4
+                ],
+            )
+            .unwrap();
+    }
+    assert_upgraded(&sqlite(&path), &old).await;
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, crate::SCHEMA_VERSION);
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_damaged_details_document_in_sqlite_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let store = crate::open(&sqlite(&path)).await.unwrap();
+    let damaged = new_server("damaged", "p");
+    store.create_servers(vec![damaged.clone()]).await.unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute(
+            "UPDATE instances SET details = '{\"metadata\": [' WHERE id = ?1",
+            [damaged.id.to_string()],
+        )
+        .unwrap();
+    drop(connection);
+    assert_corrupt(store, damaged.id).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_version_1_postgres_database_opens_with_its_instances_as_servers() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let old = old_instance();
+    test_postgres::execute(
+        &url,
+        &format!(
+            "CREATE TABLE nova_schema (version integer NOT NULL);
+             INSERT INTO nova_schema (version) VALUES (1);
+             CREATE TABLE instances (
+                 seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 id uuid NOT NULL UNIQUE,
+                 name text NOT NULL,
+                 created_at timestamptz NOT NULL,
+                 updated_at timestamptz NOT NULL,
+                 version bigint NOT NULL
+             );
+             INSERT INTO instances (id, name, created_at, updated_at, version)
+             VALUES ('{}', '{}', '{}', '{}', 4);",
+            old.id, old.name, old.created_at, old.updated_at
+        ),
+    )
+    .await;
+    assert_upgraded(&StoreUrl::Postgres(url.clone()), &old).await;
+    test_postgres::execute(
+        &url,
+        &format!(
+            "DO $$ BEGIN
+                 IF (SELECT max(version) FROM nova_schema) <> {} THEN
+                     RAISE EXCEPTION 'not upgraded';
+                 END IF;
+             END $$;",
+            crate::SCHEMA_VERSION
+        ),
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_damaged_details_document_in_postgres_is_corrupt() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let store = crate::open(&StoreUrl::Postgres(url.clone())).await.unwrap();
+    let damaged = new_server("damaged", "p");
+    store.create_servers(vec![damaged.clone()]).await.unwrap();
+    test_postgres::execute(
+        &url,
+        &format!(
+            "UPDATE instances SET details = '{{\"metadata\": [' WHERE id = '{}'",
+            damaged.id
+        ),
+    )
+    .await;
+    assert_corrupt(store, damaged.id).await;
+}
+
+/// A throw-away PostgreSQL database per test, on the server that
+/// `NOVA_TEST_POSTGRES_URL` names, as nova-tests' `postgres` module finds
+/// it (`cargo xtask test` starts one): without the variable a test says so
+/// and passes, unless `CI=true`.
+#[cfg(feature = "postgres")]
+mod test_postgres {
+    const URL_VARIABLE: &str = "NOVA_TEST_POSTGRES_URL";
+
+    /// A new, empty database's URL; `None` (after saying so) when the
+    /// variable is not set on a developer's machine.
+    #[allow(clippy::print_stderr)] // the test output is where a skipped run is reported
+    pub(super) async fn fresh_database() -> Option<String> {
+        let server = match std::env::var(URL_VARIABLE) {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+                panic!(
+                    "{URL_VARIABLE} is not set, and CI=true: the PostgreSQL tests must run in CI"
+                )
+            }
+            _ => {
+                eprintln!("{URL_VARIABLE} is not set: PostgreSQL test not run");
+                return None;
+            }
+        };
+        let name = format!("nova_store_test_{}", uuid::Uuid::new_v4().simple());
+        execute(&server, &format!("CREATE DATABASE {name}")).await;
+        let (scheme, rest) = server.split_once("://").unwrap();
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let query = tail.find('?').map_or("", |at| &tail[at..]);
+        Some(format!("{scheme}://{authority}/{name}{query}"))
+    }
+
+    /// Runs `sql` on the database at `url`, behind the store's back.
+    pub(super) async fn execute(url: &str, sql: &str) {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        client.batch_execute(sql).await.unwrap();
+        drop(client);
+        connection.await.unwrap().unwrap();
+    }
 }

@@ -1,0 +1,177 @@
+//! Calling the compute API in memory as a client would, for the tests of
+//! the flavors, images, limits and quota modules: a request at a
+//! microversion, as a caller, answered with its status and JSON body.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use nova_controller::Timestamp;
+use nova_router::{
+    compute_routes, ApiVersion, RequestContext, RoutesMiddleware, RoutingArgs, Service,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::api::Call;
+use crate::state::{power_state, task_state, vm_state, Lifecycle, State};
+use crate::{
+    Clock, Cloud, ComputeApi, Flavor, ManualClock, MemoryServerStore, Server, ServerDetails,
+};
+
+/// The compute API over an empty memory store, with a clock that stands
+/// still.
+pub(crate) struct TestClient {
+    pub(crate) api: ComputeApi,
+    app: RoutesMiddleware<ComputeApi>,
+    pub(crate) clock: ManualClock,
+}
+
+/// A member (not an admin) of `project`.
+pub(crate) fn member(project: &str) -> RequestContext {
+    RequestContext {
+        user_id: "u-member".to_owned(),
+        project_id: project.to_owned(),
+        roles: vec!["member".to_owned(), "reader".to_owned()],
+    }
+}
+
+/// An admin of `project`.
+pub(crate) fn admin(project: &str) -> RequestContext {
+    RequestContext {
+        user_id: "u-admin".to_owned(),
+        project_id: project.to_owned(),
+        roles: vec!["admin".to_owned()],
+    }
+}
+
+/// The keys of a JSON object, sorted.
+pub(crate) fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    keys.sort_unstable();
+    keys
+}
+
+impl TestClient {
+    pub(crate) fn new(cloud: Cloud) -> Self {
+        let clock = ManualClock::starting_now();
+        let store = Arc::new(MemoryServerStore::new());
+        let api = ComputeApi::with_clock(store, cloud, Arc::new(clock.clone()));
+        TestClient {
+            app: RoutesMiddleware::new(compute_routes(), api.clone()),
+            api,
+            clock,
+        }
+    }
+
+    /// `GET path` at `version` with the shared token (an admin of the
+    /// default project).
+    pub(crate) async fn get(&self, path: &str, version: &str) -> (u16, Value) {
+        self.get_as(path, version, None).await
+    }
+
+    /// `GET path` at `version` as `caller` (the shared token if `None`).
+    pub(crate) async fn get_as(
+        &self,
+        path: &str,
+        version: &str,
+        caller: Option<RequestContext>,
+    ) -> (u16, Value) {
+        let mut req = http::Request::get(path)
+            .header("host", "nova.test")
+            .body(Bytes::new())
+            .unwrap();
+        req.extensions_mut()
+            .insert(version.parse::<ApiVersion>().unwrap());
+        if let Some(caller) = caller {
+            req.extensions_mut().insert(caller);
+        }
+        let response = self.app.call(req).await.unwrap();
+        let status = response.status().as_u16();
+        let body = if response.body().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(response.body()).unwrap()
+        };
+        (status, body)
+    }
+
+    /// A call of a member of `project`, as a controller gets it.
+    pub(crate) fn call_as(&self, project: &str) -> Call {
+        Call {
+            version: ApiVersion::DEFAULT,
+            project_id: project.to_owned(),
+            user_id: "u-member".to_owned(),
+            is_admin: false,
+            request_id: "req-test".to_owned(),
+            args: RoutingArgs::default(),
+            method: http::Method::POST,
+            query: Vec::new(),
+            headers: http::HeaderMap::new(),
+            body: Bytes::new(),
+            application_url: "http://nova.test".to_owned(),
+            host_url: "http://nova.test".to_owned(),
+            url_project_id: None,
+        }
+    }
+
+    /// Stores an active server of `project` with `flavor`.
+    pub(crate) async fn add_server(&self, project: &str, flavor: &Flavor) -> Server {
+        let now = self.clock.now();
+        let server = Server {
+            id: Uuid::new_v4(),
+            name: "s".to_owned(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            project_id: project.to_owned(),
+            deleted_at: None,
+            details: Some(ServerDetails {
+                flavor: flavor.snapshot(),
+                lifecycle: Some(Lifecycle::settled(State::settled(
+                    vm_state::ACTIVE,
+                    power_state::RUNNING,
+                ))),
+                ..ServerDetails::default()
+            }),
+        };
+        self.api
+            .store()
+            .create_servers(vec![server.clone()])
+            .await
+            .unwrap();
+        server
+    }
+
+    /// Stores a server of `project` with `flavor` deleted now, its
+    /// deletion running for `seconds`.
+    pub(crate) async fn add_deleting_server(&self, project: &str, flavor: &Flavor, seconds: i64) {
+        let now = self.clock.now();
+        let mut server = self.add_server(project, flavor).await;
+        let mut details = server.details.take().unwrap_or_default();
+        let mut life = details.lifecycle();
+        life.begin(
+            now,
+            task_state::DELETING,
+            now.plus_micros(seconds * 1_000_000),
+            State::settled(vm_state::DELETED, power_state::NOSTATE),
+        );
+        details.lifecycle = Some(life);
+        let deleted: Option<Timestamp> = Some(now);
+        self.api
+            .store()
+            .update_server(
+                server.id,
+                nova_controller::IfMatch::Any,
+                Box::new(move |s: &mut Server| {
+                    s.deleted_at = deleted;
+                    s.details = Some(details);
+                    Ok(())
+                }),
+            )
+            .await
+            .unwrap();
+    }
+}
