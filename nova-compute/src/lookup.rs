@@ -42,6 +42,9 @@ pub(crate) fn details_of(api: &ComputeApi, server: &Server) -> ServerDetails {
                 .unwrap_or_default();
             let mut details = ServerDetails::for_instance(&server.instance(), flavor, &image);
             details.user_id = api.cloud.default_user.clone();
+            // Nova gives every instance a reservation id; one created
+            // through the seed's API gets one made from its id.
+            details.reservation_id = format!("r-{}", &server.id.simple().to_string()[..8]);
             details.availability_zone = api.cloud.availability_zone.clone();
             details
         }

@@ -121,6 +121,18 @@ impl TestServer {
             .header("X-Auth-Token", TOKEN)
     }
 
+    /// A request to `path` carrying the accepted token and asking for
+    /// compute microversion `version` (`2.47`, `latest`).
+    pub fn request_at(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        version: &str,
+    ) -> reqwest::RequestBuilder {
+        self.request(method, path)
+            .header("OpenStack-API-Version", format!("compute {version}"))
+    }
+
     /// The names `GET /instances` lists, in order; panics unless it is 200.
     pub async fn instance_names(&self) -> Vec<String> {
         let response = self
@@ -163,6 +175,39 @@ impl TestServer {
 /// A file of the repository, by its path from the repository's root.
 pub fn repo_file(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// Writes a copy of the shipped `etc/nova-rs/api-paste.ini` into `dir`
+/// with `keys` set in the compute app's section (a key the file has is
+/// replaced, any other added), and returns its path. Tests use it to make
+/// builds and actions quick, or to set a quota.
+pub fn api_paste_with(dir: &Path, keys: &[(&str, &str)]) -> PathBuf {
+    const SECTION: &str = "[app:osapi_compute_app_v21]";
+    let shipped = std::fs::read_to_string(repo_file("etc/nova-rs/api-paste.ini"))
+        .expect("read etc/nova-rs/api-paste.ini");
+    let mut lines: Vec<String> = shipped.lines().map(str::to_owned).collect();
+    let section = lines
+        .iter()
+        .position(|line| line.trim() == SECTION)
+        .expect("the compute app's section");
+    for (key, value) in keys {
+        let setting = format!("{key} = {value}");
+        let existing = lines
+            .iter()
+            .skip(section + 1)
+            .take_while(|line| !line.starts_with('['))
+            .position(|line| {
+                line.split_once('=')
+                    .is_some_and(|(name, _)| name.trim() == *key)
+            });
+        match existing {
+            Some(offset) => lines[section + 1 + offset] = setting,
+            None => lines.insert(section + 1, setting),
+        }
+    }
+    let path = dir.join("api-paste.ini");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write the configuration copy");
+    path
 }
 
 fn ephemeral() -> SocketAddr {
