@@ -68,6 +68,22 @@ pub(crate) fn is_gone(api: &ComputeApi, server: &Server, now: Timestamp) -> bool
         && details_of(api, server).lifecycle().at(now).vm_state == vm_state::DELETED
 }
 
+/// When `server` last changed as of `now`: its stored `updated_at`, or
+/// the end of a transition that has ended since (Nova writes
+/// `updated_at` when a build or a reboot finishes; here that instant was
+/// stored in advance).
+pub(crate) fn last_changed(server: &Server, details: &ServerDetails, now: Timestamp) -> Timestamp {
+    let ended = details
+        .lifecycle
+        .as_ref()
+        .and_then(|life| life.settles_at())
+        .filter(|until| *until <= now);
+    match ended {
+        Some(until) if until > server.updated_at => until,
+        _ => server.updated_at,
+    }
+}
+
 /// Whether the caller may see `server`: its project's, or any for an admin.
 pub(crate) fn visible_to(api: &ComputeApi, call: &Call, server: &Server) -> bool {
     call.is_admin || project_of(api, server) == call.project_id

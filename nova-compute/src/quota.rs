@@ -26,6 +26,84 @@ pub(crate) struct Usage {
     pub server_groups: i64,
 }
 
+/// A resource's (name, requested, used, limit).
+type Resource<'a> = (&'a str, i64, i64, i64);
+
+/// How many of `min_count` to `max_count` new servers of `vcpus` and
+/// `ram` MiB each the caller's project may create: as many as its quota
+/// leaves room for, up to `max_count` (Nova's
+/// `check_num_instances_quota`), or Nova's 403 when fewer than
+/// `min_count` fit, naming the request as `min-max` when they differ.
+pub(crate) async fn instances_within_quota(
+    api: &ComputeApi,
+    call: &Call,
+    vcpus: i64,
+    ram: i64,
+    min_count: u32,
+    max_count: u32,
+) -> Result<u32, ComputeError> {
+    let quota = api.cloud.quota;
+    if quota.instances < 0 && quota.cores < 0 && quota.ram < 0 {
+        // Nothing to count against: skip reading every server.
+        return Ok(max_count);
+    }
+    let used = usage(api, &call.project_id).await?;
+    let wanted = i64::from(max_count);
+    let (req_cores, req_ram) = (wanted.saturating_mul(vcpus), wanted.saturating_mul(ram));
+    let resources = [
+        ("cores", req_cores, used.cores, quota.cores),
+        ("instances", wanted, used.instances, quota.instances),
+        ("ram", req_ram, used.ram, quota.ram),
+    ];
+    let over = |(_, requested, used, limit): &(&str, i64, i64, i64)| {
+        *limit >= 0 && used.saturating_add(*requested) > *limit
+    };
+    if !resources.iter().any(over) {
+        return Ok(max_count);
+    }
+    let headroom = |limit: i64, used: i64| {
+        if limit < 0 {
+            i64::MAX
+        } else {
+            (limit - used).max(0)
+        }
+    };
+    let mut allowed = headroom(quota.instances, used.instances);
+    if vcpus > 0 {
+        allowed = allowed.min(headroom(quota.cores, used.cores) / vcpus);
+    }
+    if ram > 0 {
+        allowed = allowed.min(headroom(quota.ram, used.ram) / ram);
+    }
+    if allowed >= i64::from(min_count) && allowed > 0 {
+        return Ok(u32::try_from(allowed.min(wanted)).unwrap_or(max_count));
+    }
+    let instances = if min_count == max_count {
+        min_count.to_string()
+    } else {
+        format!("{min_count}-{max_count}")
+    };
+    let overs: Vec<_> = resources.iter().filter(|r| over(r)).collect();
+    let join = |field: &dyn Fn(&Resource<'_>) -> String| {
+        overs
+            .iter()
+            .map(|r| field(r))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let names = join(&|r| r.0.to_owned());
+    Err(ComputeError::Forbidden(format!(
+        "Quota exceeded for {names}: Requested {}, but already used {} of {} {names}",
+        join(&|r| if r.0 == "instances" {
+            instances.clone()
+        } else {
+            r.1.to_string()
+        }),
+        join(&|r| r.2.to_string()),
+        join(&|r| r.3.to_string()),
+    )))
+}
+
 /// What `project_id` uses now. The default project also owns the
 /// instances created through the seed's API (stored with no project).
 pub(crate) async fn usage(api: &ComputeApi, project_id: &str) -> Result<Usage, ComputeError> {

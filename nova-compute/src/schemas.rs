@@ -71,7 +71,14 @@ impl Schema {
     }
 
     fn check(&self, instance: &Value, what: &str) -> Result<(), ComputeError> {
-        let Some(error) = self.validator.iter_errors(instance).next() else {
+        // Python's jsonschema stops at the first failure in the order the
+        // schema's keywords are written, which Nova writes the same way
+        // everywhere (type, properties, required, additionalProperties).
+        let Some(error) = self
+            .validator
+            .iter_errors(instance)
+            .min_by_key(|error| schema_order(error.schema_path.as_str()))
+        else {
             return Ok(());
         };
         if let jsonschema::error::ValidationErrorKind::Format { format } = &error.kind {
@@ -129,6 +136,27 @@ impl Schema {
             patterns.join(", ")
         ))
     }
+}
+
+/// Where a failure's keyword stands in Nova's way of writing schemas:
+/// compared segment by segment, the smallest is the failure Python's
+/// jsonschema would report first.
+fn schema_order(schema_path: &str) -> Vec<u8> {
+    schema_path
+        .split('/')
+        .skip(1)
+        .map(|segment| match segment {
+            "type" => 0,
+            "enum" | "const" | "format" | "pattern" | "minLength" | "maxLength" | "minimum"
+            | "maximum" | "minItems" | "maxItems" | "uniqueItems" | "minProperties"
+            | "maxProperties" => 1,
+            "properties" | "patternProperties" | "items" => 2,
+            "required" => 3,
+            "additionalProperties" => 4,
+            "oneOf" | "anyOf" | "allOf" => 5,
+            _ => 0,
+        })
+        .collect()
 }
 
 /// A JSON pointer segment unescaped.

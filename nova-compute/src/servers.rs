@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, Call};
 use crate::lookup::{
-    change_server, details_of, find_server, is_gone, project_of, record_action, visible_to,
+    change_server, details_of, find_server, is_gone, last_changed, project_of, record_action,
+    visible_to,
 };
 use crate::schemas::python_repr_plain;
 use crate::schemas::servers::{check_create, check_update, known_query_params, sort_keys};
@@ -482,6 +483,8 @@ struct Row {
     server: Server,
     details: ServerDetails,
     state: State,
+    /// When it last changed, a transition's end included.
+    updated: Timestamp,
 }
 
 impl Filter {
@@ -520,8 +523,8 @@ impl Filter {
                 *vm == row.state.vm_state
                     && (task.is_none() || row.state.task_state.as_deref() == *task)
             }),
-            Filter::ChangesSince(since) => row.server.updated_at >= *since,
-            Filter::ChangesBefore(before) => row.server.updated_at <= *before,
+            Filter::ChangesSince(since) => row.updated >= *since,
+            Filter::ChangesBefore(before) => row.updated <= *before,
             Filter::Tags { all, any, negate } => {
                 let has = |t: &String| details.tags.contains(t);
                 let hit = if *any {
@@ -577,7 +580,7 @@ fn compare(key: &str, a: &Row, b: &Row) -> Ordering {
     let time = |row: &Row| -> Option<Timestamp> {
         match key {
             "created_at" => Some(row.server.created_at),
-            "updated_at" => Some(row.server.updated_at),
+            "updated_at" => Some(row.updated),
             "launched_at" => row.details.launched_at,
             "terminated_at" => row.details.terminated_at,
             _ => None,
@@ -655,10 +658,12 @@ async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, C
             if is_gone(api, &server, now) {
                 state = State::settled(vm_state::DELETED, state.power_state);
             }
+            let updated = last_changed(&server, &details, now);
             Row {
                 server,
                 details,
                 state,
+                updated,
             }
         })
         .filter(|row| filters.iter().all(|f| f.matches(row)))
@@ -703,22 +708,11 @@ async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, C
             let collection = if detail { "servers/detail" } else { "servers" };
             body["servers_links"] = json!([{
                 "rel": "next",
-                "href": next_link(call, collection, &last.server.id.to_string()),
+                "href": crate::pagination::next_link(call, &call.query, collection, &last.server.id.to_string()),
             }]);
         }
     }
     Ok(json(StatusCode::OK, &body))
-}
-
-/// The `next` link: the same query with the marker replaced, as Nova's
-/// `_get_next_link`.
-fn next_link(call: &Call, collection: &str, marker: &str) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in call.query.iter().filter(|(k, _)| k != "marker") {
-        query.append_pair(key, value);
-    }
-    query.append_pair("marker", marker);
-    format!("{}?{}", call.collection_link(collection), query.finish())
 }
 
 // ---- create --------------------------------------------------------------
@@ -839,13 +833,27 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         .cloud
         .flavor(&flavor_ref)
         .filter(|f| !f.disabled && (f.is_public || call.is_admin))
-        .ok_or_else(|| ComputeError::BadRequest("Invalid flavorRef provided.".to_owned()))?
+        .ok_or_else(|| {
+            ComputeError::BadRequest(format!("Flavor {flavor_ref} could not be found."))
+        })?
         .clone();
     let image_ref = server.get("imageRef").and_then(Value::as_str).unwrap_or("");
     if image_ref.is_empty() {
-        return Err(ComputeError::BadRequest(
-            "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.".to_owned(),
-        ));
+        let volumes = ["block_device_mapping", "block_device_mapping_v2"]
+            .iter()
+            .any(|key| {
+                server
+                    .get(*key)
+                    .and_then(Value::as_array)
+                    .is_some_and(|b| !b.is_empty())
+            });
+        // Booting from a volume needs a volume service nova-rs does not
+        // have: any volume named is one that cannot be found.
+        return Err(ComputeError::BadRequest(if volumes {
+            "Block Device Mapping is Invalid: failed to get volume.".to_owned()
+        } else {
+            "Missing imageRef attribute".to_owned()
+        }));
     }
     let image_id = Uuid::try_parse(id_from_href(image_ref))
         .ok()
@@ -915,12 +923,14 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             "max_count cannot be greater than 1 if an fixed_ip is specified.".to_owned(),
         ));
     }
-    crate::quota::check_quota(
+    // As many servers as the quota leaves room for, up to max_count.
+    let max_count = crate::quota::instances_within_quota(
         api,
         call,
-        i64::from(max_count),
-        i64::from(flavor.vcpus) * i64::from(max_count),
-        i64::try_from(flavor.ram).unwrap_or(i64::MAX) * i64::from(max_count),
+        i64::from(flavor.vcpus),
+        i64::try_from(flavor.ram).unwrap_or(i64::MAX),
+        min_count,
+        max_count,
     )
     .await?;
     let name = server["name"].as_str().unwrap_or_default().to_owned();
@@ -1021,10 +1031,15 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 .get("user_data")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            description: server
-                .get("description")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            // Before 2.19 Nova stores the name as the description.
+            description: if call.at_least(2, 19) {
+                server
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            } else {
+                Some(name.clone())
+            },
             access_ipv4: server
                 .get("accessIPv4")
                 .and_then(Value::as_str)

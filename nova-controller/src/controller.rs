@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
+use http::header::{HeaderValue, ETAG, LOCATION};
 use http::StatusCode;
 use nova_router::{
     json_response, Fault, Request, Response, ResponseFuture, RoutingArgs, ScriptName, Service,
@@ -149,7 +149,7 @@ impl InstanceController {
             "show" => {
                 let id = instance_id(args)?;
                 let instance = store.get(id).await?.ok_or_else(|| not_found(args))?;
-                if none_match(req.headers(), instance.version) {
+                if crate::preconditions::none_match(req.headers(), instance.version) {
                     let mut response = Response::new(Bytes::new());
                     *response.status_mut() = StatusCode::NOT_MODIFIED;
                     response.headers_mut().insert(ETAG, etag(instance.version));
@@ -160,7 +160,7 @@ impl InstanceController {
             "update" => {
                 let id = instance_id(args)?;
                 let name = instance_name(&req)?;
-                let if_match = if_match(req.headers());
+                let if_match = IfMatch::from_headers(req.headers());
                 match store.rename(id, name, if_match).await? {
                     Change::Applied(instance) => Ok(one_instance(StatusCode::OK, &instance)),
                     Change::NotFound => Err(not_found(args)),
@@ -171,7 +171,10 @@ impl InstanceController {
             }
             "delete" => {
                 let id = instance_id(args)?;
-                match store.delete(id, if_match(req.headers())).await? {
+                match store
+                    .delete(id, IfMatch::from_headers(req.headers()))
+                    .await?
+                {
                     Change::Applied(()) => {}
                     Change::NotFound => return Err(not_found(args)),
                     Change::VersionMismatch { current } => {
@@ -209,63 +212,6 @@ fn one_instance(status: StatusCode, instance: &Instance) -> Response {
 fn etag(version: u64) -> HeaderValue {
     // Digits and quotes are always a valid header value.
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
-}
-
-/// The entity tags of every `name` header line, or `None` if one of them is
-/// `*`. Weak tags (`W/"7"`) are returned with `weak` set; anything that is
-/// not one of our tags cannot match and is left out.
-fn entity_tags(headers: &HeaderMap, name: http::header::HeaderName) -> Option<Vec<(bool, u64)>> {
-    let mut tags = Vec::new();
-    for value in headers.get_all(name) {
-        // A value that is not text cannot name any of our tags.
-        let Ok(value) = value.to_str() else { continue };
-        for tag in value.split(',').map(str::trim) {
-            if tag == "*" {
-                return None;
-            }
-            let (weak, tag) = match tag.strip_prefix("W/") {
-                Some(rest) => (true, rest),
-                None => (false, tag),
-            };
-            let version = tag
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .and_then(|t| t.parse::<u64>().ok());
-            if let Some(version) = version {
-                tags.push((weak, version));
-            }
-        }
-    }
-    Some(tags)
-}
-
-/// What `If-Match` asks of the version. It uses the strong comparison, so a
-/// weak tag never matches (RFC 9110, 13.1.1).
-pub(crate) fn if_match(headers: &HeaderMap) -> IfMatch {
-    if !headers.contains_key(IF_MATCH) {
-        return IfMatch::Any;
-    }
-    match entity_tags(headers, IF_MATCH) {
-        None => IfMatch::Any,
-        Some(tags) => IfMatch::Versions(
-            tags.into_iter()
-                .filter(|(weak, _)| !weak)
-                .map(|(_, version)| version)
-                .collect(),
-        ),
-    }
-}
-
-/// Whether `If-None-Match` matches `version`, by the weak comparison
-/// (RFC 9110, 13.1.2).
-fn none_match(headers: &HeaderMap, version: u64) -> bool {
-    if !headers.contains_key(IF_NONE_MATCH) {
-        return false;
-    }
-    match entity_tags(headers, IF_NONE_MATCH) {
-        None => true,
-        Some(tags) => tags.iter().any(|(_, tag)| *tag == version),
-    }
 }
 
 /// The instance id of the route, as a UUID. Only the canonical hyphenated

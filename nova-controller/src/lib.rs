@@ -42,6 +42,7 @@ mod controller;
 mod error;
 mod openapi;
 mod params;
+mod preconditions;
 mod store;
 mod timestamp;
 

@@ -70,13 +70,6 @@ pub enum IfMatch {
 }
 
 impl IfMatch {
-    /// What a request's `If-Match` header lines ask: [`IfMatch::Any`]
-    /// without one or with `*`, else the strong tags they name (a weak tag
-    /// never matches, RFC 9110, 13.1.1).
-    pub fn from_headers(headers: &http::HeaderMap) -> Self {
-        crate::controller::if_match(headers)
-    }
-
     /// Whether an instance at `version` satisfies the condition.
     pub fn matches(&self, version: u64) -> bool {
         match self {

@@ -79,7 +79,7 @@ async fn index_lists_the_seed_instances_then_new_ones_in_creation_order() {
     assert_eq!(status, 200);
     for instance in body["instances"].as_array().unwrap() {
         let keys: Vec<&String> = instance.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["created_at", "id", "name", "updated_at"]);
+        assert_eq!(keys, ["id", "name", "created_at", "updated_at"]);
         Uuid::parse_str(instance["id"].as_str().unwrap()).unwrap();
     }
     for name in ["zeta", "alpha", "mid"] {

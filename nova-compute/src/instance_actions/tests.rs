@@ -23,11 +23,14 @@ async fn stopped_and_started(h: &Harness) -> Uuid {
     id
 }
 
+/// An object's keys, sorted: the sets are compared, not the order.
 fn keys(value: &Value) -> Vec<&str> {
-    value
+    let mut keys: Vec<&str> = value
         .as_object()
         .map(|o| o.keys().map(String::as_str).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    keys.sort_unstable();
+    keys
 }
 
 #[tokio::test]

@@ -165,7 +165,7 @@ async fn bad_creates_are_400s_in_novas_words_and_create_nothing() {
         (
             "2.1",
             json!({"name": "a", "imageRef": image}),
-            "Invalid input for field/attribute server. Value: {'imageRef': '",
+            "Invalid input for field/attribute server. Value: {'name': 'a', 'imageRef': '",
         ),
         (
             "2.37",
@@ -175,7 +175,7 @@ async fn bad_creates_are_400s_in_novas_words_and_create_nothing() {
         (
             "2.37",
             json!({"name": "a", "flavorRef": "99", "imageRef": image, "networks": "none"}),
-            "Invalid flavorRef provided.",
+            "Flavor 99 could not be found.",
         ),
         (
             "2.37",
@@ -247,18 +247,26 @@ async fn several_servers_from_one_request_share_a_reservation() {
 }
 
 #[tokio::test]
-async fn quota_refuses_a_create_over_the_instance_limit() {
+async fn quota_creates_as_many_as_fit_and_refuses_below_min_count() {
     let api = api();
     let mut server = tiny("many");
     server["max_count"] = json!(11);
     let (status, body) = api.create("2.37", server).await;
+    assert_eq!(status, 202, "{body}");
+    let (_, listed, _) = api.send("GET", "/servers", "2.37", None).await;
+    assert_eq!(
+        listed["servers"].as_array().unwrap().len(),
+        10,
+        "as many as the quota of 10 allows"
+    );
+    let mut server = tiny("more");
+    server["min_count"] = json!(1);
+    server["max_count"] = json!(2);
+    let (status, body) = api.create("2.37", server).await;
     assert_eq!(status, 403, "{body}");
-    assert!(
-        body["forbidden"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Quota exceeded for instances"),
-        "{body}"
+    assert_eq!(
+        body["forbidden"]["message"],
+        "Quota exceeded for instances: Requested 1-2, but already used 10 of 10 instances"
     );
 }
 

@@ -142,7 +142,10 @@ pub(crate) fn show(
     put("image", image(call, &details));
     put("flavor", flavor(call, &details));
     put("created", json!(server.created_at.to_seconds_string()));
-    put("updated", json!(server.updated_at.to_seconds_string()));
+    put(
+        "updated",
+        json!(crate::lookup::last_changed(server, &details, now).to_seconds_string()),
+    );
     put(
         "addresses",
         if state.vm_state == vm_state::BUILDING {
