@@ -8,6 +8,11 @@
 //! and a connection that fails, count as errors and are reported by status.
 //! It runs on a single-threaded tokio runtime so that it uses exactly the one
 //! core it may be pinned to.
+//!
+//! It speaks two APIs: the seed's instance API (`/instances`, behind the
+//! built-in configuration) and the compute API v2.1 (`/v2.1/servers`,
+//! behind `api-paste.ini`), where every request names the microversion a
+//! real client sends, [`COMPUTE_VERSION`].
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,13 +29,34 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::baseline::instance_name;
 use crate::BenchError;
 
 /// The header the token travels in.
 const AUTH_TOKEN_HEADER: &str = "x-auth-token";
 /// The form content type, what `curl -d` sends.
 const FORM: &str = "application/x-www-form-urlencoded";
+/// The JSON content type, what the compute API takes.
+const JSON: &str = "application/json";
+/// The header a compute API request names its microversion in.
+const API_VERSION_HEADER: &str = "openstack-api-version";
+
+/// The microversion every compute API request asks for: 2.100 is what
+/// openstacksdk sends for servers (its highest) and the highest nova-rs
+/// serves, so the server workloads get the views a current client gets.
+pub const COMPUTE_VERSION: &str = "compute 2.100";
+
+/// The name the seed's servers get from `POST /v2.1/servers` with
+/// `max_count` over 1: `bench-1`, `bench-2`, … within each batch.
+const SERVER_NAME: &str = "bench";
+
+/// Servers created by one `POST /v2.1/servers` when seeding.
+pub const SERVER_BATCH: u64 = 100;
+
+/// The name the benchmark gives instance `index`: fixed width, so every
+/// `show` answer has the same size and the baseline can match it.
+pub fn instance_name(index: u64) -> String {
+    format!("bench-{index:07}")
+}
 
 /// One kind of request a workload sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,15 +71,94 @@ pub enum Op {
     Update,
     /// `GET /instances/{id}` without a token: 403.
     Forbidden,
+    /// `GET /v2.1/servers/{id}` on an existing server: 200.
+    ServerShow,
+    /// `GET /v2.1/servers/detail?limit=N`: 200.
+    ServersDetail(u32),
+    /// `POST /v2.1/servers` booting the target's image
+    /// ([`Target::with_image`]) with flavor 1 and no network: 202.
+    ServerCreate,
 }
 
 impl Op {
     /// The only status that counts as success for this operation.
     pub fn expected(self) -> StatusCode {
         match self {
-            Op::Show | Op::Index | Op::Update => StatusCode::OK,
+            Op::Show | Op::Index | Op::Update | Op::ServerShow | Op::ServersDetail(_) => {
+                StatusCode::OK
+            }
             Op::Create => StatusCode::CREATED,
+            Op::ServerCreate => StatusCode::ACCEPTED,
             Op::Forbidden => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// Whether it is a request to the compute API (else to the seed's
+    /// instance API).
+    pub fn is_compute(self) -> bool {
+        matches!(
+            self,
+            Op::ServerShow | Op::ServersDetail(_) | Op::ServerCreate
+        )
+    }
+
+    /// Its name on the command line and in the workload table: `show`,
+    /// `index`, `create`, `update`, `forbidden`, `server-show`,
+    /// `servers-detail-N`, `server-create`.
+    pub fn name(self) -> String {
+        match self {
+            Op::Show => "show".to_owned(),
+            Op::Index => "index".to_owned(),
+            Op::Create => "create".to_owned(),
+            Op::Update => "update".to_owned(),
+            Op::Forbidden => "forbidden".to_owned(),
+            Op::ServerShow => "server-show".to_owned(),
+            Op::ServersDetail(limit) => format!("servers-detail-{limit}"),
+            Op::ServerCreate => "server-create".to_owned(),
+        }
+    }
+
+    /// The operation [`Op::name`] gives `name`.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "show" => Op::Show,
+            "index" => Op::Index,
+            "create" => Op::Create,
+            "update" => Op::Update,
+            "forbidden" => Op::Forbidden,
+            "server-show" => Op::ServerShow,
+            "server-create" => Op::ServerCreate,
+            other => {
+                let limit = other.strip_prefix("servers-detail-")?;
+                // The canonical form only, so the name round-trips.
+                if limit.starts_with('0') {
+                    return None;
+                }
+                Op::ServersDetail(limit.parse().ok()?)
+            }
+        })
+    }
+
+    /// The compute operation `req` is, by its method and path: what the
+    /// baseline answers it as. `None` for anything else.
+    pub fn compute_op_of<B>(req: &http::Request<B>) -> Option<Op> {
+        let path = req.uri().path();
+        let rest = path.strip_prefix("/v2.1/servers")?;
+        match rest {
+            "" if req.method() == Method::POST => Some(Op::ServerCreate),
+            "/detail" => {
+                let limit = req
+                    .uri()
+                    .query()
+                    .into_iter()
+                    .flat_map(|query| query.split('&'))
+                    .find_map(|pair| pair.strip_prefix("limit="))
+                    .and_then(|limit| limit.parse().ok())
+                    .unwrap_or(0);
+                Some(Op::ServersDetail(limit))
+            }
+            _ if rest.starts_with('/') => Some(Op::ServerShow),
+            _ => None,
         }
     }
 }
@@ -81,6 +186,14 @@ impl Mix {
         }
         let total = weighted.iter().map(|(_, w)| w).sum();
         Mix { weighted, total }
+    }
+
+    /// The operation of a mix of one operation; `None` for a mix of several.
+    pub fn only_op(&self) -> Option<Op> {
+        match self.weighted.as_slice() {
+            [(op, _)] => Some(*op),
+            _ => None,
+        }
     }
 
     fn pick(&self, rng: &mut fastrand::Rng) -> Op {
@@ -111,7 +224,8 @@ pub struct Plan {
 }
 
 /// The paths of existing instances, `/instances/{id}`, that `show`, `update`
-/// and `forbidden` requests draw from at random.
+/// and `forbidden` requests draw from at random, or of existing servers,
+/// `/v2.1/servers/{id}`, that `server-show` requests draw from.
 #[derive(Debug, Clone, Default)]
 pub struct Ids(Arc<Vec<Uri>>);
 
@@ -145,6 +259,16 @@ impl Ids {
 /// `count` random version-4 UUID paths that name no instance: what a client
 /// without a token asks for.
 pub fn made_up_ids(count: usize) -> Ids {
+    made_up_paths("/instances", count)
+}
+
+/// `count` random version-4 UUID paths under `/v2.1/servers` that name no
+/// server: what `server-show` asks the baseline for.
+pub fn made_up_server_ids(count: usize) -> Ids {
+    made_up_paths("/v2.1/servers", count)
+}
+
+fn made_up_paths(collection: &str, count: usize) -> Ids {
     let mut rng = fastrand::Rng::new();
     let paths = (0..count)
         .filter_map(|_| {
@@ -160,7 +284,7 @@ pub fn made_up_ids(count: usize) -> Ids {
                 &hex[16..20],
                 &hex[20..]
             );
-            Uri::try_from(format!("/instances/{id}")).ok()
+            Uri::try_from(format!("{collection}/{id}")).ok()
         })
         .collect();
     Ids(Arc::new(paths))
@@ -172,6 +296,11 @@ pub struct Target {
     addr: SocketAddr,
     host: HeaderValue,
     token: HeaderValue,
+    /// The image `POST /v2.1/servers` boots; empty until
+    /// [`Target::with_image`] names one.
+    image_id: String,
+    /// The `server-create` body, made once for that image.
+    server_create_body: Bytes,
 }
 
 /// What a workload measured.
@@ -282,7 +411,42 @@ impl Target {
             .map_err(|_| BenchError::Usage("the token is not a valid header value".to_owned()))?;
         let host = HeaderValue::from_str(&addr.to_string())
             .map_err(|_| BenchError::Usage(format!("{addr} is not a valid Host header")))?;
-        Ok(Target { addr, host, token })
+        let mut target = Target {
+            addr,
+            host,
+            token,
+            image_id: String::new(),
+            server_create_body: Bytes::new(),
+        };
+        target.server_create_body = target.server_body("b", None);
+        Ok(target)
+    }
+
+    /// The same target, with servers created by `server-create` and
+    /// [`Target::seed_servers`] booting image `image_id`
+    /// ([`Target::image_id`] finds the cloud's).
+    pub fn with_image(mut self, image_id: &str) -> Self {
+        self.image_id = image_id.to_owned();
+        self.server_create_body = self.server_body("b", None);
+        self
+    }
+
+    /// A `POST /v2.1/servers` body: flavor 1 (`m1.tiny`) and the target's
+    /// image; alone with no network (the `server-create` workload), or
+    /// `count` at once on the default network (the seeding).
+    fn server_body(&self, name: &str, count: Option<u64>) -> Bytes {
+        let mut server = serde_json::json!({
+            "name": name,
+            "flavorRef": "1",
+            "imageRef": self.image_id,
+            "networks": "none",
+        });
+        if let Some(count) = count {
+            server["networks"] = "auto".into();
+            server["min_count"] = count.into();
+            server["max_count"] = count.into();
+        }
+        Bytes::from(serde_json::json!({ "server": server }).to_string())
     }
 
     /// The server's address.
@@ -392,6 +556,142 @@ impl Target {
             })
     }
 
+    /// The id of the cloud's `cirros` image (or of its first image if it
+    /// has no `cirros`), from the image service's `GET /image/v2/images`:
+    /// what a client looks up before it creates a server (the compute
+    /// API's own image list is gone from microversion 2.36 on).
+    pub async fn image_id(&self) -> Result<String, BenchError> {
+        let req = self.request_with(
+            Method::GET,
+            Uri::from_static("/image/v2/images"),
+            true,
+            None,
+        );
+        let listing = self.fetch_json(req, "listing images").await?;
+        let images = listing["images"].as_array().cloned().unwrap_or_default();
+        images
+            .iter()
+            .find(|image| image["name"] == "cirros")
+            .or(images.first())
+            .and_then(|image| image["id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| BenchError::Populate("the cloud lists no image".to_owned()))
+    }
+
+    /// Creates `count` servers through `POST /v2.1/servers`, [`SERVER_BATCH`]
+    /// at a time (`min_count` = `max_count`, as `openstack server create --min
+    /// --max` does), named `bench-1`… within each batch, booting the
+    /// target's image with flavor 1 on the default network. Any refused
+    /// batch fails the whole seeding.
+    pub async fn seed_servers(&self, count: u64) -> Result<(), BenchError> {
+        let batch = SERVER_BATCH;
+        let mut sender = self.connect().await?;
+        let mut created = 0;
+        while created < count {
+            let size = batch.min(count - created);
+            let req = self.compute_request(
+                Method::POST,
+                Uri::from_static("/v2.1/servers"),
+                Some(self.server_body(SERVER_NAME, Some(size))),
+            );
+            let answer = send(&mut sender, req)
+                .await
+                .map_err(|error| BenchError::Populate(format!("creating servers: {error}")))?;
+            if answer.status != Op::ServerCreate.expected() {
+                return Err(BenchError::Populate(format!(
+                    "creating {size} servers was answered {}: {}",
+                    answer.status,
+                    String::from_utf8_lossy(&answer.body)
+                )));
+            }
+            created += size;
+        }
+        Ok(())
+    }
+
+    /// The paths, `/v2.1/servers/{id}`, of every server the seeding
+    /// created (named `bench-…`), read page by page from `GET /v2.1/servers`.
+    pub async fn server_paths(&self) -> Result<Ids, BenchError> {
+        let mut paths = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let uri = match &marker {
+                None => "/v2.1/servers?limit=1000".to_owned(),
+                Some(marker) => format!("/v2.1/servers?limit=1000&marker={marker}"),
+            };
+            let uri = Uri::try_from(uri).map_err(|error| {
+                BenchError::Populate(format!("listing servers after {marker:?}: {error}"))
+            })?;
+            let page = self
+                .fetch_json(
+                    self.compute_request(Method::GET, uri, None),
+                    "listing servers",
+                )
+                .await?;
+            let servers = page["servers"].as_array().cloned().unwrap_or_default();
+            for server in &servers {
+                let (Some(id), Some(name)) = (server["id"].as_str(), server["name"].as_str())
+                else {
+                    continue;
+                };
+                if name.starts_with(SERVER_NAME) {
+                    if let Ok(path) = Uri::try_from(format!("/v2.1/servers/{id}")) {
+                        paths.push(path);
+                    }
+                }
+            }
+            marker = servers
+                .last()
+                .and_then(|server| server["id"].as_str())
+                .map(str::to_owned);
+            if marker.is_none() || page.get("servers_links").is_none() {
+                return Ok(Ids(Arc::new(paths)));
+            }
+        }
+    }
+
+    /// The body of the answer to one `op` request (drawing from `ids`),
+    /// which must have the status `op` expects: what the baseline is given
+    /// to send back.
+    pub async fn answer_body(&self, op: Op, ids: &Ids) -> Result<Bytes, BenchError> {
+        let mut sender = self.connect().await?;
+        let req = self.request_for(op, ids, &mut fastrand::Rng::new());
+        let what = format!("capturing an answer to {}", op.name());
+        let answer = send(&mut sender, req)
+            .await
+            .map_err(|error| BenchError::Populate(format!("{what}: {error}")))?;
+        if answer.status != op.expected() {
+            return Err(BenchError::Populate(format!(
+                "{what}: answered {}, not {}",
+                answer.status,
+                op.expected()
+            )));
+        }
+        Ok(answer.body)
+    }
+
+    /// Sends `req` on a connection of its own and reads the answer as
+    /// JSON, which must come with 200.
+    async fn fetch_json(
+        &self,
+        req: http::Request<Full<Bytes>>,
+        what: &str,
+    ) -> Result<serde_json::Value, BenchError> {
+        let mut sender = self.connect().await?;
+        let answer = send(&mut sender, req)
+            .await
+            .map_err(|error| BenchError::Populate(format!("{what}: {error}")))?;
+        if answer.status != StatusCode::OK {
+            return Err(BenchError::Populate(format!(
+                "{what}: answered {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            )));
+        }
+        serde_json::from_slice(&answer.body)
+            .map_err(|error| BenchError::Populate(format!("{what}: {error}")))
+    }
+
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, BenchError> {
         let stream = TcpStream::connect(self.addr)
             .await
@@ -410,6 +710,7 @@ impl Target {
         Ok(sender)
     }
 
+    /// A request to the seed's instance API, with a form body if `form`.
     fn request(
         &self,
         method: Method,
@@ -417,7 +718,34 @@ impl Target {
         with_token: bool,
         form: Option<String>,
     ) -> http::Request<Full<Bytes>> {
-        let body = form.map(Bytes::from).unwrap_or_default();
+        let body = form.map(|form| (Bytes::from(form), FORM));
+        self.request_with(method, uri, with_token, body)
+    }
+
+    /// A request to the compute API, with the token and the microversion,
+    /// and a JSON body if `json`.
+    fn compute_request(
+        &self,
+        method: Method,
+        uri: Uri,
+        json: Option<Bytes>,
+    ) -> http::Request<Full<Bytes>> {
+        let mut req = self.request_with(method, uri, true, json.map(|json| (json, JSON)));
+        req.headers_mut().insert(
+            API_VERSION_HEADER,
+            HeaderValue::from_static(COMPUTE_VERSION),
+        );
+        req
+    }
+
+    fn request_with(
+        &self,
+        method: Method,
+        uri: Uri,
+        with_token: bool,
+        body: Option<(Bytes, &'static str)>,
+    ) -> http::Request<Full<Bytes>> {
+        let (body, content_type) = body.unwrap_or_default();
         let has_body = !body.is_empty();
         let mut req = http::Request::new(Full::new(body));
         *req.method_mut() = method;
@@ -428,7 +756,7 @@ impl Target {
             headers.insert(AUTH_TOKEN_HEADER, self.token.clone());
         }
         if has_body {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(FORM));
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         req
     }
@@ -458,6 +786,13 @@ impl Target {
                 self.request(Method::PUT, ids.pick(rng), true, Some(name))
             }
             Op::Forbidden => self.request(Method::GET, ids.pick(rng), false, None),
+            Op::ServerShow => self.compute_request(Method::GET, ids.pick(rng), None),
+            Op::ServersDetail(limit) => self.compute_request(Method::GET, detail_uri(limit), None),
+            Op::ServerCreate => self.compute_request(
+                Method::POST,
+                Uri::from_static("/v2.1/servers"),
+                Some(self.server_create_body.clone()),
+            ),
         }
     }
 
@@ -522,6 +857,12 @@ impl Target {
             }
         }
     }
+}
+
+/// `/v2.1/servers/detail?limit=LIMIT`.
+fn detail_uri(limit: u32) -> Uri {
+    Uri::try_from(format!("/v2.1/servers/detail?limit={limit}"))
+        .unwrap_or_else(|_| Uri::from_static("/v2.1/servers/detail"))
 }
 
 async fn send(
@@ -639,6 +980,70 @@ mod tests {
         assert!((4_500..5_500).contains(&counts["Create"]), "{counts:?}");
         assert!((4_500..5_500).contains(&counts["Update"]), "{counts:?}");
         assert!(!counts.contains_key("Index"));
+    }
+
+    #[test]
+    fn every_operation_is_found_again_by_its_name() {
+        for op in [
+            Op::Show,
+            Op::Index,
+            Op::Create,
+            Op::Update,
+            Op::Forbidden,
+            Op::ServerShow,
+            Op::ServersDetail(100),
+            Op::ServersDetail(1000),
+            Op::ServerCreate,
+        ] {
+            assert_eq!(Op::from_name(&op.name()), Some(op), "{}", op.name());
+        }
+        for name in [
+            "servers-detail-",
+            "servers-detail-x",
+            "servers-detail-010",
+            "Show",
+        ] {
+            assert_eq!(Op::from_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn each_compute_request_is_recognised_as_its_operation() {
+        let target = Target::new("127.0.0.1:1".parse().unwrap(), "t")
+            .unwrap()
+            .with_image("img");
+        let ids = made_up_server_ids(3);
+        let mut rng = fastrand::Rng::with_seed(1);
+        for op in [
+            Op::ServerShow,
+            Op::ServersDetail(100),
+            Op::ServersDetail(1000),
+            Op::ServerCreate,
+        ] {
+            let req = target.request_for(op, &ids, &mut rng);
+            assert_eq!(Op::compute_op_of(&req), Some(op));
+            assert_eq!(req.headers()[API_VERSION_HEADER], COMPUTE_VERSION);
+        }
+        let seed = target.request_for(Op::Show, &made_up_ids(1), &mut rng);
+        assert_eq!(Op::compute_op_of(&seed), None);
+        assert!(seed.headers().get(API_VERSION_HEADER).is_none());
+    }
+
+    #[test]
+    fn a_server_create_body_names_the_targets_image_and_no_network() {
+        let target = Target::new("127.0.0.1:1".parse().unwrap(), "t")
+            .unwrap()
+            .with_image("4a5b");
+        let body: serde_json::Value = serde_json::from_slice(&target.server_create_body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"server": {"name": "b", "flavorRef": "1", "imageRef": "4a5b", "networks": "none"}})
+        );
+        let batch: serde_json::Value =
+            serde_json::from_slice(&target.server_body("bench", Some(7))).unwrap();
+        assert_eq!(batch["server"]["networks"], "auto");
+        assert_eq!(batch["server"]["min_count"], 7);
+        assert_eq!(batch["server"]["max_count"], 7);
     }
 
     #[test]

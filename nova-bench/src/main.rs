@@ -8,12 +8,13 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 
+use nova_bench::baseline::CapturedAnswers;
 use nova_bench::load::{self, Mix, Op, Plan, Target};
 use nova_bench::suite::{self, SuiteConfig};
 use nova_bench::BenchError;
@@ -51,6 +52,11 @@ enum Commands {
         /// Where server logs and SQLite files go during the run.
         #[arg(long, value_name = "DIR", default_value = "target/bench")]
         work_dir: PathBuf,
+        /// Run only the workloads whose names contain one of these words
+        /// (comma-separated; `server` is the compute API's), with their
+        /// baselines; the scale run only if one is `scale`.
+        #[arg(long, value_name = "WORDS", value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Loads a server that is already running with one workload and prints
     /// what it measured: for profiling a server by hand (`perf record -p`).
@@ -58,10 +64,14 @@ enum Commands {
         /// The server's address.
         #[arg(long, value_name = "ADDR")]
         addr: SocketAddr,
-        /// show, index, create, update or forbidden.
+        /// show, index, create, update or forbidden (the seed's instance
+        /// API), or server-show, servers-detail-N (N per page) or
+        /// server-create (the compute API: start the server with the
+        /// configuration the suite writes, target/bench/compute-api-paste.ini).
         #[arg(long, value_name = "OP", default_value = "show")]
         op: String,
-        /// Create instances until the server lists this many first.
+        /// Create instances (servers, for the compute API) until the server
+        /// lists this many first.
         #[arg(long, value_name = "N", default_value_t = 10_000)]
         instances: u64,
         /// Seconds to measure (after one second of warm-up).
@@ -80,6 +90,10 @@ enum Commands {
         /// The token to accept.
         #[arg(long, value_name = "TOKEN", default_value = "open-sesame")]
         token: String,
+        /// Answer the compute API's requests with the bodies in this
+        /// directory (`OP.json`, as the suite captures them).
+        #[arg(long, value_name = "DIR")]
+        answers: Option<PathBuf>,
     },
 }
 
@@ -93,6 +107,7 @@ fn main() -> ExitCode {
             save,
             criterion_dir,
             work_dir,
+            only,
         } => run_suite(
             SuiteConfig {
                 server,
@@ -102,6 +117,7 @@ fn main() -> ExitCode {
                 quick,
                 work_dir,
                 criterion_dir,
+                only,
             },
             save,
         ),
@@ -112,7 +128,11 @@ fn main() -> ExitCode {
             seconds,
             connections,
         } => drive(addr, &op, instances, seconds, connections),
-        Commands::Baseline { listen, token } => baseline(listen, &token),
+        Commands::Baseline {
+            listen,
+            token,
+            answers,
+        } => baseline(listen, &token, answers.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -127,6 +147,11 @@ fn run_suite(config: SuiteConfig, save: Option<PathBuf>) -> Result<(), BenchErro
     if save.is_some() && config.quick {
         return Err(BenchError::Usage(
             "--save records full runs only; drop --quick".to_owned(),
+        ));
+    }
+    if save.is_some() && !config.only.is_empty() {
+        return Err(BenchError::Usage(
+            "--save records full runs only; drop --only".to_owned(),
         ));
     }
     if config.connections == 0 {
@@ -182,14 +207,8 @@ fn drive(
     seconds: u64,
     connections: usize,
 ) -> Result<(), BenchError> {
-    let op = match op {
-        "show" => Op::Show,
-        "index" => Op::Index,
-        "create" => Op::Create,
-        "update" => Op::Update,
-        "forbidden" => Op::Forbidden,
-        other => return Err(BenchError::Usage(format!("unknown workload {other:?}"))),
-    };
+    let op =
+        Op::from_name(op).ok_or_else(|| BenchError::Usage(format!("unknown workload {op:?}")))?;
     let target = Target::new(addr, "open-sesame")?;
     let plan = Plan {
         connections: connections.max(1),
@@ -197,27 +216,45 @@ fn drive(
         measure: Duration::from_secs(seconds),
     };
     let outcome = load::block_on(async {
-        let existing = if instances == 0 {
-            0
+        let (target, ids) = if op.is_compute() {
+            let image = target.image_id().await?;
+            let target = target.with_image(&image);
+            let existing = target.server_paths().await?.len() as u64;
+            target
+                .seed_servers(instances.saturating_sub(existing))
+                .await?;
+            let ids = target.server_paths().await?;
+            eprintln!("nova-bench: {} servers; measuring", ids.len());
+            let ids = if ids.is_empty() {
+                load::made_up_server_ids(1_000)
+            } else {
+                ids
+            };
+            (target, ids)
         } else {
-            target.instance_count().await?
+            let existing = if instances == 0 {
+                0
+            } else {
+                target.instance_count().await?
+            };
+            let ids = target
+                .populate(
+                    instances.saturating_sub(existing),
+                    existing,
+                    plan.connections,
+                )
+                .await?;
+            let ids = if ids.is_empty() {
+                load::made_up_ids(1_000)
+            } else {
+                ids
+            };
+            eprintln!(
+                "nova-bench: {} instances; measuring",
+                existing.max(instances)
+            );
+            (target, ids)
         };
-        let ids = target
-            .populate(
-                instances.saturating_sub(existing),
-                existing,
-                plan.connections,
-            )
-            .await?;
-        let ids = if ids.is_empty() {
-            load::made_up_ids(1_000)
-        } else {
-            ids
-        };
-        eprintln!(
-            "nova-bench: {} instances; measuring",
-            existing.max(instances)
-        );
         Ok::<_, BenchError>(target.run(&plan, &Mix::only(op), &ids).await)
     })??;
     println!(
@@ -231,9 +268,13 @@ fn drive(
     Ok(())
 }
 
-fn baseline(listen: SocketAddr, token: &str) -> Result<(), BenchError> {
+fn baseline(listen: SocketAddr, token: &str, answers: Option<&Path>) -> Result<(), BenchError> {
     let token = http::HeaderValue::from_str(token)
         .map_err(|_| BenchError::Usage("the token is not a valid header value".to_owned()))?;
+    let captured = match answers {
+        Some(dir) => CapturedAnswers::read_from(dir)?,
+        None => CapturedAnswers::default(),
+    };
     // Multi-threaded, as nova-server's runtime is: pinned to one CPU it has
     // one worker, as nova-server has.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -254,8 +295,11 @@ fn baseline(listen: SocketAddr, token: &str) -> Result<(), BenchError> {
             what: "reading the bound address".to_owned(),
             source: e,
         })?;
-        eprintln!("nova-bench baseline listening on http://{addr}");
-        nova_bench::baseline::serve(listener, token).await;
+        eprintln!(
+            "nova-bench baseline listening on http://{addr} ({} captured compute answers)",
+            captured.len()
+        );
+        nova_bench::baseline::serve_with(listener, token, captured).await;
         Ok(())
     })
 }

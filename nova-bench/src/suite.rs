@@ -7,7 +7,8 @@
 //! with the same connections and times.
 //!
 //! This module runs the parts in order; each part has a module of its own:
-//! [`SuiteConfig`] what to run, `workloads` the workload table, `launch`
+//! [`SuiteConfig`] what to run, `workloads` the workload table, `compute`
+//! the compute API's configuration, seeding and captured answers, `launch`
 //! starting a workload's server, `measure` measuring one workload, `scale`
 //! the scale run, `environment` the machine and build, `criterion` the
 //! router micro-benchmarks, and [`Report`] the printed report.
@@ -16,6 +17,7 @@
 // and in its submodules).
 #![allow(clippy::print_stderr)]
 
+mod compute;
 mod config;
 mod criterion;
 mod environment;
@@ -34,7 +36,7 @@ use launch::{launch_for, supports_store_flag};
 use measure::measure_workload;
 use report::{Row, RowResult};
 use units::seconds;
-use workloads::{workloads, Store};
+use workloads::{select, workloads, Api, Store};
 
 pub use config::SuiteConfig;
 pub use report::Report;
@@ -53,16 +55,47 @@ pub fn run(config: &SuiteConfig) -> Result<Report, BenchError> {
         seconds(plan.measure)
     ));
 
+    if !config.only.is_empty() {
+        preamble.push(format!(
+            "selection: only workloads whose names contain {}, with their baselines{}",
+            config
+                .only
+                .iter()
+                .map(|word| format!("`{word}`"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            if config.runs_scale() {
+                ""
+            } else {
+                "; no scale run"
+            }
+        ));
+    }
+    let selected = select(workloads(), &config.only);
+    // A build without --store would keep a compute server's servers in the
+    // file's sqlite:nova.db, in the working directory; the compute rows'
+    // baselines need such a server to capture their answers from.
+    let runnable = |store: Store, api: Api| {
+        has_store_flag || (store != Store::Sqlite && api == Api::Instances)
+    };
+    if has_store_flag {
+        preamble.extend(compute::prepare(config, &selected)?);
+    }
+
     let mut rows = Vec::new();
-    for (index, workload) in workloads().into_iter().enumerate() {
-        let result = if workload.store == Store::Sqlite && !has_store_flag {
+    for (index, workload) in selected.into_iter().enumerate() {
+        let result = if !runnable(workload.store, workload.api) {
             RowResult::NotAvailable("n/a (no --store in this build)".to_owned())
         } else {
             eprintln!(
-                "bench: {} ({}), {} instances",
+                "bench: {} ({}), {} {}",
                 workload.name,
                 workload.store.label(),
-                workload.instances
+                workload.instances,
+                match workload.api {
+                    Api::Instances => "instances",
+                    Api::Compute => "servers",
+                }
             );
             let launch = launch_for(config, &workload, has_store_flag, index)?;
             RowResult::Measured(Box::new(measure_workload(
@@ -72,8 +105,12 @@ pub fn run(config: &SuiteConfig) -> Result<Report, BenchError> {
         rows.push(Row { workload, result });
     }
 
-    eprintln!("bench: scale");
-    let (scale, scale_note) = scale::measure_scale(config, has_store_flag)?;
+    let (scale, scale_note) = if config.runs_scale() {
+        eprintln!("bench: scale");
+        scale::measure_scale(config, has_store_flag)?
+    } else {
+        (Vec::new(), None)
+    };
     preamble.push(describe_load_at_end());
     let router = config
         .criterion_dir

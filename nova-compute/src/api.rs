@@ -313,6 +313,13 @@ pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Respo
     json_response(status, body)
 }
 
+/// `{"KEY": value}`, moving `value` in (`json!` would copy it whole).
+pub(crate) fn wrapped(key: &str, value: serde_json::Value) -> serde_json::Value {
+    let mut object = serde_json::Map::with_capacity(1);
+    object.insert(key.to_owned(), value);
+    serde_json::Value::Object(object)
+}
+
 /// An answer with no body: 202 or 204.
 pub(crate) fn empty(status: StatusCode) -> Response {
     let mut response = Response::new(Bytes::new());

@@ -7,10 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use nova_controller::Timestamp;
 use uuid::Uuid;
 
-use crate::FlavorSnapshot;
+use crate::{FlavorSnapshot, Image};
 
 /// A flavor: a size of server.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,83 +84,6 @@ impl Flavor {
             Flavor::new("4", "m1.large", 4, 8192, 80),
             Flavor::new("5", "m1.xlarge", 8, 16384, 160),
         ]
-    }
-}
-
-/// An image servers can be built from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Image {
-    /// Its id.
-    pub id: Uuid,
-    /// Its name.
-    pub name: String,
-    /// `qcow2`, `raw`, …
-    pub disk_format: String,
-    /// `bare`, …
-    pub container_format: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The smallest root disk it needs, GiB.
-    pub min_disk: u64,
-    /// The least memory it needs, MiB.
-    pub min_ram: u64,
-    /// Free-form properties (`os_distro`, …).
-    pub properties: BTreeMap<String, String>,
-    /// The project that owns it (Glance's `owner`).
-    pub owner: String,
-    /// When it was uploaded: its `created_at` and `updated_at`.
-    pub created_at: Timestamp,
-}
-
-impl Image {
-    /// The id of the default `cirros` image, [`Image::id_for_name`] of
-    /// `cirros`: fixed, so a client's configuration that names it keeps
-    /// working across restarts, and the same whether the image comes from
-    /// the defaults or from `images = cirros`.
-    pub const CIRROS_ID: Uuid = Uuid::from_u128(0x840d_d654_a43f_8980_b114_836f_f26c_51fa);
-
-    /// When every built-in and configured image was uploaded:
-    /// 2024-01-01T00:00:00Z. Fixed, so listings do not change across
-    /// restarts.
-    pub const UPLOADED_MICROS: i64 = 1_704_067_200_000_000;
-
-    /// devstack's test image, named `cirros` here.
-    pub fn cirros() -> Self {
-        Image {
-            id: Self::CIRROS_ID,
-            ..Image::named("cirros")
-        }
-    }
-
-    /// A public `qcow2` image named `name` with [`Image::id_for_name`]'s
-    /// id, cirros' size, no minimums and no properties, owned by
-    /// [`DEFAULT_PROJECT`].
-    pub fn named(name: &str) -> Self {
-        Image {
-            id: Self::id_for_name(name),
-            name: name.to_owned(),
-            disk_format: "qcow2".to_owned(),
-            container_format: "bare".to_owned(),
-            size: 21_692_416,
-            min_disk: 0,
-            min_ram: 0,
-            properties: BTreeMap::new(),
-            owner: DEFAULT_PROJECT.to_owned(),
-            created_at: Timestamp::from_unix_micros(Self::UPLOADED_MICROS)
-                .unwrap_or_else(Timestamp::now),
-        }
-    }
-
-    /// The id an image configured by name alone gets: the first 16 bytes
-    /// of SHA-256 of `nova-rs image NAME`, as an RFC 9562 version 8
-    /// (custom) UUID. The same name always gives the same id, on every
-    /// host and across restarts.
-    pub fn id_for_name(name: &str) -> Uuid {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(format!("nova-rs image {name}").as_bytes());
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        uuid::Builder::from_custom_bytes(bytes).into_uuid()
     }
 }
 
@@ -274,7 +196,9 @@ impl Default for Quota {
 pub struct Cloud {
     /// The flavors, in the order listed.
     pub flavors: Vec<Flavor>,
-    /// The images, in the order listed.
+    /// The configured images, in the order listed: public, protected and
+    /// fixed. The snapshots `createImage` takes are kept by the store
+    /// ([`ImageStore`](crate::ImageStore)) and listed after these.
     pub images: Vec<Image>,
     /// The networks; the first is the one `"auto"` attaches.
     pub networks: Vec<Network>,
@@ -328,7 +252,7 @@ impl Cloud {
         self.flavors.iter().find(|f| f.id == id)
     }
 
-    /// The image with this id.
+    /// The configured image with this id (a snapshot is in the store).
     pub fn image(&self, id: &Uuid) -> Option<&Image> {
         self.images.iter().find(|i| i.id == *id)
     }

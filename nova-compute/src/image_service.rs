@@ -1,7 +1,8 @@
-//! A minimal image service: the read half of Glance's v2 API over the
-//! cloud's configured images, so that `openstack image list` and
-//! `server create --image NAME` resolve images as they do on devstack,
-//! where Glance is mounted at `/image`.
+//! A minimal image service: Glance's v2 API for reading images and
+//! deleting snapshots, over the cloud's configured images and the
+//! snapshots `createImage` stores, so that `openstack image list`,
+//! `image show`, `image delete` and `server create --image NAME` work as
+//! they do on devstack, where Glance is mounted at `/image`.
 //!
 //! It answers, relative to where it is mounted:
 //!
@@ -9,38 +10,52 @@
 //! |---|---|
 //! | `/` | 300 with the versions document (Glance's version discovery, which openstacksdk reads first) |
 //! | `/versions` | 200 with the same document |
-//! | `/v2/images` | the images, Glance's filters, sorting and paging, with `first`, `next` and `schema` |
-//! | `/v2/images/{id}` | one image; 404 for any other id |
+//! | `GET /v2/images` | the images the caller may see, Glance's filters, sorting and paging, with `first`, `next` and `schema` |
+//! | `GET /v2/images/{id}` | one image; 404 for any other id, and for another project's private image |
+//! | `DELETE /v2/images/{id}` | 204 for a snapshot the caller owns (or any, for an admin); 403 for a configured image, which is protected |
 //!
-//! Every image is `active`, `public`, not protected nor hidden, owned by
-//! its configured owner. The links inside an image and a listing are
-//! Glance's own relative paths (`/v2/images/ID`), which clients resolve
-//! against the endpoint; the versions document's links are absolute,
-//! from the `Host` header and the mount point. Errors are Nova fault
-//! bodies (`itemNotFound`, `badRequest`), where Glance would answer a
-//! plain-text page: clients read only the status.
+//! The configured images are `active`, `public` and protected, owned by
+//! the default project; a snapshot is its project's (`private`, or
+//! `shared` with the server's project when an admin of another project
+//! took it, as Nova does), `queued`, then `saving`, then `active` when
+//! the action that took it ends. The caller is decided as the compute
+//! API decides it: the token filter's request context if there is one,
+//! else the shared token, an admin of the default project, who sees every
+//! image (as Glance's admins do).
+//!
+//! The links inside an image and a listing are Glance's own relative
+//! paths (`/v2/images/ID`), which clients resolve against the endpoint;
+//! the versions document's links are absolute, from the `Host` header and
+//! the mount point. Errors are Nova fault bodies (`itemNotFound`,
+//! `badRequest`, `forbidden`), where Glance would answer a plain-text
+//! page: clients read only the status.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use http::header::HOST;
 use http::{Method, StatusCode};
+use nova_controller::Timestamp;
 use nova_router::{
-    json_response, method_not_allowed, ready, Fault, Mapper, Request, Response, ResponseFuture,
-    RoutesMiddleware, RoutingArgs, ScriptName, Service,
+    json_response, method_not_allowed, ready, Fault, Mapper, Request, RequestContext, Response,
+    ResponseFuture, RoutesMiddleware, RoutingArgs, ScriptName, Service,
 };
 use serde_json::{json, Map, Value};
+use uuid::Uuid;
 
+use crate::image::{find_image, list_images, Viewer};
 use crate::pagination::urlencode;
-use crate::Image;
+use crate::{Clock, Cloud, ComputeError, Image, ImageStatus, ImageStore, SystemClock, Visibility};
 
 /// The image service application; see the module documentation.
 ///
 /// ```
-/// use nova_compute::{Image, ImageServiceApp};
+/// use std::sync::Arc;
+/// use nova_compute::{Cloud, Image, ImageServiceApp, MemoryServerStore};
 /// use nova_router::Service;
 ///
-/// let app = ImageServiceApp::new(vec![Image::cirros()]);
+/// // Over the store the compute API keeps its servers and snapshots in.
+/// let app = ImageServiceApp::new(Arc::new(MemoryServerStore::new()), Cloud::default());
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let req = http::Request::get("/v2/images?name=cirros").body(Default::default()).unwrap();
 /// let response = app.call(req).await.unwrap();
@@ -54,23 +69,33 @@ pub struct ImageServiceApp {
 }
 
 impl ImageServiceApp {
-    /// The service over `images`, listed in this order where Glance's
-    /// sort keys tie (every image was uploaded at the same instant).
-    pub fn new(images: Vec<Image>) -> Self {
+    /// The service over `cloud`'s configured images and the snapshots in
+    /// `store`, on the system clock. Configured images come first where
+    /// Glance's sort keys tie (they were all uploaded at one instant).
+    pub fn new(store: Arc<dyn ImageStore>, cloud: Cloud) -> Self {
+        Self::with_clock(store, cloud, Arc::new(SystemClock))
+    }
+
+    /// As [`ImageServiceApp::new`], reading the time from `clock`: a
+    /// snapshot's status is derived from it.
+    pub fn with_clock(store: Arc<dyn ImageStore>, cloud: Cloud, clock: Arc<dyn Clock>) -> Self {
         let mut mapper = Mapper::new();
         let table = [
-            ("/versions", "versions"),
-            ("/v2/images", "index"),
-            ("/v2/images/{image_id}", "show"),
+            ("/versions", "versions", Method::GET),
+            ("/v2/images", "index", Method::GET),
+            ("/v2/images/{image_id}", "show", Method::GET),
+            ("/v2/images/{image_id}", "delete", Method::DELETE),
         ];
-        for (template, action) in table {
+        for (template, action, method) in table {
             // A fixed table: a failure is a bug in this file.
-            if let Err(error) = mapper.connect(template, action, &[Method::GET]) {
+            if let Err(error) = mapper.connect(template, action, &[method]) {
                 unreachable!("the image service's routes are valid: {error}");
             }
         }
         let images = Images {
-            images: images.into(),
+            cloud: Arc::new(cloud),
+            store,
+            clock,
         };
         ImageServiceApp {
             routes: Arc::new(RoutesMiddleware::new(mapper, images)),
@@ -105,9 +130,19 @@ impl Service<Request> for ImageServiceApp {
 }
 
 /// The routed half: what the mapper matched.
-#[derive(Debug)]
+#[derive(Clone)]
 struct Images {
-    images: Arc<[Image]>,
+    cloud: Arc<Cloud>,
+    store: Arc<dyn ImageStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Images {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Images")
+            .field("cloud", &self.cloud)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Service<Request> for Images {
@@ -116,18 +151,108 @@ impl Service<Request> for Images {
     type Future = ResponseFuture;
 
     fn call(&self, req: Request) -> Self::Future {
-        let args = req
-            .extensions()
-            .get::<RoutingArgs>()
-            .cloned()
+        let images = self.clone();
+        Box::pin(async move {
+            let args = req
+                .extensions()
+                .get::<RoutingArgs>()
+                .cloned()
+                .unwrap_or_default();
+            let id = args.param("image_id").unwrap_or_default();
+            let answer = match args.action() {
+                "versions" => Ok(versions(&req, StatusCode::OK)),
+                "index" => images.index(&req).await,
+                "show" => images.show(&req, id).await,
+                "delete" => images.delete(&req, id).await,
+                _ => Err(Fault::not_found("the resource could not be found")),
+            };
+            Ok(answer.unwrap_or_else(Fault::into_response))
+        })
+    }
+}
+
+/// A store's failure, answered as the compute API answers it (503 when
+/// the store cannot be reached), its reason logged.
+fn store_fault(error: nova_controller::StoreError) -> Fault {
+    let error = ComputeError::from(error);
+    tracing::error!(%error, "answering {}", error.status());
+    Fault::from(error)
+}
+
+impl Images {
+    /// Who asks: the token filter's request context, else the shared
+    /// token, an admin of the default project (as the compute API's
+    /// [`Call`](crate::Call) decides; this API's URLs name no project).
+    fn viewer(&self, req: &Request) -> Viewer {
+        match RequestContext::of(req) {
+            Some(context) => Viewer {
+                project_id: context.project_id.clone(),
+                is_admin: context.is_admin(),
+            },
+            None => Viewer {
+                project_id: self.cloud.default_project.clone(),
+                is_admin: true,
+            },
+        }
+    }
+
+    async fn show(&self, req: &Request, id: &str) -> Result<Response, Fault> {
+        let missing = || Fault::not_found(no_image(id));
+        let id = Uuid::try_parse(id).map_err(|_| missing())?;
+        let viewer = self.viewer(req);
+        let image = find_image(&self.cloud, self.store.as_ref(), &viewer, id)
+            .await
+            .map_err(store_fault)?
+            .ok_or_else(missing)?;
+        Ok(json_response(
+            StatusCode::OK,
+            &view(&image, self.clock.now()),
+        ))
+    }
+
+    /// Glance's `delete`: the image must be one the caller can see (else
+    /// 404), may delete (its owner or an admin, else 403 by policy) and
+    /// is not protected (the configured images, 403).
+    async fn delete(&self, req: &Request, id: &str) -> Result<Response, Fault> {
+        let missing = || Fault::not_found(format!("Failed to find image {id} to delete"));
+        let raw = id;
+        let id = Uuid::try_parse(raw).map_err(|_| missing())?;
+        let viewer = self.viewer(req);
+        let image = find_image(&self.cloud, self.store.as_ref(), &viewer, id)
+            .await
+            .map_err(store_fault)?
+            .ok_or_else(missing)?;
+        if !viewer.is_admin && image.owner != viewer.project_id {
+            return Err(Fault::forbidden(
+                "You are not authorized to complete delete_image action.",
+            ));
+        }
+        if image.protected {
+            return Err(Fault::forbidden(format!(
+                "Image {raw} is protected and cannot be deleted."
+            )));
+        }
+        if !self.store.delete_image(id).await.map_err(store_fault)? {
+            return Err(missing());
+        }
+        let mut response = Response::new(bytes::Bytes::new());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        Ok(response)
+    }
+
+    async fn index(&self, req: &Request) -> Result<Response, Fault> {
+        let params: Vec<(String, String)> = req
+            .uri()
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        let response = match args.action() {
-            "versions" => versions(&req, StatusCode::OK),
-            "index" => index(&self.images, &req).unwrap_or_else(Fault::into_response),
-            "show" => show(&self.images, args.param("image_id").unwrap_or_default()),
-            _ => Fault::not_found("the resource could not be found").into_response(),
-        };
-        ready(response)
+        let listing = listing(&params)?;
+        let viewer = self.viewer(req);
+        let now = self.clock.now();
+        let images = list_images(&self.cloud, self.store.as_ref(), &viewer)
+            .await
+            .map_err(store_fault)?;
+        page(&images, &params, &listing, &viewer, now)
     }
 }
 
@@ -164,23 +289,18 @@ fn no_image(id: &str) -> String {
     format!("No image found with ID {id}")
 }
 
-fn show(images: &[Image], id: &str) -> Response {
-    match images.iter().find(|image| image.id.to_string() == id) {
-        Some(image) => json_response(StatusCode::OK, &view(image)),
-        None => Fault::not_found(no_image(id)).into_response(),
-    }
-}
-
-/// An image as Glance v2 shows it: its properties at the top level, then
-/// its attributes.
-fn view(image: &Image) -> Value {
+/// An image as Glance v2 shows it at `now`: its properties at the top
+/// level, then its attributes. A snapshot has no formats while `queued`,
+/// and no size or checksums until its data is all there (`active`).
+fn view(image: &Image, now: Timestamp) -> Value {
     use sha2::Digest;
     let id = image.id.to_string();
+    let status = image.status_at(now);
     let data = format!("nova-rs image data {id}");
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let checksum = hex(&sha2::Sha256::digest(data.as_bytes())[..16]);
-    let hash = hex(&sha2::Sha512::digest(data.as_bytes()));
-    let uploaded = image.created_at.to_seconds_string();
+    let uploaded = status == ImageStatus::Active;
+    let checksum = uploaded.then(|| hex(&sha2::Sha256::digest(data.as_bytes())[..16]));
+    let hash = uploaded.then(|| hex(&sha2::Sha512::digest(data.as_bytes())));
     let mut view: Map<String, Value> = image
         .properties
         .iter()
@@ -189,22 +309,22 @@ fn view(image: &Image) -> Value {
     let attributes = json!({
         "id": id,
         "name": image.name,
-        "status": "active",
-        "visibility": "public",
-        "protected": false,
+        "status": status.as_str(),
+        "visibility": image.visibility.as_str(),
+        "protected": image.protected,
         "os_hidden": false,
         "checksum": checksum,
-        "os_hash_algo": "sha512",
+        "os_hash_algo": uploaded.then_some("sha512"),
         "os_hash_value": hash,
         "owner": image.owner,
-        "size": image.size,
+        "size": size(image, now),
         "virtual_size": null,
         "min_disk": image.min_disk,
         "min_ram": image.min_ram,
-        "disk_format": image.disk_format,
-        "container_format": image.container_format,
-        "created_at": uploaded,
-        "updated_at": uploaded,
+        "disk_format": disk_format(image, now),
+        "container_format": container_format(image, now),
+        "created_at": image.created_at.to_seconds_string(),
+        "updated_at": image.updated_at(now).to_seconds_string(),
         "tags": [],
         "self": format!("/v2/images/{id}"),
         "file": format!("/v2/images/{id}/file"),
@@ -214,6 +334,22 @@ fn view(image: &Image) -> Value {
         view.extend(attributes);
     }
     Value::Object(view)
+}
+
+/// The size Glance shows at `now`: none until the data is there.
+fn size(image: &Image, now: Timestamp) -> Option<u64> {
+    (image.status_at(now) == ImageStatus::Active).then_some(image.size)
+}
+
+/// The disk format Glance shows at `now`: none while `queued` (Nova
+/// creates a snapshot without one; the upload sets it).
+fn disk_format(image: &Image, now: Timestamp) -> Option<&str> {
+    (image.status_at(now) != ImageStatus::Queued).then_some(image.disk_format.as_str())
+}
+
+/// The container format, as [`disk_format`].
+fn container_format(image: &Image, now: Timestamp) -> Option<&str> {
+    (image.status_at(now) != ImageStatus::Queued).then_some(image.container_format.as_str())
 }
 
 /// Glance's sort keys, in the order its error message lists them.
@@ -237,6 +373,10 @@ const MAX_LIMIT: usize = 1000;
 struct Listing {
     limit: usize,
     marker: Option<String>,
+    /// Which memberships of shared images to list: Nova shares a
+    /// snapshot with a membership the member has not accepted, so such
+    /// an image is listed to its member only with `pending` or `all`.
+    member_status: String,
     tags: Vec<String>,
     sort: Vec<(String, bool)>,
     /// Everything else, one value each (the last), as Glance's `filters`.
@@ -367,6 +507,7 @@ fn listing(params: &[(String, String)]) -> Result<Listing, Fault> {
     Ok(Listing {
         limit,
         marker: last("marker").map(str::to_owned),
+        member_status: member_status.to_owned(),
         tags: all("tag").map(str::to_owned).collect(),
         sort,
         filters,
@@ -381,11 +522,23 @@ fn equals(wanted: &str, have: &str) -> bool {
     }
 }
 
-/// Whether `image` passes Glance's filters. Base attributes compare as
-/// Glance's database does; any other name filters on a property.
-fn passes(image: &Image, listing: &Listing) -> Result<bool, Fault> {
+/// Whether `image` passes Glance's filters at `now`, as `viewer` lists
+/// it. Base attributes compare as Glance's database does (an attribute
+/// not yet set matches nothing); any other name filters on a property.
+fn passes(
+    image: &Image,
+    listing: &Listing,
+    viewer: &Viewer,
+    now: Timestamp,
+) -> Result<bool, Fault> {
     if !listing.tags.is_empty() {
         // No image has tags.
+        return Ok(false);
+    }
+    let member_only = !viewer.is_admin
+        && image.visibility == Visibility::Shared
+        && image.owner != viewer.project_id;
+    if member_only && !matches!(listing.member_status.as_str(), "pending" | "all") {
         return Ok(false);
     }
     let number = |value: &str| {
@@ -394,19 +547,29 @@ fn passes(image: &Image, listing: &Listing) -> Result<bool, Fault> {
             .parse::<u64>()
             .map_err(|_| bad("Unable to filter using the specified range."))
     };
+    let optional = |wanted: &str, have: Option<&str>| have.is_some_and(|have| equals(wanted, have));
     for (key, value) in &listing.filters {
         let pass = match key.as_str() {
             "name" => equals(value, &image.name),
             "id" => equals(value, &image.id.to_string()),
-            "status" => equals(value, "active"),
-            "visibility" => matches!(value.as_str(), "" | "public" | "all"),
+            "status" => equals(value, image.status_at(now).as_str()),
+            "visibility" => match value.as_str() {
+                "" | "all" => true,
+                wanted => wanted == image.visibility.as_str(),
+            },
             "os_hidden" => value.eq_ignore_ascii_case("false"),
-            "protected" => value == "false",
+            "protected" => *value == image.protected.to_string(),
             "owner" => equals(value, &image.owner),
-            "disk_format" => equals(value, &image.disk_format),
-            "container_format" => equals(value, &image.container_format),
-            "size_min" => image.size >= number(value)?,
-            "size_max" => image.size <= number(value)?,
+            "disk_format" => optional(value, disk_format(image, now)),
+            "container_format" => optional(value, container_format(image, now)),
+            "size_min" => {
+                let least = number(value)?;
+                size(image, now).is_some_and(|size| size >= least)
+            }
+            "size_max" => {
+                let most = number(value)?;
+                size(image, now).is_some_and(|size| size <= most)
+            }
             "min_ram" => value.trim().parse::<u64>() == Ok(image.min_ram),
             "min_disk" => value.trim().parse::<u64>() == Ok(image.min_disk),
             "changes-since" => true,
@@ -419,18 +582,25 @@ fn passes(image: &Image, listing: &Listing) -> Result<bool, Fault> {
     Ok(true)
 }
 
-/// The order Glance's sort keys put `a` and `b` in; ties keep the
-/// configured order.
-fn compare(a: &(usize, &Image), b: &(usize, &Image), sort: &[(String, bool)]) -> Ordering {
+/// The order Glance's sort keys put `a` and `b` in at `now`; ties keep
+/// the catalog's order (configured images first, then snapshots as they
+/// were taken).
+fn compare(
+    a: &(usize, &Image),
+    b: &(usize, &Image),
+    sort: &[(String, bool)],
+    now: Timestamp,
+) -> Ordering {
     for (key, descending) in sort {
         let ordering = match key.as_str() {
             "name" => a.1.name.cmp(&b.1.name),
-            "container_format" => a.1.container_format.cmp(&b.1.container_format),
-            "disk_format" => a.1.disk_format.cmp(&b.1.disk_format),
-            "size" => a.1.size.cmp(&b.1.size),
+            "status" => a.1.status_at(now).as_str().cmp(b.1.status_at(now).as_str()),
+            "container_format" => container_format(a.1, now).cmp(&container_format(b.1, now)),
+            "disk_format" => disk_format(a.1, now).cmp(&disk_format(b.1, now)),
+            "size" => size(a.1, now).cmp(&size(b.1, now)),
             "id" => a.1.id.to_string().cmp(&b.1.id.to_string()),
-            "created_at" | "updated_at" => a.1.created_at.cmp(&b.1.created_at),
-            // status: every image is active.
+            "created_at" => a.1.created_at.cmp(&b.1.created_at),
+            "updated_at" => a.1.updated_at(now).cmp(&b.1.updated_at(now)),
             _ => Ordering::Equal,
         };
         let ordering = if *descending {
@@ -445,13 +615,14 @@ fn compare(a: &(usize, &Image), b: &(usize, &Image), sort: &[(String, bool)]) ->
     a.0.cmp(&b.0)
 }
 
-fn index(images: &[Image], req: &Request) -> Result<Response, Fault> {
-    let params: Vec<(String, String)> = req
-        .uri()
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
-    let listing = listing(&params)?;
+/// One page of `GET /v2/images` over `images`, the ones `viewer` may see.
+fn page(
+    images: &[Image],
+    params: &[(String, String)],
+    listing: &Listing,
+    viewer: &Viewer,
+    now: Timestamp,
+) -> Result<Response, Fault> {
     let all: Vec<(usize, &Image)> = images.iter().enumerate().collect();
     let marker = match &listing.marker {
         None => None,
@@ -463,19 +634,19 @@ fn index(images: &[Image], req: &Request) -> Result<Response, Fault> {
     };
     let mut page = Vec::new();
     for entry in &all {
-        if passes(entry.1, &listing)?
-            && marker.is_none_or(|m| compare(entry, &m, &listing.sort) == Ordering::Greater)
+        if passes(entry.1, listing, viewer, now)?
+            && marker.is_none_or(|m| compare(entry, &m, &listing.sort, now) == Ordering::Greater)
         {
             page.push(*entry);
         }
     }
-    page.sort_by(|a, b| compare(a, b, &listing.sort));
+    page.sort_by(|a, b| compare(a, b, &listing.sort, now));
     page.truncate(listing.limit);
 
     // Glance's serializer: the request's parameters, one value each, the
     // marker left out of `first` and replaced in `next`.
     let mut query: Vec<(&str, &str)> = Vec::new();
-    for (key, value) in &params {
+    for (key, value) in params {
         match query.iter_mut().find(|(k, _)| k == key) {
             Some(pair) => pair.1 = value,
             None => query.push((key, value)),
@@ -487,7 +658,7 @@ fn index(images: &[Image], req: &Request) -> Result<Response, Fault> {
         first = format!("{first}?{}", urlencode(query.iter().copied()));
     }
     let mut body = json!({
-        "images": page.iter().map(|(_, image)| view(image)).collect::<Vec<_>>(),
+        "images": page.iter().map(|(_, image)| view(image, now)).collect::<Vec<_>>(),
         "first": first,
         "schema": "/v2/schemas/images",
     });

@@ -1,7 +1,8 @@
 //! The images controller: Nova's `images.py`, the compute API's proxy to
 //! the image service (`GET /images`, `/images/detail`, `/images/{id}`),
-//! over the cloud's configured images, with its view (Nova's
-//! `views/images.py`).
+//! over the cloud's configured images and the snapshots in the store that
+//! the caller may see, as the image service lists them (newest first),
+//! with its view (Nova's `views/images.py`).
 //!
 //! Nova removed the proxy APIs in 2.36 (`@wsgi.api_version("2.1",
 //! MAX_PROXY_API_SUPPORT_VERSION)`): from 2.36 every one of them answers
@@ -16,11 +17,12 @@ use nova_router::Response;
 use serde_json::{json, Map, Value};
 
 use crate::api::{json, Call};
+use crate::image::{find_image, list_images, Viewer};
 use crate::pagination::{collection_links, last};
 use crate::schemas::query::{compiled, query_object};
 use crate::schemas::Schema;
 use crate::views::servers::links;
-use crate::{ComputeApi, ComputeError, Image};
+use crate::{ComputeApi, ComputeError, Image, ImageStatus};
 
 pub(crate) async fn dispatch(
     api: &ComputeApi,
@@ -34,9 +36,9 @@ pub(crate) async fn dispatch(
         ));
     }
     match method {
-        "index" => list(api, &call, false),
-        "detail" => list(api, &call, true),
-        "show" => show(api, &call),
+        "index" => list(api, &call, false).await,
+        "detail" => list(api, &call, true).await,
+        "show" => show(api, &call).await,
         other => Err(ComputeError::UnknownAction(format!("images.{other}"))),
     }
 }
@@ -45,15 +47,15 @@ fn image_not_found() -> ComputeError {
     ComputeError::NotFound("Image not found.".to_owned())
 }
 
-fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
-    let id = call.param("id");
-    let image = uuid::Uuid::try_parse(id)
-        .ok()
-        .and_then(|id| api.cloud.image(&id))
+async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
+    let id = uuid::Uuid::try_parse(call.param("id")).map_err(|_| image_not_found())?;
+    let image = find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id)
+        .await?
         .ok_or_else(image_not_found)?;
+    let now = api.clock.now();
     Ok(json(
         StatusCode::OK,
-        &json!({ "image": full(api, call, image) }),
+        &json!({ "image": full(api, call, &image, now) }),
     ))
 }
 
@@ -101,15 +103,20 @@ fn checked_query(call: &Call) -> Result<Vec<(String, String)>, ComputeError> {
 }
 
 /// Whether `image` passes the filters Nova hands the image service
-/// (`_get_filters`): `name`, `status` (any case), `changes-since`,
-/// `server` (the `instance_uuid` property, from an id or a link), `type`
-/// (`image_type`), `minRam`, `minDisk` and `property-NAME`.
-fn matches(image: &Image, params: &[(String, String)]) -> Result<bool, ComputeError> {
+/// (`_get_filters`) at `now`: `name`, `status` (the image service's,
+/// any case), `changes-since`, `server` (the `instance_uuid` property,
+/// from an id or a link), `type` (`image_type`), `minRam`, `minDisk` and
+/// `property-NAME`.
+fn matches(
+    image: &Image,
+    params: &[(String, String)],
+    now: Timestamp,
+) -> Result<bool, ComputeError> {
     let property = |name: &str| image.properties.get(name).map(String::as_str);
     for (key, value) in params {
         let pass = match key.as_str() {
             "name" => image.name == *value,
-            "status" => value.eq_ignore_ascii_case("active"),
+            "status" => value.eq_ignore_ascii_case(image.status_at(now).as_str()),
             "changes-since" => {
                 let since = value
                     .parse::<Timestamp>()
@@ -117,7 +124,7 @@ fn matches(image: &Image, params: &[(String, String)]) -> Result<bool, ComputeEr
                     .map_err(|_| {
                         ComputeError::BadRequest(format!("Invalid changes-since value: {value}"))
                     })?;
-                image.created_at >= since
+                image.updated_at(now) >= since
             }
             "server" => property("instance_uuid") == value.rsplit('/').next(),
             "type" => property("image_type") == Some(value.as_str()),
@@ -144,7 +151,7 @@ fn matches(image: &Image, params: &[(String, String)]) -> Result<bool, ComputeEr
     Ok(true)
 }
 
-fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, ComputeError> {
+async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, ComputeError> {
     let params = checked_query(call)?;
     let filters: Vec<(String, String)> = {
         // One value per filter, the last, as `req.params.get`.
@@ -160,12 +167,17 @@ fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, Compute
         }
         kept
     };
+    let now = api.clock.now();
+    let visible = list_images(&api.cloud, api.store.as_ref(), &Viewer::of(call)).await?;
     let mut images: Vec<&Image> = Vec::new();
-    for image in &api.cloud.images {
-        if matches(image, &filters)? {
+    for image in &visible {
+        if matches(image, &filters, now)? {
             images.push(image);
         }
     }
+    // The image service's default order, newest first; images created
+    // at one instant keep the catalog's order.
+    images.sort_by_key(|image| std::cmp::Reverse(image.created_at));
     if let Some(marker) = last(&params, "marker") {
         let at = images
             .iter()
@@ -182,7 +194,7 @@ fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, Compute
         .iter()
         .map(|image| {
             if detail {
-                full(api, call, image)
+                full(api, call, image, now)
             } else {
                 brief(api, call, image)
             }
@@ -229,10 +241,17 @@ fn brief(api: &ComputeApi, call: &Call, image: &Image) -> Value {
     })
 }
 
-/// An image in full, as Nova's `ViewBuilder.show`: every configured image
-/// is `active`, so `ACTIVE` at 100 percent.
-fn full(api: &ComputeApi, call: &Call, image: &Image) -> Value {
-    let uploaded = image.created_at.to_seconds_string();
+/// An image in full at `now`, as Nova's `ViewBuilder.show`: the image
+/// service's status as Nova maps it (`queued` and `saving` are `SAVING`),
+/// with its progress; no size until its data is there.
+fn full(api: &ComputeApi, call: &Call, image: &Image, now: Timestamp) -> Value {
+    let status = image.status_at(now);
+    let (shown, progress) = match status {
+        ImageStatus::Queued => ("SAVING", 25),
+        ImageStatus::Saving => ("SAVING", 50),
+        ImageStatus::Active => ("ACTIVE", 100),
+    };
+    let size = (status == ImageStatus::Active).then_some(image.size);
     let mut view = Map::new();
     let mut put = |key: &str, value: Value| {
         view.insert(key.to_owned(), value);
@@ -242,11 +261,11 @@ fn full(api: &ComputeApi, call: &Call, image: &Image) -> Value {
     put("minRam", json!(image.min_ram));
     put("minDisk", json!(image.min_disk));
     put("metadata", json!(image.properties));
-    put("created", json!(uploaded));
-    put("updated", json!(uploaded));
-    put("status", json!("ACTIVE"));
-    put("progress", json!(100));
-    put("OS-EXT-IMG-SIZE:size", json!(image.size));
+    put("created", json!(image.created_at.to_seconds_string()));
+    put("updated", json!(image.updated_at(now).to_seconds_string()));
+    put("status", json!(shown));
+    put("progress", json!(progress));
+    put("OS-EXT-IMG-SIZE:size", json!(size));
     put("links", image_links(api, call, image));
     if let Some(server) = image.properties.get("instance_uuid") {
         put(

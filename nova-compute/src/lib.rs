@@ -14,7 +14,10 @@
 //! through `/instances` is a server here and the other way round.
 //! [`MemoryServerStore`] is the in-memory one; nova-store has the durable
 //! ones. A server's state is derived from stored instants and a [`Clock`],
-//! never from timers ([`state`]).
+//! never from timers ([`state`]). The same stores keep the images
+//! `createImage` takes ([`ImageStore`]), which the compute API and the
+//! image service ([`ImageServiceApp`]) show beside the cloud's configured
+//! ones.
 
 /// The microversions of the compute API this crate serves: what the
 /// version documents advertise and what the microversion filter accepts.
@@ -34,6 +37,7 @@ mod clock;
 mod cloud;
 mod error;
 mod flavors;
+mod image;
 mod image_service;
 mod images;
 mod instance_actions;
@@ -41,6 +45,7 @@ mod ips;
 mod limits;
 mod lookup;
 mod metadata;
+mod openapi;
 mod pagination;
 mod quota;
 mod schemas;
@@ -56,12 +61,15 @@ mod views;
 pub use api::{Call, ComputeApi};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cloud::{
-    Cloud, CloudConfigError, Durations, Flavor, Image, Network, Quota, DEFAULT_PROJECT,
-    DEFAULT_USER,
+    Cloud, CloudConfigError, Durations, Flavor, Network, Quota, DEFAULT_PROJECT, DEFAULT_USER,
 };
 pub use error::ComputeError;
+pub use image::{Image, ImageStatus, Visibility};
 pub use image_service::ImageServiceApp;
+pub use openapi::COMPUTE_OPENAPI_DOCUMENT;
 pub use server::{
     ActionEvent, FlavorSnapshot, InstanceAction, Lock, Port, Server, ServerDetails, ServerFault,
 };
-pub use store::{MemoryServerStore, ServerChange, ServerScope, ServerStore, ServerUpdate};
+pub use store::{
+    ImageScope, ImageStore, MemoryServerStore, ServerChange, ServerScope, ServerStore, ServerUpdate,
+};

@@ -26,7 +26,7 @@ pub(crate) fn server_id(raw: &str) -> Result<Uuid, ComputeError> {
 /// image, active since created).
 pub(crate) fn details_of(api: &ComputeApi, server: &Server) -> ServerDetails {
     match &server.details {
-        Some(details) => details.clone(),
+        Some(details) => (**details).clone(),
         None => {
             let flavor = api
                 .cloud
@@ -141,7 +141,7 @@ where
                     life.settle(now);
                 }
                 change(server, &mut details, now).map_err(nova_router::Fault::from)?;
-                server.details = Some(details);
+                server.details = Some(Box::new(details));
                 server.updated_at = now;
                 Ok(())
             }),

@@ -37,8 +37,9 @@ pub struct Server {
     /// deletion has run ([`ServerDetails::lifecycle`]).
     pub deleted_at: Option<Timestamp>,
     /// The compute API's fields; `None` for an instance created through
-    /// the seed's API.
-    pub details: Option<ServerDetails>,
+    /// the seed's API. Boxed: a store may hold millions of seed instances,
+    /// which should not each carry room for a server's kilobyte of fields.
+    pub details: Option<Box<ServerDetails>>,
 }
 
 impl Server {

@@ -13,6 +13,7 @@
 //! and is recorded in `os-instance-actions`, its compute events finishing
 //! when the transition does.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::header::LOCATION;
@@ -23,13 +24,15 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, Call};
+use crate::image::{any_image, find_image, Viewer};
 use crate::lookup::{change_server, details_of, find_server, project_of, record_action};
 use crate::quota::check_quota;
 use crate::schemas::server_actions::check_action;
 use crate::state::{power_state, task_state, vm_state, State};
 use crate::views::servers::{self as view, Parts};
 use crate::{
-    ComputeApi, ComputeError, Durations, FlavorSnapshot, Image, Lock, Server, ServerDetails,
+    ComputeApi, ComputeError, Durations, FlavorSnapshot, Image, ImageStatus, Lock, Server,
+    ServerDetails, Visibility,
 };
 
 /// The actions this controller knows, by the body key that names them.
@@ -620,10 +623,27 @@ const REVERT_RESIZE: Operation = Operation {
     takes: action_time,
 };
 
+/// Nova's `_validate_flavor_image`'s first check: a server is built or
+/// rebuilt only from an `active` image (a snapshot still being taken is
+/// not).
+pub(crate) fn check_image_active(image: &Image, now: Timestamp) -> Result<(), ComputeError> {
+    if image.status_at(now) == ImageStatus::Active {
+        Ok(())
+    } else {
+        Err(ComputeError::BadRequest(format!(
+            "Image {} is not active.",
+            image.id
+        )))
+    }
+}
+
 /// Nova's `_validate_flavor_image_nostatus` for the checks that apply
 /// here: the image's minimum memory and disk, and its size, against the
 /// flavor (a flavor with no root disk is not checked for disk, as Nova's).
-fn check_flavor_fits(flavor: &FlavorSnapshot, image: &Image) -> Result<(), ComputeError> {
+pub(crate) fn check_flavor_fits(
+    flavor: &FlavorSnapshot,
+    image: &Image,
+) -> Result<(), ComputeError> {
     const GIB: u64 = 1 << 30;
     if flavor.ram < image.min_ram {
         return Err(ComputeError::BadRequest(
@@ -647,20 +667,27 @@ fn check_flavor_fits(flavor: &FlavorSnapshot, image: &Image) -> Result<(), Compu
     Ok(())
 }
 
-/// The image the server runs, if the cloud has it.
-fn image_of(api: &ComputeApi, details: &ServerDetails) -> Option<Image> {
-    Uuid::try_parse(&details.image_id)
-        .ok()
-        .and_then(|id| api.cloud.image(&id).cloned())
+/// The image the server runs, configured or a snapshot, whoever may see
+/// it (Nova keeps a copy of it in the server); `None` once it is gone.
+async fn image_of(
+    api: &ComputeApi,
+    details: &ServerDetails,
+) -> Result<Option<Image>, ComputeError> {
+    let Ok(id) = Uuid::try_parse(&details.image_id) else {
+        return Ok(None);
+    };
+    Ok(any_image(&api.cloud, api.store.as_ref(), id).await?)
 }
 
 /// The flavor `flavor_id` names if the server may be resized to it:
 /// Nova's checks in its order (the flavor exists, is another, keeps a
-/// root disk if the server has one, and fits the server's image).
+/// root disk if the server has one, and fits `image`, the server's, if
+/// it is still there).
 fn resize_target(
     api: &ComputeApi,
     details: &ServerDetails,
     flavor_id: &str,
+    image: Option<&Image>,
 ) -> Result<FlavorSnapshot, ComputeError> {
     let Some(new) = api.cloud.flavor(flavor_id).map(|flavor| flavor.snapshot()) else {
         return Err(ComputeError::BadRequest(format!(
@@ -678,8 +705,8 @@ fn resize_target(
                 .to_owned(),
         ));
     }
-    if let Some(image) = image_of(api, details) {
-        check_flavor_fits(&new, &image)?;
+    if let Some(image) = image.filter(|image| image.id.to_string() == details.image_id) {
+        check_flavor_fits(&new, image)?;
     }
     Ok(new)
 }
@@ -708,11 +735,14 @@ async fn resize(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response
         other => other.to_string(),
     };
     let details = RESIZE.precheck(api, call).await?;
-    let new = resize_target(api, &details, &flavor_id)?;
+    // Read before the atomic step, which cannot wait on the store: the
+    // step checks the fit only if the server still runs this image.
+    let image = image_of(api, &details).await?;
+    let new = resize_target(api, &details, &flavor_id, image.as_ref())?;
     check_upsize_quota(api, call, &details.flavor, &new).await?;
     let inner = api.clone();
     transition(api, call, &RESIZE, move |_, details, _| {
-        let new = resize_target(&inner, details, &flavor_id)?;
+        let new = resize_target(&inner, details, &flavor_id, image.as_ref())?;
         // The server holds its new flavor from the start: one flavor
         // field, no timer to swap it when the resize finishes.
         details.old_flavor = Some(std::mem::replace(&mut details.flavor, new));
@@ -801,9 +831,11 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
     let password = fields["adminPass"]
         .as_str()
         .map_or_else(generate_password, str::to_owned);
-    let image = Uuid::try_parse(&image_ref)
-        .ok()
-        .and_then(|id| api.cloud.image(&id).cloned());
+    let image = match Uuid::try_parse(&image_ref) {
+        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id).await?,
+        Err(_) => None,
+    };
+    let now = api.clock.now();
     let inner = api.clone();
     // What the microversion lets a rebuild set besides 2.1's fields.
     let key_names = call.at_least(2, 54);
@@ -820,6 +852,7 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
         if let Some(metadata) = metadata {
             check_metadata_quota(&inner, metadata.len())?;
         }
+        check_image_active(&image, now)?;
         check_flavor_fits(&details.flavor, &image)?;
         details.image_id = image_ref;
         if let Some(name) = fields.get("name").and_then(Value::as_str) {
@@ -868,7 +901,7 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
         let details = details_of(api, &server);
         body["user_data"] = json!(details.user_data);
     }
-    let mut response = json(StatusCode::ACCEPTED, &json!({ "server": body }));
+    let mut response = json(StatusCode::ACCEPTED, &crate::api::wrapped("server", body));
     set_header(
         &mut response,
         LOCATION,
@@ -924,18 +957,40 @@ async fn create_image(
     call: &Call,
     value: &Value,
 ) -> Result<Response, ComputeError> {
-    let metadata_items = value
+    let metadata: BTreeMap<String, String> = value
         .get("metadata")
         .and_then(Value::as_object)
-        .map_or(0, |metadata| metadata.len());
+        .map(|metadata| {
+            metadata
+                .iter()
+                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
     // Until 2.39 the image's properties count against the metadata quota.
-    if !call.at_least(2, 39) && over_metadata_quota(api, metadata_items) {
+    if !call.at_least(2, 39) && over_metadata_quota(api, metadata.len()) {
         return Err(ComputeError::Forbidden(
             "Image metadata limit exceeded".to_owned(),
         ));
     }
+    // Nova's `normalize_name`.
+    let name = value["name"].as_str().unwrap_or_default().trim().to_owned();
     let image_id = Uuid::new_v4();
-    transition(api, call, &CREATE_IMAGE, |_, _, _| Ok(())).await?;
+    // The server's state is checked and its snapshot task started in one
+    // atomic step, then the image is stored: the image exists, `queued`,
+    // before the answer names it, and is `active` when the task ends.
+    let server = transition(api, call, &CREATE_IMAGE, |_, _, _| Ok(())).await?;
+    let details = details_of(api, &server);
+    let base = image_of(api, &details).await?;
+    let taken = Taken {
+        id: image_id,
+        name,
+        metadata,
+        at: server.updated_at,
+        takes: (CREATE_IMAGE.takes)(&api.cloud.durations),
+    };
+    let image = snapshot(api, call, &server, &details, base.as_ref(), taken);
+    api.store.create_image(image).await?;
     if call.at_least(2, 45) {
         return Ok(json(StatusCode::ACCEPTED, &json!({ "image_id": image_id })));
     }
@@ -949,6 +1004,95 @@ async fn create_image(
         &call.self_link("images", &image_id.to_string()),
     );
     Ok(response)
+}
+
+/// What a `createImage` request asked for, and when.
+struct Taken {
+    id: Uuid,
+    name: String,
+    metadata: BTreeMap<String, String>,
+    /// When the snapshot began.
+    at: Timestamp,
+    takes: Duration,
+}
+
+/// Image properties a snapshot does not inherit from the server's image
+/// (Nova's `NON_INHERITABLE_IMAGE_PROPERTIES`), and the namespace
+/// reserved to the image service (`NON_INHERITABLE_IMAGE_NAMESPACES`).
+const NON_INHERITABLE: &[&str] = &[
+    "cinder_encryption_key_id",
+    "cinder_encryption_key_deletion_policy",
+    "img_signature",
+    "img_signature_hash_method",
+    "img_signature_key_type",
+    "img_signature_certificate_uuid",
+];
+
+/// The image a `createImage` of `server` records, as Nova's
+/// `create_image` and `initialize_instance_snapshot_metadata` make it
+/// from the server's copy of its image (`base`, if it is still there):
+/// its inheritable properties, `base_image_ref` (the first image of a
+/// chain of snapshots), `instance_uuid`, `user_id` and `image_type:
+/// snapshot`, then the request's metadata over them; `min_ram` from the
+/// image and `min_disk` at least the flavor's disk; owned by the caller's
+/// project, private, or shared with the server's project when the caller
+/// is of another (an admin's snapshot). Its data, as big as the image's,
+/// is all there when the snapshot task ends.
+fn snapshot(
+    api: &ComputeApi,
+    call: &Call,
+    server: &Server,
+    details: &ServerDetails,
+    base: Option<&Image>,
+    taken: Taken,
+) -> Image {
+    let mut properties: BTreeMap<String, String> = base
+        .map(|image| image.properties.clone())
+        .unwrap_or_default();
+    properties
+        .retain(|key, _| !NON_INHERITABLE.contains(&key.as_str()) && !key.starts_with("os_glance"));
+    properties
+        .entry("base_image_ref".to_owned())
+        .or_insert_with(|| details.image_id.clone());
+    for (key, value) in [
+        ("instance_uuid", server.id.to_string()),
+        ("user_id", call.user_id.clone()),
+        ("image_type", "snapshot".to_owned()),
+    ] {
+        properties.insert(key.to_owned(), value);
+    }
+    properties.extend(taken.metadata);
+    let flavor_disk = details.flavor.disk;
+    let min_disk = match base {
+        Some(image) if image.disk_format == "vhd" => flavor_disk,
+        Some(image) => image.min_disk.max(flavor_disk),
+        None => flavor_disk,
+    };
+    let owner_project = project_of(api, server);
+    let (visibility, members) = if owner_project == call.project_id {
+        (Visibility::Private, Vec::new())
+    } else {
+        (Visibility::Shared, vec![owner_project.to_owned()])
+    };
+    Image {
+        id: taken.id,
+        name: taken.name,
+        // What the upload sets: libvirt's snapshot of a qcow2 disk.
+        disk_format: "qcow2".to_owned(),
+        container_format: "bare".to_owned(),
+        size: base.map_or(0, |image| image.size),
+        min_disk,
+        min_ram: base.map_or(0, |image| image.min_ram),
+        properties,
+        owner: call.project_id.clone(),
+        created_at: taken.at,
+        active_at: taken
+            .at
+            .plus_micros(i64::try_from(taken.takes.as_micros()).unwrap_or(i64::MAX)),
+        visibility,
+        protected: false,
+        members,
+    }
 }
 
 // ---- lock and unlock ------------------------------------------------------

@@ -12,13 +12,15 @@ use nova_router::Response;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::api::{empty, json, set_header, Call};
+use crate::api::{empty, json, set_header, wrapped, Call};
+use crate::image::{find_image, Viewer};
 use crate::lookup::{
     change_server, details_of, find_server, is_gone, last_changed, project_of, record_action,
     visible_to,
 };
 use crate::schemas::python_repr_plain;
 use crate::schemas::servers::{check_create, check_update, known_query_params, sort_keys};
+use crate::server_actions::{check_flavor_fits, check_image_active};
 use crate::state::{power_state, states_for_status, task_state, vm_state, Lifecycle, State};
 use crate::views::servers::{self as view, Parts};
 use crate::{ComputeApi, ComputeError, Port, Server, ServerDetails, ServerScope};
@@ -49,7 +51,7 @@ async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let server = find_server(api, call, call.param("id")).await?;
     let body = view::show(api, call, &server, api.clock.now(), Parts::show(call));
     Ok(with_etag(
-        json(StatusCode::OK, &json!({ "server": body })),
+        json(StatusCode::OK, &wrapped("server", body)),
         &server,
     ))
 }
@@ -86,7 +88,7 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     .await?;
     let body = view::show(api, call, &server, api.clock.now(), Parts::update(call));
     Ok(with_etag(
-        json(StatusCode::OK, &json!({ "server": body })),
+        json(StatusCode::OK, &wrapped("server", body)),
         &server,
     ))
 }
@@ -702,7 +704,7 @@ async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, C
             }
         })
         .collect();
-    let mut body = json!({ "servers": servers });
+    let mut body = wrapped("servers", Value::Array(servers));
     if listing.limit > 0 && page.len() == listing.limit {
         if let Some(last) = page.last() {
             let collection = if detail { "servers/detail" } else { "servers" };
@@ -777,6 +779,10 @@ fn reservation_id() -> String {
     format!("r-{tail}")
 }
 
+/// The most servers one create builds (more are asked for than fit in a
+/// process only by mistake).
+const MAX_SERVERS_PER_REQUEST: u32 = 1000;
+
 /// How a create asked for networks.
 enum Networks {
     Auto,
@@ -788,9 +794,16 @@ fn count_param(server: &Value, name: &str) -> Result<Option<u32>, ComputeError> 
     let Some(value) = server.get(name) else {
         return Ok(None);
     };
+    // The schema let through only digits (as a string or an integer);
+    // Python has no integer too large, so neither does this: a huge count
+    // is a request for as many as the quota allows.
     let number = match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.parse::<u64>().ok(),
+        Value::Number(n) => n
+            .as_u64()
+            .or(n.as_f64().filter(|f| *f >= 1.0).map(|_| u64::MAX)),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.parse::<u64>().unwrap_or(u64::MAX))
+        }
         _ => None,
     };
     match number {
@@ -855,11 +868,16 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             "Missing imageRef attribute".to_owned()
         }));
     }
-    let image_id = Uuid::try_parse(id_from_href(image_ref))
-        .ok()
-        .and_then(|id| api.cloud.image(&id))
-        .map(|image| image.id)
-        .ok_or_else(|| ComputeError::BadRequest("Can not find requested image".to_owned()))?;
+    let image = match Uuid::try_parse(id_from_href(image_ref)) {
+        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id).await?,
+        Err(_) => None,
+    }
+    .ok_or_else(|| ComputeError::BadRequest("Can not find requested image".to_owned()))?;
+    // Nova's `_validate_flavor_image`: a snapshot still being taken, or
+    // an image the flavor is too small for, builds nothing.
+    check_image_active(&image, api.clock.now())?;
+    check_flavor_fits(&flavor.snapshot(), &image)?;
+    let image_id = image.id;
     if server.get("key_name").is_some_and(|k| !k.is_null()) {
         // No key pairs exist until the key pair API is served.
         return Err(ComputeError::BadRequest(
@@ -923,6 +941,14 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             "max_count cannot be greater than 1 if an fixed_ip is specified.".to_owned(),
         ));
     }
+    // One request builds at most MAX_SERVERS_PER_REQUEST servers: with an
+    // unlimited quota, Nova would try billions and so exhaust the server.
+    if min_count > MAX_SERVERS_PER_REQUEST {
+        return Err(ComputeError::BadRequest(format!(
+            "min_count must be <= {MAX_SERVERS_PER_REQUEST}: nova-rs builds at most {MAX_SERVERS_PER_REQUEST} servers per request"
+        )));
+    }
+    let max_count = max_count.min(MAX_SERVERS_PER_REQUEST);
     // As many servers as the quota leaves room for, up to max_count.
     let max_count = crate::quota::instances_within_quota(
         api,
@@ -1097,7 +1123,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             version: 1,
             project_id: call.project_id.clone(),
             deleted_at: None,
-            details: Some(details),
+            details: Some(Box::new(details)),
         });
     }
     let first = created[0].clone();

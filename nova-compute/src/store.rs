@@ -1,6 +1,7 @@
 //! Where servers live: the [`ServerStore`] trait, which every store that
 //! keeps instances for the seed's API also implements over the same rows,
-//! and [`MemoryServerStore`].
+//! and [`MemoryServerStore`]; and beside them, in the same stores, the
+//! images `createImage` takes ([`ImageStore`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +13,7 @@ use nova_controller::{
 use nova_router::Fault;
 use uuid::Uuid;
 
-use crate::Server;
+use crate::{Image, Server};
 
 /// Which servers a listing wants.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -75,11 +76,13 @@ impl From<Change<Server>> for ServerUpdate {
 
 /// Storage for servers, over the same records as the seed's
 /// [`InstanceStore`]: an instance created either way is a server to the
-/// compute API and an instance to the seed's API.
+/// compute API and an instance to the seed's API. Every server store also
+/// keeps the images taken of its servers ([`ImageStore`]), so the compute
+/// API and the image service opened on one store see the same images.
 ///
 /// Every method is atomic and, once its future answers `Ok`, committed as
 /// durably as the store promises, as for [`InstanceStore`].
-pub trait ServerStore: InstanceStore {
+pub trait ServerStore: InstanceStore + ImageStore {
     /// Stores new servers, all of them or (on error) none.
     fn create_servers(&self, servers: Vec<Server>) -> StoreFuture<'_, ()>;
 
@@ -98,6 +101,46 @@ pub trait ServerStore: InstanceStore {
         if_match: IfMatch,
         change: ServerChange,
     ) -> StoreFuture<'_, ServerUpdate>;
+}
+
+/// Which stored images a listing wants.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageScope {
+    /// Only the images this project may see ([`Image::visible_to`]): its
+    /// own, public ones and those shared with it; `None` for every image
+    /// (an admin's view).
+    pub project: Option<String>,
+}
+
+impl ImageScope {
+    /// Whether `image` is in this scope.
+    pub fn contains(&self, image: &Image) -> bool {
+        self.project
+            .as_deref()
+            .is_none_or(|project| image.visible_to(project))
+    }
+}
+
+/// Storage for the images the compute API creates (`createImage`'s
+/// snapshots), kept by the same stores as the servers they are taken
+/// from. The cloud's configured images are not stored: they are fixed.
+///
+/// Every method is atomic and, once its future answers `Ok`, committed as
+/// durably as the store promises, as for [`InstanceStore`]. An image is
+/// never changed once stored: its status is derived from the instants it
+/// holds ([`Image::status_at`]).
+pub trait ImageStore: Send + Sync + 'static {
+    /// Stores a new image; [`StoreError::DuplicateId`] if its id is taken.
+    fn create_image(&self, image: Image) -> StoreFuture<'_, ()>;
+
+    /// The image with this id.
+    fn image(&self, id: Uuid) -> StoreFuture<'_, Option<Image>>;
+
+    /// The images in `scope`, in the order they were created.
+    fn images(&self, scope: ImageScope) -> StoreFuture<'_, Vec<Image>>;
+
+    /// Deletes the image with this id; whether there was one.
+    fn delete_image(&self, id: Uuid) -> StoreFuture<'_, bool>;
 }
 
 /// Servers in memory, gone when the process stops.
@@ -128,6 +171,8 @@ struct Slots {
     slots: Vec<Option<Server>>,
     /// Server id -> its slot.
     slot_of: HashMap<Uuid, usize>,
+    /// Stored images, in creation order.
+    images: Vec<Image>,
 }
 
 impl Slots {
@@ -340,15 +385,48 @@ impl ServerStore for MemoryServerStore {
     }
 }
 
+impl ImageStore for MemoryServerStore {
+    fn create_image(&self, image: Image) -> StoreFuture<'_, ()> {
+        let mut slots = self.write();
+        if slots.images.iter().any(|i| i.id == image.id) {
+            return ready(Err(StoreError::DuplicateId { id: image.id }));
+        }
+        slots.images.push(image);
+        ready(Ok(()))
+    }
+
+    fn image(&self, id: Uuid) -> StoreFuture<'_, Option<Image>> {
+        let found = self.read().images.iter().find(|i| i.id == id).cloned();
+        ready(Ok(found))
+    }
+
+    fn images(&self, scope: ImageScope) -> StoreFuture<'_, Vec<Image>> {
+        let found = self
+            .read()
+            .images
+            .iter()
+            .filter(|i| scope.contains(i))
+            .cloned()
+            .collect();
+        ready(Ok(found))
+    }
+
+    fn delete_image(&self, id: Uuid) -> StoreFuture<'_, bool> {
+        let mut slots = self.write();
+        let before = slots.images.len();
+        slots.images.retain(|i| i.id != id);
+        ready(Ok(slots.images.len() != before))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ServerDetails;
 
     fn server(name: &str, project: &str) -> Server {
         let mut server = Server::from_instance(Instance::new(name));
         server.project_id = project.to_owned();
-        server.details = Some(ServerDetails::default());
+        server.details = Some(Box::default());
         server
     }
 
@@ -433,6 +511,62 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stale, ServerUpdate::VersionMismatch { current: 1 });
+    }
+
+    fn image(name: &str, owner: &str, visibility: crate::Visibility, members: &[&str]) -> Image {
+        Image {
+            id: Uuid::new_v4(),
+            owner: owner.to_owned(),
+            visibility,
+            protected: false,
+            members: members.iter().map(|&m| m.to_owned()).collect(),
+            ..Image::named(name)
+        }
+    }
+
+    #[tokio::test]
+    async fn images_are_kept_beside_the_servers_and_listed_to_who_may_see_them() {
+        use crate::Visibility::{Private, Public, Shared};
+        let store = MemoryServerStore::seeded();
+        let images = [
+            image("a", "p1", Private, &[]),
+            image("b", "p2", Shared, &["p1"]),
+            image("c", "p2", Private, &[]),
+            image("d", "p3", Public, &[]),
+        ];
+        for image in &images {
+            store.create_image(image.clone()).await.unwrap();
+        }
+        let names =
+            |found: Vec<Image>| -> Vec<String> { found.into_iter().map(|i| i.name).collect() };
+        let scope = |project: Option<&str>| ImageScope {
+            project: project.map(str::to_owned),
+        };
+        assert_eq!(
+            names(store.images(scope(None)).await.unwrap()),
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(
+            names(store.images(scope(Some("p1"))).await.unwrap()),
+            ["a", "b", "d"]
+        );
+        assert_eq!(
+            names(store.images(scope(Some("p2"))).await.unwrap()),
+            ["b", "c", "d"]
+        );
+        assert_eq!(
+            store.create_image(images[0].clone()).await,
+            Err(StoreError::DuplicateId { id: images[0].id })
+        );
+        assert_eq!(
+            store.image(images[1].id).await.unwrap().as_ref(),
+            Some(&images[1])
+        );
+        assert!(store.delete_image(images[1].id).await.unwrap());
+        assert!(!store.delete_image(images[1].id).await.unwrap());
+        assert_eq!(store.image(images[1].id).await.unwrap(), None);
+        // The servers are untouched.
+        assert_eq!(store.list().await.unwrap().len(), 3);
     }
 
     #[tokio::test]

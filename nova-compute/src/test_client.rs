@@ -128,14 +128,14 @@ impl TestClient {
             version: 1,
             project_id: project.to_owned(),
             deleted_at: None,
-            details: Some(ServerDetails {
+            details: Some(Box::new(ServerDetails {
                 flavor: flavor.snapshot(),
                 lifecycle: Some(Lifecycle::settled(State::settled(
                     vm_state::ACTIVE,
                     power_state::RUNNING,
                 ))),
                 ..ServerDetails::default()
-            }),
+            })),
         };
         self.api
             .store()

@@ -1,5 +1,7 @@
-//! The `openapi` app: the instance API's OpenAPI document, served beside the
-//! API so a client can read what the controller answers and where.
+//! The `openapi` app: an API's OpenAPI document, served beside the API so a
+//! client can read what it answers and where. The instance API's document
+//! is this crate's ([`OPENAPI_DOCUMENT`]); an app serves any other as well
+//! ([`OpenApiApp::with_document`]).
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
@@ -18,14 +20,15 @@ pub enum OpenApiError {
     /// the root) or start with `/`.
     #[error("{0:?} must be empty or start with '/'")]
     BadPrefix(String),
-    /// [`OPENAPI_DOCUMENT`] is not valid JSON; a broken build, which the
-    /// tests of this crate rule out.
-    #[error("the built-in OpenAPI document does not parse: {0}")]
+    /// The document is not a JSON object; for [`OPENAPI_DOCUMENT`] a broken
+    /// build, which the tests of this crate rule out.
+    #[error("the OpenAPI document is not a JSON object: {0}")]
     BrokenDocument(String),
 }
 
-/// Answers `GET` and `HEAD` with [`OPENAPI_DOCUMENT`], its `servers` entry
-/// set to where the instance API is mounted, so a client resolves the
+/// Answers `GET` and `HEAD` with an OpenAPI document ([`OPENAPI_DOCUMENT`]
+/// unless made [`with_document`](OpenApiApp::with_document)), its `servers`
+/// entry set to where the API is mounted, so a client resolves the
 /// document's paths against the right prefix; any other method is 405
 /// `badMethod` with `Allow: GET, HEAD`. It answers the same on every path:
 /// where it is mounted is the configuration's business.
@@ -52,12 +55,24 @@ impl OpenApiApp {
     /// The app for an instance API mounted at `api_prefix` (`""` for the
     /// root, else a path such as `/v2.1`).
     pub fn new(api_prefix: &str) -> Result<OpenApiApp, OpenApiError> {
+        Self::with_document(OPENAPI_DOCUMENT, api_prefix)
+    }
+
+    /// The app for the API `document` (an OpenAPI document, JSON)
+    /// describes, mounted at `api_prefix` as for [`OpenApiApp::new`]: how
+    /// another crate serves the document of its own API.
+    pub fn with_document(document: &str, api_prefix: &str) -> Result<OpenApiApp, OpenApiError> {
         if !(api_prefix.is_empty() || api_prefix.starts_with('/')) {
             return Err(OpenApiError::BadPrefix(api_prefix.to_owned()));
         }
         let broken = |error: serde_json::Error| OpenApiError::BrokenDocument(error.to_string());
-        let mut document: serde_json::Value =
-            serde_json::from_str(OPENAPI_DOCUMENT).map_err(broken)?;
+        let mut document: serde_json::Value = serde_json::from_str(document).map_err(broken)?;
+        if !document.is_object() {
+            // Setting `servers` below needs an object to set it in.
+            return Err(OpenApiError::BrokenDocument(format!(
+                "its top level is {document}"
+            )));
+        }
         let url = if api_prefix.is_empty() {
             "/"
         } else {
@@ -168,6 +183,30 @@ mod tests {
             assert_eq!(response.headers()[http::header::ALLOW], "GET, HEAD");
             let body: Value = serde_json::from_slice(response.body()).unwrap();
             assert_eq!(body["badMethod"]["code"], 405);
+        }
+    }
+
+    #[tokio::test]
+    async fn another_document_is_served_the_same_way() {
+        let app = OpenApiApp::with_document(r#"{"openapi": "3.1.0", "paths": {"/x": {}}}"#, "/v3")
+            .unwrap();
+        let response = answer(&app, Method::GET).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let document: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            document,
+            json!({"openapi": "3.1.0", "paths": {"/x": {}}, "servers": [{"url": "/v3"}]})
+        );
+    }
+
+    #[test]
+    fn a_document_that_is_not_a_json_object_is_refused() {
+        for text in ["", "{", "[]", "null", "\"openapi\""] {
+            let error = OpenApiApp::with_document(text, "").unwrap_err();
+            assert!(
+                matches!(error, OpenApiError::BrokenDocument(_)),
+                "{text:?}: {error}"
+            );
         }
     }
 

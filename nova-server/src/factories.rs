@@ -13,11 +13,11 @@
 //! | `versions` | app | `api_path` (default `/v2.1`) | `nova.api.openstack.compute.versions:Versions.factory` |
 //! | `versions_v2` | app | | `nova.api.openstack.compute.versions:VersionsV2.factory` |
 //! | `microversion` | filter | | |
-//! | `openapi` | app | `api_prefix` (where the instance API is mounted, default none) | |
+//! | `openapi` | app | `api_prefix` (where the API is mounted, default none), `document` (`instances`, the seed's API, the default; `compute`, the compute API's) | |
 //! | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
 //! | `instance` | app | `store` (a store URL), `seed` (`true`) | `routers:app_factory` (the seed's) |
 //! | `compute` | app | `store`, `seed`, and the cloud's keys ([`Cloud::from_config`](nova_compute::Cloud::from_config)) | `nova.api.openstack.compute:APIRouterV21.factory` |
-//! | `image` | app | the cloud's `images` | `glance.api.v2.router:API.factory` |
+//! | `image` | app | `store` (the compute app's, where its snapshots are), `seed`, and the cloud's keys | `glance.api.v2.router:API.factory` |
 //!
 //! Each also answers to `egg:nova-rs#NAME`. Keys are read from the section,
 //! else from `[DEFAULT]`, as oslo's factories do. Every factory only checks
@@ -37,8 +37,8 @@
 use std::sync::Arc;
 
 use nova_auth::{AuthFilter, Tokens};
-use nova_compute::COMPUTE_API_VERSIONS;
-use nova_controller::{InstanceController, OpenApiApp};
+use nova_compute::{COMPUTE_API_VERSIONS, COMPUTE_OPENAPI_DOCUMENT};
+use nova_controller::{InstanceController, OpenApiApp, OpenApiError, OPENAPI_DOCUMENT};
 use nova_filters::{
     FaultWrap, Healthcheck, HealthcheckFilter, Microversions, RequestIdFilter, SizeLimit,
     VersionDocument, Versions, DEFAULT_API_PATH, DEFAULT_HEALTHCHECK_PATH,
@@ -57,10 +57,11 @@ pub struct Overrides {
     /// `NOVA_AUTH_TOKENS`); `None` keeps the file's, or the seed's
     /// `open-sesame` if the file has none.
     pub tokens: Option<Tokens>,
-    /// A store URL that replaces every instance app's `store` key
-    /// (`--store`, `NOVA_STORE`); `None` keeps the file's.
+    /// A store URL that replaces the `store` key of every app that keeps
+    /// a store (`instance`, `compute`, `image`; `--store`, `NOVA_STORE`);
+    /// `None` keeps the file's.
     pub store: Option<String>,
-    /// The store of instance apps whose section names none.
+    /// The store of those apps whose section (and `[DEFAULT]`) names none.
     pub default_store: String,
 }
 
@@ -168,8 +169,20 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
         })
         .add_app("openapi", |config| {
             let prefix = config.get("api_prefix").unwrap_or("").trim();
-            let app = OpenApiApp::new(prefix)
-                .map_err(|error| FactoryError::bad_value("api_prefix", error))?;
+            let document = match config.get("document").map(str::trim) {
+                None | Some("instances") => OPENAPI_DOCUMENT,
+                Some("compute") => COMPUTE_OPENAPI_DOCUMENT,
+                Some(other) => {
+                    return Err(FactoryError::bad_value(
+                        "document",
+                        format_args!("{other:?} is not instances or compute"),
+                    ))
+                }
+            };
+            let app = OpenApiApp::with_document(document, prefix).map_err(|error| match error {
+                OpenApiError::BadPrefix(_) => FactoryError::bad_value("api_prefix", error),
+                _ => FactoryError::bad_value("document", error),
+            })?;
             Ok(AppPlan::app(Arc::new(app)))
         });
     let tokens = overrides.tokens.clone();
@@ -217,8 +230,18 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
             };
             Ok(compute::compute_app(request, compute::cloud(config)?))
         })
-        .alias("nova.api.openstack.compute:APIRouterV21.factory", "compute")
-        .add_app("image", compute::image_app)
+        .alias("nova.api.openstack.compute:APIRouterV21.factory", "compute");
+    let store_override = overrides.store.clone();
+    let default_store = overrides.default_store.clone();
+    registry
+        .add_app("image", move |config| {
+            let url = compute::store_url(config, store_override.as_deref(), &default_store)?;
+            let request = StoreRequest {
+                url,
+                seed: config.bool("seed")?.unwrap_or(true),
+            };
+            Ok(compute::image_app(request, compute::cloud(config)?))
+        })
         .alias("glance.api.v2.router:API.factory", "image");
     registry
 }

@@ -15,6 +15,10 @@
 //! API's fields beside the seed's (`project_id`, a deletion time, and the
 //! [`ServerDetails`](nova_compute::ServerDetails) as one JSON document). A
 //! row deleted through the compute API is gone from the seed's API at once.
+//! Beside it, an `images` table keeps the snapshots `createImage` takes
+//! ([`ImageStore`](nova_compute::ImageStore)): the owner and visibility a
+//! listing selects by, and the [`Image`](nova_compute::Image) as one JSON
+//! document.
 //!
 //! The lifecycle, as nova-server follows it:
 //!
@@ -68,8 +72,9 @@ pub use stores::{CloseError, CloseErrors, StoreRequest, Stores};
 
 /// The schema version this build writes; a database at a higher one is
 /// refused with [`OpenError::SchemaTooNew`]. Version 1 is the seed's
-/// `instances` table; version 2 adds the compute API's columns to it.
-pub const SCHEMA_VERSION: i64 = 2;
+/// `instances` table; version 2 adds the compute API's columns to it;
+/// version 3 adds the `images` table.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The default store: `nova.db` in the working directory.
 pub const DEFAULT_STORE_URL: &str = "sqlite:nova.db";
@@ -276,13 +281,42 @@ fn details_document(
 fn parse_details(
     id: uuid::Uuid,
     document: Option<&str>,
-) -> Result<Option<nova_compute::ServerDetails>, nova_controller::StoreError> {
+) -> Result<Option<Box<nova_compute::ServerDetails>>, nova_controller::StoreError> {
     document
         .map(serde_json::from_str)
         .transpose()
         .map_err(|error| nova_controller::StoreError::Corrupt {
             reason: format!("instance {id}: bad details: {error}"),
         })
+}
+
+/// An image as the JSON document the durable stores keep in its
+/// `document` column.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn image_document(image: &nova_compute::Image) -> Result<String, nova_controller::StoreError> {
+    serde_json::to_string(image).map_err(|error| nova_controller::StoreError::Corrupt {
+        reason: format!("image {}: cannot write its document: {error}", image.id),
+    })
+}
+
+/// The image read back from the row of `id`: a document that is not the
+/// JSON of an [`Image`](nova_compute::Image), or is another image's, was
+/// changed outside nova-rs, and is
+/// [`Corrupt`](nova_controller::StoreError::Corrupt).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn parse_image(
+    id: &str,
+    document: &str,
+) -> Result<nova_compute::Image, nova_controller::StoreError> {
+    let corrupt = |what: String| nova_controller::StoreError::Corrupt {
+        reason: format!("image {id}: {what}"),
+    };
+    let image: nova_compute::Image = serde_json::from_str(document)
+        .map_err(|error| corrupt(format!("bad document: {error}")))?;
+    if image.id.to_string() != id {
+        return Err(corrupt(format!("its document is image {}'s", image.id)));
+    }
+    Ok(image)
 }
 
 #[cfg(test)]

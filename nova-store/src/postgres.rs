@@ -13,7 +13,9 @@
 //!
 //! The seed's instances and the compute API's servers are the rows of one
 //! `instances` table; the seed's API sees only the rows not deleted through
-//! the compute API (`deleted_at IS NULL`).
+//! the compute API (`deleted_at IS NULL`). The images `createImage` takes
+//! are the rows of `images`; each is written once and deleted once, each
+//! by one statement, so no image change needs a transaction.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -22,7 +24,9 @@ use bytes::{BufMut, BytesMut};
 use deadpool_postgres::{
     Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
 };
-use nova_compute::{Server, ServerChange, ServerScope, ServerStore, ServerUpdate};
+use nova_compute::{
+    Image, ImageScope, ImageStore, Server, ServerChange, ServerScope, ServerStore, ServerUpdate,
+};
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
@@ -30,7 +34,10 @@ use tokio_postgres::types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Typ
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
-use crate::{details_document, parse_details, redact_password, OpenError, SCHEMA_VERSION};
+use crate::{
+    details_document, image_document, parse_details, parse_image, redact_password, OpenError,
+    SCHEMA_VERSION,
+};
 
 /// Connections per process; PostgreSQL's own limit is shared by every
 /// nova-server, so each keeps few.
@@ -46,7 +53,7 @@ const MIGRATION_LOCK: i64 = 0x6e6f_7661;
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "
     CREATE TABLE instances (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -65,6 +72,18 @@ const MIGRATIONS: [&str; 2] = [
         ADD COLUMN deleted_at timestamptz,
         ADD COLUMN details text;
 ",
+    // The images createImage takes: what a listing selects by, and the
+    // image as one JSON document, so a new field needs no schema change.
+    "
+    CREATE TABLE images (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id uuid NOT NULL UNIQUE,
+        owner text NOT NULL,
+        visibility text NOT NULL,
+        document text NOT NULL
+    );
+    CREATE INDEX images_by_owner ON images (owner);
+",
 ];
 
 /// What the seed's API reads of a row.
@@ -74,7 +93,7 @@ const COLUMNS: &str = "id, name, created_at, updated_at, version";
 const SERVER_COLUMNS: &str =
     "id, name, created_at, updated_at, version, project_id, deleted_at, details";
 
-/// Instances and servers in a PostgreSQL database.
+/// Instances, servers and their images in a PostgreSQL database.
 ///
 /// When the server cannot be reached, requests answer
 /// [`StoreError::Unavailable`] within a few seconds; the pool makes new
@@ -354,7 +373,7 @@ async fn insert_server(
     transaction: &deadpool_postgres::Transaction<'_>,
     server: &Server,
 ) -> Result<bool, StoreError> {
-    let details = details_document(server.id, server.details.as_ref())?;
+    let details = details_document(server.id, server.details.as_deref())?;
     let statement = transaction
         .prepare_cached(&format!(
             "INSERT INTO instances ({SERVER_COLUMNS})
@@ -593,7 +612,7 @@ impl ServerStore for PostgresStore {
             }
             changed.id = id;
             changed.version = current.version + 1;
-            let details = details_document(id, changed.details.as_ref())?;
+            let details = details_document(id, changed.details.as_deref())?;
             let update = transaction
                 .prepare_cached(
                     "UPDATE instances SET name = $2, created_at = $3, updated_at = $4,
@@ -620,6 +639,109 @@ impl ServerStore for PostgresStore {
                 .map_err(query_unavailable)?;
             transaction.commit().await.map_err(query_unavailable)?;
             Ok(ServerUpdate::Applied(changed))
+        })
+    }
+}
+
+/// An image from a row of `id, document`.
+fn to_image(row: &Row) -> Result<Image, StoreError> {
+    let id: Uuid = row.try_get(0).map_err(|e| StoreError::Corrupt {
+        reason: format!("bad image id: {e}"),
+    })?;
+    let document: &str = row.try_get(1).map_err(|e| StoreError::Corrupt {
+        reason: format!("image {id}: bad document: {e}"),
+    })?;
+    parse_image(&id.to_string(), document)
+}
+
+impl ImageStore for PostgresStore {
+    fn create_image(&self, image: Image) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let document = image_document(&image)?;
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO images (id, owner, visibility, document)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let inserted = client
+                .execute(
+                    &statement,
+                    &[
+                        &image.id,
+                        &image.owner,
+                        &image.visibility.as_str(),
+                        &document,
+                    ],
+                )
+                .await
+                .map_err(query_unavailable)?;
+            if inserted == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::DuplicateId { id: image.id })
+            }
+        })
+    }
+
+    fn image(&self, id: Uuid) -> StoreFuture<'_, Option<Image>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached("SELECT id, document FROM images WHERE id = $1")
+                .await
+                .map_err(query_unavailable)?;
+            let row = client
+                .query_opt(&statement, &[&id])
+                .await
+                .map_err(query_unavailable)?;
+            row.as_ref().map(to_image).transpose()
+        })
+    }
+
+    fn images(&self, scope: ImageScope) -> StoreFuture<'_, Vec<Image>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            // Narrowed to the project's own and those not private; the
+            // scope then decides about shared ones, whose members are in
+            // the document.
+            let statement = client
+                .prepare_cached(
+                    "SELECT id, document FROM images
+                     WHERE $1::text IS NULL OR owner = $1 OR visibility <> 'private'
+                     ORDER BY seq",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let rows = client
+                .query(&statement, &[&scope.project])
+                .await
+                .map_err(query_unavailable)?;
+            let mut found = Vec::new();
+            for row in &rows {
+                let image = to_image(row)?;
+                if scope.contains(&image) {
+                    found.push(image);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn delete_image(&self, id: Uuid) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached("DELETE FROM images WHERE id = $1")
+                .await
+                .map_err(query_unavailable)?;
+            let deleted = client
+                .execute(&statement, &[&id])
+                .await
+                .map_err(query_unavailable)?;
+            Ok(deleted == 1)
         })
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! The seed's instances and the compute API's servers are the rows of one
 //! `instances` table; the seed's API sees only the rows not deleted through
-//! the compute API (`deleted_at_us IS NULL`).
+//! the compute API (`deleted_at_us IS NULL`). The images `createImage`
+//! takes are the rows of `images`, written through the same writer.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -19,7 +20,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use nova_compute::{Server, ServerChange, ServerScope, ServerStore, ServerUpdate};
+use nova_compute::{
+    Image, ImageScope, ImageStore, Server, ServerChange, ServerScope, ServerStore, ServerUpdate,
+};
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
@@ -28,7 +31,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::{details_document, parse_details, OpenError, SCHEMA_VERSION};
+use crate::{
+    details_document, image_document, parse_details, parse_image, OpenError, SCHEMA_VERSION,
+};
 
 /// The most changes committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -38,7 +43,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "
     CREATE TABLE instances (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,6 +61,18 @@ const MIGRATIONS: [&str; 2] = [
     ALTER TABLE instances ADD COLUMN deleted_at_us INTEGER;
     ALTER TABLE instances ADD COLUMN details TEXT;
 ",
+    // The images createImage takes: what a listing selects by, and the
+    // image as one JSON document, so a new field needs no schema change.
+    "
+    CREATE TABLE images (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        document TEXT NOT NULL
+    );
+    CREATE INDEX images_by_owner ON images (owner);
+",
 ];
 
 /// What the seed's API reads of a row.
@@ -68,7 +85,7 @@ const SERVER_COLUMNS: &str =
 /// The rows the seed's API sees: those not deleted through the compute API.
 const LIVE: &str = "deleted_at_us IS NULL";
 
-/// Instances and servers in a SQLite file.
+/// Instances, servers and their images in a SQLite file.
 ///
 /// Writes go to one thread that owns the writing connection: it takes every
 /// change waiting in its queue (up to 512), applies them in one
@@ -118,6 +135,8 @@ enum Op {
         if_match: IfMatch,
         change: ServerChange,
     },
+    CreateImage(Image),
+    DeleteImage(Uuid),
 }
 
 enum Outcome {
@@ -131,6 +150,9 @@ enum Outcome {
     /// The [`ServerChange`] panicked; nothing was written, and the panic is
     /// for the caller's task to resume.
     ChangePanicked(Box<dyn Any + Send>),
+    ImageCreated(Result<(), StoreError>),
+    /// Whether there was an image to delete.
+    ImageDeleted(bool),
 }
 
 struct Job {
@@ -392,7 +414,77 @@ fn apply(connection: &Connection, op: Op) -> rusqlite::Result<Outcome> {
             if_match,
             change,
         } => update_server(connection, id, &if_match, change)?,
+        Op::CreateImage(image) => Outcome::ImageCreated(create_image(connection, &image)?),
+        Op::DeleteImage(id) => Outcome::ImageDeleted(
+            connection.execute("DELETE FROM images WHERE id = ?1", [id.to_string()])? == 1,
+        ),
     })
+}
+
+/// Inserts `image`; [`StoreError::DuplicateId`] if its id is taken.
+fn create_image(
+    connection: &Connection,
+    image: &Image,
+) -> rusqlite::Result<Result<(), StoreError>> {
+    let document = match image_document(image) {
+        Ok(document) => document,
+        Err(error) => return Ok(Err(error)),
+    };
+    let inserted = connection.execute(
+        "INSERT INTO images (id, owner, visibility, document)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+        params![
+            image.id.to_string(),
+            image.owner,
+            image.visibility.as_str(),
+            document,
+        ],
+    )?;
+    Ok(if inserted == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::DuplicateId { id: image.id })
+    })
+}
+
+/// The image with this id.
+fn image(connection: &Connection, id: Uuid) -> rusqlite::Result<Result<Option<Image>, StoreError>> {
+    let id = id.to_string();
+    let document: Option<String> = connection
+        .query_row("SELECT document FROM images WHERE id = ?1", [&id], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    Ok(document
+        .map(|document| parse_image(&id, &document))
+        .transpose())
+}
+
+/// The images in `scope`, in the order they were created. The query
+/// narrows them to the project's own and those not private; `scope`
+/// then decides about shared ones, whose members are in the document.
+fn images(
+    connection: &Connection,
+    scope: &ImageScope,
+) -> rusqlite::Result<Result<Vec<Image>, StoreError>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, document FROM images
+         WHERE ?1 IS NULL OR owner = ?1 OR visibility <> 'private'
+         ORDER BY seq",
+    )?;
+    let rows = statement.query_map([&scope.project], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut found = Vec::new();
+    for row in rows {
+        let (id, document) = row?;
+        match parse_image(&id, &document) {
+            Ok(image) if scope.contains(&image) => found.push(image),
+            Ok(_) => {}
+            Err(corrupt) => return Ok(Err(corrupt)),
+        }
+    }
+    Ok(Ok(found))
 }
 
 /// Inserts every server or, if one's id is taken, none: the savepoint
@@ -403,7 +495,7 @@ fn create_servers(
 ) -> rusqlite::Result<Result<(), StoreError>> {
     let mut documents = Vec::with_capacity(servers.len());
     for server in servers {
-        match details_document(server.id, server.details.as_ref()) {
+        match details_document(server.id, server.details.as_deref()) {
             Ok(document) => documents.push(document),
             Err(error) => return Ok(Err(error)),
         }
@@ -474,7 +566,7 @@ fn update_server(
     }
     changed.id = id;
     changed.version = current.version + 1;
-    let details = match details_document(id, changed.details.as_ref()) {
+    let details = match details_document(id, changed.details.as_deref()) {
         Ok(details) => details,
         Err(error) => return Ok(Outcome::ServerUpdated(Box::new(Err(error)))),
     };
@@ -836,6 +928,42 @@ impl ServerStore for SqliteStore {
     }
 }
 
+impl ImageStore for SqliteStore {
+    fn create_image(&self, image: Image) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            match self.write(Op::CreateImage(image)).await? {
+                Outcome::ImageCreated(result) => result,
+                _ => Err(unavailable("the writer answered another request")),
+            }
+        })
+    }
+
+    fn image(&self, id: Uuid) -> StoreFuture<'_, Option<Image>> {
+        Box::pin(async move {
+            self.readers
+                .read(move |connection| image(connection, id))
+                .await
+        })
+    }
+
+    fn images(&self, scope: ImageScope) -> StoreFuture<'_, Vec<Image>> {
+        Box::pin(async move {
+            self.readers
+                .read(move |connection| images(connection, &scope))
+                .await
+        })
+    }
+
+    fn delete_image(&self, id: Uuid) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            match self.write(Op::DeleteImage(id)).await? {
+                Outcome::ImageDeleted(deleted) => Ok(deleted),
+                _ => Err(unavailable("the writer answered another request")),
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -872,6 +1000,40 @@ mod tests {
         eprintln!("group commit: 200 concurrent inserts in {commits} commits");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_images_share_commits_with_the_servers_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("nova.db"))
+                .await
+                .unwrap(),
+        );
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let image = Image {
+                        id: Uuid::new_v4(),
+                        owner: format!("p-{}", i % 3),
+                        ..Image::named(&format!("snap-{i}"))
+                    };
+                    store.create_image(image).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let commits = store.commits();
+        assert!(
+            commits < 100,
+            "100 concurrent images took {commits} commits"
+        );
+        let all = store.images(ImageScope::default()).await.unwrap();
+        assert_eq!(all.len(), 100);
+        store.close().await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_vanished_file_is_unavailable_not_silently_recreated() {
         let dir = tempfile::tempdir().unwrap();
@@ -904,7 +1066,7 @@ mod tests {
     fn server_named(name: &str) -> Server {
         Server {
             project_id: "p".to_owned(),
-            details: Some(nova_compute::ServerDetails::default()),
+            details: Some(Box::default()),
             ..Server::from_instance(Instance::new(name))
         }
     }

@@ -8,10 +8,10 @@
 //! (`/v2.1/{project_id}/…`, which the shared token acts for), so no step
 //! sees another's servers. Three more tests start their own server: one
 //! where builds, reboots, resizes and rebuilds take half a second, to see
-//! them under way; one with a quota of two instances; and one checking the
-//! answers where this server still differs from Nova, each check naming the
-//! Nova code it follows. That last test fails until the server is fixed:
-//! its message lists every difference.
+//! them under way; one with a quota of two instances; and one checking
+//! corner cases where Nova's answer is easy to get wrong, each check
+//! naming the Nova code it follows; should one differ, its message lists
+//! every difference.
 
 // Test helpers outside #[test] functions fail loudly too.
 #![allow(clippy::unwrap_used)]
@@ -70,6 +70,7 @@ async fn the_compute_api_answers_every_endpoint_as_nova_does() {
     flavors_are_listed_shown_and_their_extra_specs_read(&server).await;
     the_images_proxy_answers_until_2_36(&server).await;
     the_image_service_lists_and_shows_images(&server).await;
+    a_snapshot_is_an_image_to_build_from_until_it_is_deleted(&server).await;
     limits_show_the_quota_and_what_the_project_uses(&server).await;
     an_unserved_microversion_is_406(&server).await;
     projects_in_the_url_see_only_their_own_servers(&server).await;
@@ -147,12 +148,11 @@ async fn a_server_over_the_instance_quota_is_403_and_a_delete_makes_room() {
     server.stop().await;
 }
 
-/// SERVER MISBEHAVIOUR: what Nova answers and this server does not (yet).
-/// Each check names the Nova code it follows and returns what this server
-/// answered instead; the test fails listing them all until the server is
-/// fixed.
+/// Corner cases where Nova's answer is easy to get wrong: each check
+/// names the Nova code it follows and returns what this server answered
+/// if it differs, and the test lists every difference it finds.
 #[tokio::test(flavor = "multi_thread")]
-async fn answers_where_nova_differs_from_this_server() {
+async fn corner_cases_are_answered_as_nova_answers_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = api_paste_with(
         dir.path(),
@@ -490,7 +490,7 @@ async fn create_refuses_bad_requests_in_novas_words(server: &TestServer) {
         "min_count must be <= max_count"
     );
     // From 2.37 a create must say which networks; the value Nova repeats
-    // is checked in `answers_where_nova_differs_from_this_server`.
+    // is checked in `corner_cases_are_answered_as_nova_answers_them`.
     let message = post(create_body("x"), Some("2.37"))
         .await
         .fault("badRequest", 400);
@@ -1710,12 +1710,25 @@ async fn flavors_are_listed_shown_and_their_extra_specs_read(server: &TestServer
     assert_eq!(answer.body["flavors"].as_array().unwrap().len(), 3);
 }
 
+/// The entry of `id` in a listing's `images`.
+fn listed_image(body: &Value, id: &str) -> Value {
+    body["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|image| image["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} is not listed: {body}"))
+}
+
 async fn the_images_proxy_answers_until_2_36(server: &TestServer) {
     let host = format!("http://{}", server.addr());
+    // The shared token is an admin, who sees every project's snapshots
+    // too (the steps before took some): cirros is the configured image.
     let answer = get(server, "/v2.1/images").await;
     assert_eq!(answer.status, 200);
     assert_eq!(
-        answer.body,
+        json!({"images": [listed_image(&answer.body, CIRROS)]}),
         json!({"images": [{
             "id": CIRROS,
             "name": "cirros",
@@ -1728,10 +1741,11 @@ async fn the_images_proxy_answers_until_2_36(server: &TestServer) {
         }]})
     );
     let detail = get(server, "/v2.1/images/detail").await;
-    assert_eq!(detail.body["images"][0]["status"], "ACTIVE");
+    let cirros = listed_image(&detail.body, CIRROS);
+    assert_eq!(cirros["status"], "ACTIVE");
     let shown = get(server, &format!("/v2.1/images/{CIRROS}")).await;
     assert_eq!(shown.status, 200);
-    assert_eq!(shown.body["image"], detail.body["images"][0]);
+    assert_eq!(shown.body["image"], cirros);
     assert_eq!(shown.body["image"]["progress"], 100);
     let answer = get(server, "/v2.1/images?name=nothing").await;
     assert_eq!(answer.body, json!({"images": []}));
@@ -1778,6 +1792,113 @@ async fn the_image_service_lists_and_shows_images(server: &TestServer) {
         response.status(),
         403,
         "the image service wants the token too"
+    );
+}
+
+async fn a_snapshot_is_an_image_to_build_from_until_it_is_deleted(server: &TestServer) {
+    let base = project_base();
+    let project = base.rsplit('/').next().unwrap().to_owned();
+    let id = active_server(server, &base, "snapped").await;
+    let answer = send(
+        server,
+        Method::POST,
+        &format!("{base}/servers/{id}/action"),
+        Some("2.45"),
+        Some(json!({"createImage": {"name": "golden", "metadata": {"tier": "web"}}})),
+    )
+    .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let image = answer.body["image_id"].as_str().unwrap().to_owned();
+
+    // Glance lists it as its project's (the shared token, an admin, sees
+    // it whatever the project).
+    let listed = get(server, &format!("/image/v2/images?owner={project}")).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let images = listed.body["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "{}", listed.body);
+    let snapshot = &images[0];
+    for (key, value) in [
+        ("id", json!(image)),
+        ("name", json!("golden")),
+        ("status", json!("active")),
+        ("visibility", json!("private")),
+        ("owner", json!(project)),
+        ("protected", json!(false)),
+        ("instance_uuid", json!(id)),
+        ("image_type", json!("snapshot")),
+        ("base_image_ref", json!(CIRROS)),
+        ("tier", json!("web")),
+        ("min_disk", json!(1)),
+    ] {
+        assert_eq!(snapshot[key], value, "{key}: {snapshot}");
+    }
+    let shown = get(server, &format!("/image/v2/images/{image}")).await;
+    assert_eq!(&shown.body, snapshot);
+    let proxied = get(server, &format!("{base}/images/{image}")).await;
+    assert_eq!(proxied.status, 200, "{}", proxied.body);
+    assert_eq!(proxied.body["image"]["server"]["id"], id.as_str());
+    assert_eq!(proxied.body["image"]["status"], "ACTIVE");
+
+    // A server is built from it.
+    let mut body = create_body("from-golden");
+    body["server"]["imageRef"] = json!(image);
+    let answer = send(
+        server,
+        Method::POST,
+        &format!("{base}/servers"),
+        None,
+        Some(body),
+    )
+    .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let built = id_of(&answer);
+    assert_eq!(
+        show(server, &base, &built).await["image"]["id"],
+        image.as_str()
+    );
+
+    // Deleted through the image service, it is gone from both.
+    let cirros = send(
+        server,
+        Method::DELETE,
+        &format!("/image/v2/images/{CIRROS}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        cirros.fault("forbidden", 403),
+        format!("Image {CIRROS} is protected and cannot be deleted.")
+    );
+    let deleted = send(
+        server,
+        Method::DELETE,
+        &format!("/image/v2/images/{image}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let answer = get(server, &format!("/image/v2/images/{image}")).await;
+    assert_eq!(
+        answer.fault("itemNotFound", 404),
+        format!("No image found with ID {image}")
+    );
+    let answer = get(server, &format!("{base}/images/{image}")).await;
+    assert_eq!(answer.fault("itemNotFound", 404), "Image not found.");
+    let mut body = create_body("from-nothing");
+    body["server"]["imageRef"] = json!(image);
+    let answer = send(
+        server,
+        Method::POST,
+        &format!("{base}/servers"),
+        None,
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        answer.fault("badRequest", 400),
+        "Can not find requested image"
     );
 }
 
@@ -2019,10 +2140,11 @@ async fn server_names_of_instances(server: &TestServer) -> Vec<String> {
         .collect()
 }
 
-// ---- where this server differs from Nova ------------------------------------------
+// ---- corner cases, as Nova answers them --------------------------------------------
 //
-// Each check returns `Err` with what this server answered instead. They
-// run on a server with `quota_instances = 2` and instant builds.
+// Each check returns `Err` with what this server answered, should it
+// differ from Nova's answer. They run on a server with `quota_instances =
+// 2` and instant builds.
 
 type Check = Result<(), String>;
 

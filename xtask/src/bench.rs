@@ -1,5 +1,10 @@
 //! `cargo xtask bench`: the release build, the router micro-benchmarks and
 //! the `nova-bench` suite, pinned to separate CPUs where the machine allows.
+//!
+//! `--only WORDS` (comma-separated) runs only the workloads whose names
+//! contain one of the words, with their baselines, the scale run only if
+//! one is `scale`, and no micro-benchmarks: `--only server` is the compute
+//! API's workloads.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -14,6 +19,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut quick = false;
     let mut save = false;
     let mut connections = "64".to_owned();
+    let mut only = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -26,11 +32,24 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     .ok_or("--connections needs a positive number")?
                     .clone();
             }
+            "--only" => {
+                only = Some(
+                    rest.next()
+                        .filter(|words| !words.is_empty())
+                        .ok_or(
+                            "--only needs workload names, e.g. --only server or --only show,scale",
+                        )?
+                        .clone(),
+                );
+            }
             other => return Err(format!("unknown bench option {other:?}")),
         }
     }
     if quick && save {
         return Err("--save records full runs only; drop --quick".to_owned());
+    }
+    if only.is_some() && save {
+        return Err("--save records full runs only; drop --only".to_owned());
     }
     // One build for everything, so that the servers and the micro-benchmarks
     // share one feature resolution and no dependency is compiled twice. The
@@ -50,15 +69,19 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     cargo(root, &build)?;
 
     // Micro-benchmarks first, unpinned: they are single-threaded and short.
-    let mut criterion = vec!["bench"];
-    criterion.extend_from_slice(&packages);
-    criterion.extend_from_slice(&["--bench", "matching", "--", "--noplot"]);
-    if quick {
-        criterion.extend_from_slice(&["--warm-up-time", "0.2", "--measurement-time", "0.5"]);
-    } else {
-        criterion.extend_from_slice(&["--warm-up-time", "1", "--measurement-time", "3"]);
+    // A run of chosen workloads (--only) leaves them out, and the report
+    // then quotes none rather than an earlier run's.
+    if only.is_none() {
+        let mut criterion = vec!["bench"];
+        criterion.extend_from_slice(&packages);
+        criterion.extend_from_slice(&["--bench", "matching", "--", "--noplot"]);
+        if quick {
+            criterion.extend_from_slice(&["--warm-up-time", "0.2", "--measurement-time", "0.5"]);
+        } else {
+            criterion.extend_from_slice(&["--warm-up-time", "1", "--measurement-time", "3"]);
+        }
+        cargo(root, &criterion)?;
     }
-    cargo(root, &criterion)?;
 
     let release = target_dir(root).join("release");
     let server = release.join("nova-server");
@@ -84,8 +107,6 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         .arg(&server)
         .arg("--connections")
         .arg(&connections)
-        .arg("--criterion-dir")
-        .arg(&criterion_dir)
         .arg("--work-dir")
         .arg(target_dir(root).join("bench"))
         .current_dir(root);
@@ -95,6 +116,10 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if save {
         command.arg("--save").arg(root.join(RESULTS_DIR));
     }
+    match &only {
+        Some(words) => command.arg("--only").arg(words),
+        None => command.arg("--criterion-dir").arg(&criterion_dir),
+    };
     println!("xtask: {command:?}");
     let status = command
         .status()

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::workloads::Workload;
 use crate::load::Plan;
 
 /// What to run and where.
@@ -24,6 +25,10 @@ pub struct SuiteConfig {
     pub work_dir: PathBuf,
     /// criterion's output directory, whose router results the report quotes.
     pub criterion_dir: Option<PathBuf>,
+    /// Run only the workloads whose names contain one of these words (and
+    /// the baselines they are compared with), and the scale run only if one
+    /// of them is `scale`; everything when empty.
+    pub only: Vec<String>,
 }
 
 impl SuiteConfig {
@@ -38,6 +43,23 @@ impl SuiteConfig {
             warm_up,
             measure,
         }
+    }
+
+    /// The plan for `workload`: the run's, with fewer connections where
+    /// the row asks for fewer.
+    pub(super) fn plan_for(&self, workload: &Workload) -> Plan {
+        let plan = self.plan();
+        Plan {
+            connections: workload
+                .max_connections
+                .map_or(plan.connections, |most| most.min(plan.connections)),
+            ..plan
+        }
+    }
+
+    /// Whether the scale run is selected.
+    pub(super) fn runs_scale(&self) -> bool {
+        self.only.is_empty() || self.only.iter().any(|word| "scale".contains(word.as_str()))
     }
 
     /// The scale run's rounds per point and the time measured in each.

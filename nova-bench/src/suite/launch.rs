@@ -1,12 +1,15 @@
 //! How each workload's server is started: the program, its arguments and
-//! environment, and a fresh SQLite file where the row asks for one.
+//! environment, the compute API's configuration or the captured answers
+//! where the row speaks that API, and a fresh SQLite file where the row
+//! asks for one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::compute::{answers_dir, config_path};
 use super::config::SuiteConfig;
-use super::workloads::{Store, Workload};
+use super::workloads::{Api, Store, Workload};
 use crate::process::Launch;
 use crate::BenchError;
 
@@ -32,14 +35,26 @@ pub(super) fn launch_for(
     index: usize,
 ) -> Result<Launch, BenchError> {
     let mut launch = match workload.store {
-        Store::Baseline => Launch {
-            program: config.baseline.clone(),
-            args: vec!["baseline".into(), "--listen".into(), "127.0.0.1:0".into()],
-            env: Vec::new(),
-            cpus: config.server_cpus.clone(),
-        },
+        Store::Baseline => {
+            let mut args: Vec<String> =
+                vec!["baseline".into(), "--listen".into(), "127.0.0.1:0".into()];
+            if workload.api == Api::Compute {
+                args.push("--answers".into());
+                args.push(answers_dir(config).display().to_string());
+            }
+            Launch {
+                program: config.baseline.clone(),
+                args,
+                env: Vec::new(),
+                cpus: config.server_cpus.clone(),
+            }
+        }
         Store::Memory | Store::Sqlite => {
             let mut args: Vec<String> = vec!["--listen".into(), "127.0.0.1:0".into()];
+            if workload.api == Api::Compute {
+                args.push("--config".into());
+                args.push(config_path(config).display().to_string());
+            }
             if has_store_flag {
                 let store = if workload.store == Store::Sqlite {
                     sqlite_store(config, index)?

@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use super::compute;
 use super::config::SuiteConfig;
 use super::launch::TOKEN;
-use super::workloads::Workload;
-use crate::load::{self, made_up_ids, Ids, Mix, Outcome, Plan, Target};
+use super::workloads::{Api, Store, Workload};
+use crate::load::{self, made_up_ids, made_up_server_ids, Ids, Mix, Outcome, Plan, Target};
 use crate::process::{self, Launch, ServerProcess};
 use crate::BenchError;
 
@@ -36,12 +37,20 @@ pub(super) fn measure_workload(
     let log = config.work_dir.join(format!("workload-{index}.log"));
     let server = ServerProcess::start(launch, &log)?;
     let target = Target::new(server.addr(), TOKEN)?;
-    let plan = config.plan();
+    let plan = config.plan_for(workload);
     let measured = load::block_on(async {
-        let ids = if workload.instances > 0 {
-            populate_to(&target, workload.instances, config.connections).await?
-        } else {
-            made_up_ids(1_000)
+        let (target, ids) = match (workload.api, workload.store) {
+            (Api::Instances, _) if workload.instances > 0 => {
+                let ids = populate_to(&target, workload.instances, config.connections).await?;
+                (target, ids)
+            }
+            (Api::Instances, _) => (target, made_up_ids(1_000)),
+            // The baseline serves no images; any id will do.
+            (Api::Compute, Store::Baseline) => (
+                target.with_image("00000000-0000-4000-8000-000000000000"),
+                made_up_server_ids(1_000),
+            ),
+            (Api::Compute, _) => compute::seed(target, workload.instances).await?,
         };
         let (outcome, cpu) = run_sampling_cpu(&target, &plan, &workload.mix, &ids, &server).await;
         let (server_cpu, load_cpu) = cpu?;

@@ -8,7 +8,7 @@ use super::config::SuiteConfig;
 use super::launch::{launch_for, TOKEN};
 use super::measure::populate_to;
 use super::units::{seconds, thousands};
-use super::workloads::{Store, Workload, SHOW_INSTANCES};
+use super::workloads::{Api, Store, Workload, SHOW_INSTANCES};
 use crate::load::{self, Ids, Mix, Op, Outcome, Plan, Target};
 use crate::process::ServerProcess;
 use crate::BenchError;
@@ -64,10 +64,13 @@ pub(super) fn measure_scale(
 ) -> Result<(Vec<ScalePoint>, Option<String>), BenchError> {
     let workload = Workload {
         name: "scale",
+        api: Api::Instances,
         store: Store::Memory,
         instances: 0,
         mix: Mix::only(Op::Show),
         rust_log: None,
+        compared_with: "baseline",
+        max_connections: None,
     };
     // One server per point, both kept running, so the points can be
     // measured in alternation: whatever else the machine does then weighs

@@ -1,11 +1,24 @@
-//! The workload table as specified: each row's name, the server and store it
-//! runs against, the instances it starts with and its mix of operations.
+//! The workload table as specified: each row's name, the API, server and
+//! store it runs against, the instances or servers it starts with, its mix
+//! of operations and the baseline row it is compared with.
 
 use crate::baseline::INDEX_INSTANCES;
 use crate::load::{Mix, Op};
 
 /// Instances a `show`, `update` or `mixed` workload runs over.
 pub(super) const SHOW_INSTANCES: u64 = 10_000;
+
+/// Servers the `server-show` and `servers-detail-N` workloads run over:
+/// enough that `detail?limit=1000` gets a full page.
+pub(super) const SERVERS: u64 = 1_000;
+
+/// Connections for the `servers-detail-N` workloads and their baselines.
+/// One answer takes milliseconds to build; 64 of them queued would only
+/// add seconds of waiting to every latency, with the server as busy.
+const DETAIL_CONNECTIONS: usize = 8;
+
+/// The name of the baseline row the `index` row is compared with.
+pub(super) const INDEX_BASELINE: &str = "baseline, index-sized body";
 
 /// Which server a workload runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,34 +41,56 @@ impl Store {
     }
 }
 
+/// Which API a workload speaks, and so how its server is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Api {
+    /// The seed's `/instances`, behind nova-server's built-in
+    /// configuration (`auth instance`).
+    Instances,
+    /// The compute API v2.1 behind the shipped `api-paste.ini`, as the
+    /// bench writes it ([`super::compute`]); for a baseline row, the
+    /// bodies captured from it.
+    Compute,
+}
+
 /// One row of the workload table, as specified.
 #[derive(Debug, Clone)]
 pub(super) struct Workload {
     pub(super) name: &'static str,
+    pub(super) api: Api,
     pub(super) store: Store,
+    /// Instances (or, for the compute API, servers) created before it runs.
     pub(super) instances: u64,
     pub(super) mix: Mix,
     /// Log filter for the server, when not its default.
     pub(super) rust_log: Option<&'static str>,
+    /// The baseline row whose req/s its own are divided by.
+    pub(super) compared_with: &'static str,
+    /// At most this many connections, when fewer than the run's.
+    pub(super) max_connections: Option<usize>,
 }
 
 pub(super) fn workloads() -> Vec<Workload> {
     let row = |name, store, instances, mix| Workload {
         name,
+        api: Api::Instances,
         store,
         instances,
         mix,
         rust_log: None,
+        compared_with: "baseline",
+        max_connections: None,
     };
     let mixed = || Mix::weighted(&[(Op::Show, 90), (Op::Create, 5), (Op::Update, 5)]);
-    vec![
+    let mut rows = vec![
         row("baseline", Store::Baseline, 0, Mix::only(Op::Show)),
-        row(
-            "baseline, index-sized body",
-            Store::Baseline,
-            0,
-            Mix::only(Op::Index),
-        ),
+        Workload {
+            compared_with: INDEX_BASELINE,
+            ..row(INDEX_BASELINE, Store::Baseline, 0, Mix::only(Op::Index))
+        },
+    ];
+    rows.extend(compute_baselines());
+    rows.extend([
         row("show", Store::Memory, SHOW_INSTANCES, Mix::only(Op::Show)),
         Workload {
             // Not a target: shows what the access log costs.
@@ -67,12 +102,15 @@ pub(super) fn workloads() -> Vec<Workload> {
                 Mix::only(Op::Show),
             )
         },
-        row(
-            "index",
-            Store::Memory,
-            INDEX_INSTANCES,
-            Mix::only(Op::Index),
-        ),
+        Workload {
+            compared_with: INDEX_BASELINE,
+            ..row(
+                "index",
+                Store::Memory,
+                INDEX_INSTANCES,
+                Mix::only(Op::Index),
+            )
+        },
         row("create", Store::Memory, 0, Mix::only(Op::Create)),
         row(
             "update",
@@ -90,5 +128,137 @@ pub(super) fn workloads() -> Vec<Workload> {
             Mix::only(Op::Update),
         ),
         row("mixed", Store::Sqlite, SHOW_INSTANCES, mixed()),
+    ]);
+    for store in [Store::Memory, Store::Sqlite] {
+        rows.extend(compute_rows(store));
+    }
+    rows
+}
+
+/// The compute API's workloads, each with the baseline row of the same
+/// name: `server-show`, `servers-detail-100`, `servers-detail-1000`,
+/// `server-create`.
+fn compute_ops() -> [(&'static str, &'static str, Op); 4] {
+    [
+        ("server-show", "baseline, server-show body", Op::ServerShow),
+        (
+            "servers-detail-100",
+            "baseline, servers-detail-100 body",
+            Op::ServersDetail(100),
+        ),
+        (
+            "servers-detail-1000",
+            "baseline, servers-detail-1000 body",
+            Op::ServersDetail(1000),
+        ),
+        (
+            "server-create",
+            "baseline, server-create body",
+            Op::ServerCreate,
+        ),
     ]
+}
+
+fn compute_row(name: &'static str, baseline: &'static str, op: Op, store: Store) -> Workload {
+    let instances = match (store, op) {
+        (Store::Baseline, _) | (_, Op::ServerCreate) => 0,
+        _ => SERVERS,
+    };
+    Workload {
+        name,
+        api: Api::Compute,
+        store,
+        instances,
+        mix: Mix::only(op),
+        rust_log: None,
+        compared_with: baseline,
+        max_connections: matches!(op, Op::ServersDetail(_)).then_some(DETAIL_CONNECTIONS),
+    }
+}
+
+fn compute_baselines() -> Vec<Workload> {
+    compute_ops()
+        .into_iter()
+        .map(|(_, baseline, op)| compute_row(baseline, baseline, op, Store::Baseline))
+        .collect()
+}
+
+fn compute_rows(store: Store) -> Vec<Workload> {
+    compute_ops()
+        .into_iter()
+        .map(|(name, baseline, op)| compute_row(name, baseline, op, store))
+        .collect()
+}
+
+/// The rows `only` selects: every row whose name contains one of its
+/// words, and the baseline rows those are compared with; all rows when
+/// `only` is empty.
+pub(super) fn select(rows: Vec<Workload>, only: &[String]) -> Vec<Workload> {
+    if only.is_empty() {
+        return rows;
+    }
+    let chosen = |w: &Workload| only.iter().any(|word| w.name.contains(word.as_str()));
+    let baselines: Vec<&'static str> = rows
+        .iter()
+        .filter(|w| chosen(w))
+        .map(|w| w.compared_with)
+        .collect();
+    rows.into_iter()
+        .filter(|w| chosen(w) || baselines.contains(&w.name))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_is_compared_with_a_baseline_row_that_runs_before_it() {
+        let rows = workloads();
+        for (index, row) in rows.iter().enumerate() {
+            let baseline = rows.iter().position(|w| w.name == row.compared_with);
+            assert!(
+                baseline.is_some_and(|at| at <= index && rows[at].store == Store::Baseline),
+                "{} is compared with {:?}",
+                row.name,
+                row.compared_with
+            );
+        }
+    }
+
+    #[test]
+    fn each_compute_workload_runs_on_both_stores() {
+        let rows = workloads();
+        for (name, _, _) in compute_ops() {
+            let stores: Vec<Store> = rows
+                .iter()
+                .filter(|w| w.name == name)
+                .map(|w| w.store)
+                .collect();
+            assert_eq!(stores, [Store::Memory, Store::Sqlite], "{name}");
+        }
+    }
+
+    #[test]
+    fn a_selection_keeps_the_rows_named_and_their_baselines() {
+        let names = |only: &[&str]| -> Vec<&'static str> {
+            let only: Vec<String> = only.iter().map(|w| (*w).to_owned()).collect();
+            select(workloads(), &only).iter().map(|w| w.name).collect()
+        };
+        assert_eq!(
+            names(&["servers-detail-1000"]),
+            [
+                "baseline, servers-detail-1000 body",
+                "servers-detail-1000",
+                "servers-detail-1000",
+            ]
+        );
+        assert_eq!(
+            names(&["index"]),
+            ["baseline, index-sized body", "index"],
+            "a baseline row named by a word is kept once"
+        );
+        assert_eq!(names(&[]).len(), workloads().len());
+        assert!(names(&["no such workload"]).is_empty());
+    }
 }

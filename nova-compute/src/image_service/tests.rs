@@ -1,14 +1,19 @@
 //! The image service in memory, as openstacksdk and the `openstack`
-//! CLI call it.
+//! CLI call it: the configured images, and snapshots in the store as
+//! their projects, other projects and admins see them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use nova_router::{ScriptName, Service};
+use nova_router::{RequestContext, ScriptName, Service};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::ImageServiceApp;
-use crate::Image;
+use crate::{
+    Clock, Cloud, Image, ImageStore, ManualClock, MemoryServerStore, Visibility, DEFAULT_PROJECT,
+};
 
 fn images() -> Vec<Image> {
     let mut ubuntu = Image::named("ubuntu");
@@ -20,7 +25,84 @@ fn images() -> Vec<Image> {
     vec![Image::cirros(), ubuntu, fedora]
 }
 
+/// The service over `images()` and an empty memory store.
+fn app() -> ImageServiceApp {
+    Glance::new().app
+}
+
+/// The service over `images()` and a memory store of snapshots, on a
+/// clock the tests move.
+struct Glance {
+    app: ImageServiceApp,
+    store: Arc<MemoryServerStore>,
+    clock: ManualClock,
+}
+
+impl Glance {
+    fn new() -> Self {
+        let store = Arc::new(MemoryServerStore::new());
+        let clock = ManualClock::starting_now();
+        let cloud = Cloud {
+            images: images(),
+            ..Cloud::default()
+        };
+        let app = ImageServiceApp::with_clock(store.clone(), cloud, Arc::new(clock.clone()));
+        Glance { app, store, clock }
+    }
+
+    /// Stores a snapshot `name` of `owner`'s, taken now, active after two
+    /// seconds, shared with `members` if any.
+    async fn snapshot(&self, name: &str, owner: &str, members: &[&str]) -> Uuid {
+        let now = self.clock.now();
+        let image = Image {
+            id: Uuid::new_v4(),
+            owner: owner.to_owned(),
+            created_at: now,
+            active_at: now.plus_micros(2_000_000),
+            visibility: if members.is_empty() {
+                Visibility::Private
+            } else {
+                Visibility::Shared
+            },
+            protected: false,
+            members: members.iter().map(|&m| m.to_owned()).collect(),
+            properties: BTreeMap::from([("image_type".to_owned(), "snapshot".to_owned())]),
+            ..Image::named(name)
+        };
+        self.store.create_image(image.clone()).await.unwrap();
+        image.id
+    }
+
+    async fn get(&self, path: &str, caller: Option<&str>) -> (u16, Value) {
+        send_as(&self.app, "GET", path, caller.map(member)).await
+    }
+
+    async fn delete(&self, path: &str, caller: Option<&str>) -> (u16, Value) {
+        send_as(&self.app, "DELETE", path, caller.map(member)).await
+    }
+}
+
+/// A member (not an admin) of `project`, as a token filter describes
+/// the caller.
+fn member(project: &str) -> RequestContext {
+    RequestContext {
+        user_id: "u".to_owned(),
+        project_id: project.to_owned(),
+        roles: vec!["member".to_owned()],
+    }
+}
+
 async fn send(app: &ImageServiceApp, method: &str, path: &str) -> (u16, Value) {
+    send_as(app, method, path, None).await
+}
+
+/// `method path` as `caller` (the shared token if `None`).
+async fn send_as(
+    app: &ImageServiceApp,
+    method: &str,
+    path: &str,
+    caller: Option<RequestContext>,
+) -> (u16, Value) {
     let mut req = http::Request::builder()
         .method(method)
         .uri(path)
@@ -28,6 +110,9 @@ async fn send(app: &ImageServiceApp, method: &str, path: &str) -> (u16, Value) {
         .body(Bytes::new())
         .unwrap();
     req.extensions_mut().insert(ScriptName::new("/image"));
+    if let Some(caller) = caller {
+        req.extensions_mut().insert(caller);
+    }
     let response = app.call(req).await.unwrap();
     let status = response.status().as_u16();
     let body = if response.body().is_empty() {
@@ -60,7 +145,7 @@ fn message(body: &Value) -> &str {
 
 #[tokio::test]
 async fn the_mount_point_answers_glances_versions_for_discovery() {
-    let app = ImageServiceApp::new(images());
+    let app = app();
     let (status, body) = get(&app, "/").await;
     assert_eq!(status, 300);
     let versions = body["versions"].as_array().unwrap();
@@ -83,7 +168,7 @@ async fn the_mount_point_answers_glances_versions_for_discovery() {
 
 #[tokio::test]
 async fn an_image_reads_as_glance_v2_shows_it() {
-    let app = ImageServiceApp::new(images());
+    let app = app();
     let id = Image::named("ubuntu").id;
     let (status, body) = get(&app, &format!("/v2/images/{id}")).await;
     assert_eq!(status, 200);
@@ -97,7 +182,7 @@ async fn an_image_reads_as_glance_v2_shows_it() {
             "name": "ubuntu",
             "status": "active",
             "visibility": "public",
-            "protected": false,
+            "protected": true,
             "os_hidden": false,
             "checksum": checksum,
             "os_hash_algo": "sha512",
@@ -125,7 +210,7 @@ async fn an_image_reads_as_glance_v2_shows_it() {
 
 #[tokio::test]
 async fn an_unknown_image_is_404() {
-    let app = ImageServiceApp::new(images());
+    let app = app();
     for id in ["0b7e3c5a-1d2e-4f60-8a9b-0c1d2e3f4a5b", "cirros"] {
         let (status, body) = get(&app, &format!("/v2/images/{id}")).await;
         assert_eq!(
@@ -140,14 +225,14 @@ async fn an_unknown_image_is_404() {
 
 #[tokio::test]
 async fn the_listing_has_glances_links_and_filters() {
-    let app = ImageServiceApp::new(images());
+    let app = app();
     let (status, body) = get(&app, "/v2/images").await;
     assert_eq!(status, 200);
     assert_eq!(names(&body), ["cirros", "ubuntu", "fedora"]);
     assert_eq!(body["first"], "/v2/images");
     assert_eq!(body["schema"], "/v2/schemas/images");
     assert!(body.get("next").is_none());
-    let table: [(&str, &[&str]); 12] = [
+    let table: [(&str, &[&str]); 14] = [
         ("?name=cirros", &["cirros"]),
         ("?name=in:cirros,fedora", &["cirros", "fedora"]),
         ("?status=active", &["cirros", "ubuntu", "fedora"]),
@@ -155,6 +240,8 @@ async fn the_listing_has_glances_links_and_filters() {
         ("?visibility=public", &["cirros", "ubuntu", "fedora"]),
         ("?visibility=all", &["cirros", "ubuntu", "fedora"]),
         ("?visibility=private", &[]),
+        ("?protected=true", &["cirros", "ubuntu", "fedora"]),
+        ("?protected=false", &[]),
         ("?disk_format=raw", &["ubuntu"]),
         ("?os_distro=ubuntu", &["ubuntu"]),
         ("?size_min=1048577", &["cirros", "ubuntu"]),
@@ -170,7 +257,7 @@ async fn the_listing_has_glances_links_and_filters() {
 
 #[tokio::test]
 async fn the_listing_sorts_and_pages_as_glance_does() {
-    let app = ImageServiceApp::new(images());
+    let app = app();
     let (_, body) = get(&app, "/v2/images?sort_key=name&sort_dir=asc").await;
     assert_eq!(names(&body), ["cirros", "fedora", "ubuntu"]);
     let (_, body) = get(&app, "/v2/images?sort=size:desc,name").await;
@@ -198,7 +285,7 @@ async fn the_listing_sorts_and_pages_as_glance_does() {
 
 #[tokio::test]
 async fn bad_listing_parameters_are_glances_400s() {
-    let app = ImageServiceApp::new(images());
+    let app = app();
     let table = [
         ("?limit=x", "limit param must be an integer"),
         ("?limit=-1", "limit param must be positive"),
@@ -223,4 +310,224 @@ async fn bad_listing_parameters_are_glances_400s() {
         let (status, body) = get(&app, &format!("/v2/images{query}")).await;
         assert_eq!((status, message(&body)), (400, expected), "{query}");
     }
+}
+
+// ---- snapshots ----------------------------------------------------------------
+
+#[tokio::test]
+async fn a_snapshot_is_queued_then_saving_then_active() {
+    let glance = Glance::new();
+    let id = glance.snapshot("snap", "p1", &[]).await;
+    let path = format!("/v2/images/{id}");
+    let created = glance.clock.now().to_seconds_string();
+    let (status, queued) = glance.get(&path, Some("p1")).await;
+    assert_eq!(status, 200, "{queued}");
+    let shown = |body: &Value, keys: &[&str]| -> Vec<Value> {
+        keys.iter().map(|key| body[*key].clone()).collect()
+    };
+    let keys = [
+        "name",
+        "status",
+        "visibility",
+        "protected",
+        "owner",
+        "size",
+        "checksum",
+        "os_hash_value",
+        "disk_format",
+        "container_format",
+        "created_at",
+        "updated_at",
+        "image_type",
+    ];
+    assert_eq!(
+        shown(&queued, &keys),
+        [
+            json!("snap"),
+            json!("queued"),
+            json!("private"),
+            json!(false),
+            json!("p1"),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            json!(created),
+            json!(created),
+            json!("snapshot"),
+        ]
+    );
+    glance.clock.advance_micros(1_000_000);
+    let (_, saving) = glance.get(&path, Some("p1")).await;
+    assert_eq!(
+        shown(
+            &saving,
+            &["status", "size", "disk_format", "container_format"]
+        ),
+        [json!("saving"), Value::Null, json!("qcow2"), json!("bare")]
+    );
+    glance.clock.advance_micros(1_000_000);
+    let active_at = glance.clock.now().to_seconds_string();
+    let (_, active) = glance.get(&path, Some("p1")).await;
+    assert_eq!(
+        shown(&active, &["status", "size", "updated_at", "created_at"]),
+        [
+            json!("active"),
+            json!(21_692_416),
+            json!(active_at),
+            json!(created)
+        ]
+    );
+    assert_eq!(active["checksum"].as_str().unwrap().len(), 32);
+}
+
+#[tokio::test]
+async fn a_private_snapshot_is_its_projects_and_an_admins_only() {
+    let glance = Glance::new();
+    let p1 = glance.snapshot("p1-snap", "p1", &[]).await;
+    let p2 = glance.snapshot("p2-snap", "p2", &[]).await;
+    // Its project lists it with the public images; newest first, as
+    // Glance sorts by default.
+    let (_, body) = glance.get("/v2/images", Some("p1")).await;
+    assert_eq!(names(&body), ["p1-snap", "cirros", "ubuntu", "fedora"]);
+    let (status, _) = glance.get(&format!("/v2/images/{p1}"), Some("p1")).await;
+    assert_eq!(status, 200);
+    let (status, body) = glance.get(&format!("/v2/images/{p2}"), Some("p1")).await;
+    assert_eq!(
+        (status, message(&body)),
+        (404, format!("No image found with ID {p2}").as_str())
+    );
+    // The shared token is an admin of the default project: it sees all.
+    let (_, body) = glance
+        .get("/v2/images?sort_key=name&sort_dir=asc", None)
+        .await;
+    assert_eq!(
+        names(&body),
+        ["cirros", "fedora", "p1-snap", "p2-snap", "ubuntu"]
+    );
+    let (status, _) = glance.get(&format!("/v2/images/{p2}"), None).await;
+    assert_eq!(status, 200);
+    // Glance's filters apply to snapshots too.
+    // Taken at one instant, the snapshots are listed in the order taken.
+    let table: [(&str, &[&str]); 6] = [
+        ("?visibility=private", &["p1-snap", "p2-snap"]),
+        ("?visibility=public", &["cirros", "ubuntu", "fedora"]),
+        ("?owner=p2", &["p2-snap"]),
+        ("?name=p1-snap", &["p1-snap"]),
+        ("?status=queued", &["p1-snap", "p2-snap"]),
+        ("?image_type=snapshot", &["p1-snap", "p2-snap"]),
+    ];
+    for (query, expected) in table {
+        let (status, body) = glance.get(&format!("/v2/images{query}"), None).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(names(&body), expected, "{query}");
+    }
+    let (_, body) = glance.get("/v2/images?owner=p2", Some("p1")).await;
+    assert_eq!(names(&body), Vec::<&str>::new());
+    let (_, body) = glance
+        .get(&format!("/v2/images?owner={DEFAULT_PROJECT}"), Some("p1"))
+        .await;
+    assert_eq!(names(&body), ["cirros", "ubuntu", "fedora"]);
+}
+
+#[tokio::test]
+async fn a_shared_snapshot_is_shown_to_its_member_and_listed_once_asked_for() {
+    let glance = Glance::new();
+    let id = glance.snapshot("for-p2", "admins", &["p2"]).await;
+    let (status, body) = glance.get(&format!("/v2/images/{id}"), Some("p2")).await;
+    assert_eq!((status, &body["visibility"]), (200, &json!("shared")));
+    // Nova adds the member; Glance lists the image to it once accepted.
+    let (_, body) = glance.get("/v2/images?name=for-p2", Some("p2")).await;
+    assert_eq!(names(&body), Vec::<&str>::new());
+    for status in ["pending", "all"] {
+        let (_, body) = glance
+            .get(&format!("/v2/images?member_status={status}"), Some("p2"))
+            .await;
+        assert!(names(&body).contains(&"for-p2"), "{status}");
+    }
+    let (_, body) = glance.get("/v2/images?name=for-p2", Some("admins")).await;
+    assert_eq!(names(&body), ["for-p2"]);
+    let (status, _) = glance.get(&format!("/v2/images/{id}"), Some("p3")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_snapshot_is_deleted_by_its_project_and_a_configured_image_never() {
+    let glance = Glance::new();
+    let own = glance.snapshot("own", "p1", &[]).await;
+    let other = glance.snapshot("other", "p2", &[]).await;
+    let shared = glance.snapshot("shared", "p2", &["p1"]).await;
+    let cirros = Image::CIRROS_ID;
+    let table = [
+        (
+            other,
+            Some("p1"),
+            404,
+            format!("Failed to find image {other} to delete"),
+        ),
+        (
+            shared,
+            Some("p1"),
+            403,
+            "You are not authorized to complete delete_image action.".to_owned(),
+        ),
+        (
+            cirros,
+            Some("p1"),
+            403,
+            "You are not authorized to complete delete_image action.".to_owned(),
+        ),
+        (
+            cirros,
+            None,
+            403,
+            format!("Image {cirros} is protected and cannot be deleted."),
+        ),
+    ];
+    for (id, caller, status, expected) in table {
+        let (got, body) = glance.delete(&format!("/v2/images/{id}"), caller).await;
+        assert_eq!((got, message(&body)), (status, expected.as_str()), "{id}");
+        assert_eq!(body["forbidden"].is_object(), status == 403, "{body}");
+    }
+    let (status, body) = glance
+        .delete(&format!("/v2/images/{own}"), Some("p1"))
+        .await;
+    assert_eq!((status, body), (204, Value::Null));
+    let (status, _) = glance.get(&format!("/v2/images/{own}"), Some("p1")).await;
+    assert_eq!(status, 404);
+    let (status, _) = glance
+        .delete(&format!("/v2/images/{own}"), Some("p1"))
+        .await;
+    assert_eq!(status, 404);
+    // An admin deletes any snapshot.
+    let (status, _) = glance.delete(&format!("/v2/images/{other}"), None).await;
+    assert_eq!(status, 204);
+    let (status, body) = glance.delete("/v2/images/not-an-id", None).await;
+    assert_eq!(
+        (status, message(&body)),
+        (404, "Failed to find image not-an-id to delete")
+    );
+    let (status, _) = send(&glance.app, "PUT", &format!("/v2/images/{cirros}")).await;
+    assert_eq!(status, 405);
+    assert_eq!(
+        glance.store.images(Default::default()).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_time_of_a_listing_is_the_clocks() {
+    // A snapshot's status is read at the request's instant, not stored.
+    let glance = Glance::new();
+    glance.snapshot("snap", "p1", &[]).await;
+    let (_, body) = glance.get("/v2/images?status=active&name=snap", None).await;
+    assert_eq!(names(&body), Vec::<&str>::new());
+    glance.clock.advance_micros(2_000_000);
+    let (_, body) = glance.get("/v2/images?status=active&name=snap", None).await;
+    assert_eq!(names(&body), ["snap"]);
+    assert_eq!(
+        body["images"][0]["updated_at"],
+        glance.clock.now().to_seconds_string()
+    );
 }

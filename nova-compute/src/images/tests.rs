@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
+use uuid::Uuid;
 
-use crate::test_client::{keys, TestClient};
-use crate::{Cloud, Image};
+use crate::test_client::{keys, member, TestClient};
+use crate::{Clock, Cloud, Image, Visibility};
 
 fn message(body: &Value) -> &str {
     body.as_object()
@@ -182,4 +183,107 @@ async fn listings_page_with_limit_and_marker() {
             "Invalid input for query parameters limit. Value: x. 'x' does not match '^[0-9]*$'"
         )
     );
+}
+
+/// Stores a snapshot of a server of `p1`'s, taken now, its upload ending
+/// in two seconds; its id and the server's.
+async fn snapshot_of_p1(client: &TestClient) -> (Uuid, Uuid) {
+    let now = client.clock.now();
+    let server = Uuid::new_v4();
+    let image = Image {
+        id: Uuid::new_v4(),
+        owner: "p1".to_owned(),
+        created_at: now,
+        active_at: now.plus_micros(2_000_000),
+        visibility: Visibility::Private,
+        protected: false,
+        properties: BTreeMap::from([
+            ("image_type".to_owned(), "snapshot".to_owned()),
+            ("instance_uuid".to_owned(), server.to_string()),
+        ]),
+        ..Image::named("snap")
+    };
+    client
+        .api
+        .store()
+        .create_image(image.clone())
+        .await
+        .unwrap();
+    (image.id, server)
+}
+
+#[tokio::test]
+async fn a_snapshot_is_saving_until_its_upload_ends() {
+    let client = TestClient::new(Cloud::default());
+    let (id, server) = snapshot_of_p1(&client).await;
+    let path = format!("/images/{id}");
+    let p1 = || Some(member("p1"));
+    let (status, shown) = client.get_as(&path, "2.1", p1()).await;
+    assert_eq!(status, 200, "{shown}");
+    let image = &shown["image"];
+    assert_eq!(
+        (
+            &image["status"],
+            &image["progress"],
+            &image["OS-EXT-IMG-SIZE:size"]
+        ),
+        (&json!("SAVING"), &json!(25), &Value::Null)
+    );
+    assert_eq!(image["server"]["id"], server.to_string());
+    assert_eq!(
+        image["server"]["links"][0]["href"],
+        format!("http://nova.test/servers/{server}")
+    );
+    assert_eq!(image["metadata"]["image_type"], "snapshot");
+    client.clock.advance_micros(1_000_000);
+    let (_, shown) = client.get_as(&path, "2.1", p1()).await;
+    assert_eq!(
+        (&shown["image"]["status"], &shown["image"]["progress"]),
+        (&json!("SAVING"), &json!(50))
+    );
+    client.clock.advance_micros(1_000_000);
+    let (_, shown) = client.get_as(&path, "2.1", p1()).await;
+    let image = &shown["image"];
+    assert_eq!(
+        (
+            &image["status"],
+            &image["progress"],
+            &image["OS-EXT-IMG-SIZE:size"]
+        ),
+        (&json!("ACTIVE"), &json!(100), &json!(21_692_416))
+    );
+    assert_eq!(image["updated"], client.clock.now().to_seconds_string());
+}
+
+#[tokio::test]
+async fn a_snapshot_is_listed_first_to_its_project_and_hidden_from_others() {
+    let client = TestClient::new(Cloud::default());
+    let (id, server) = snapshot_of_p1(&client).await;
+    let (_, body) = client.get_as("/images", "2.1", Some(member("p1"))).await;
+    assert_eq!(names(&body), ["snap", "cirros"]);
+    let (_, body) = client.get_as("/images", "2.1", Some(member("p2"))).await;
+    assert_eq!(names(&body), ["cirros"]);
+    let (status, body) = client
+        .get_as(&format!("/images/{id}"), "2.1", Some(member("p2")))
+        .await;
+    assert_eq!((status, message(&body)), (404, "Image not found."));
+    // The shared token acts as an admin: every image.
+    let (_, body) = client.get("/images/detail", "2.1").await;
+    assert_eq!(names(&body), ["snap", "cirros"]);
+    // Nova hands the image service the status lowercased: a queued
+    // snapshot shows as SAVING, but is not `saving`.
+    let table: [(String, &[&str]); 5] = [
+        ("?status=QUEUED".to_owned(), &["snap"]),
+        ("?status=SAVING".to_owned(), &[]),
+        ("?status=active".to_owned(), &["cirros"]),
+        (format!("?server={server}"), &["snap"]),
+        (
+            format!("?server=http://nova.test/servers/{server}"),
+            &["snap"],
+        ),
+    ];
+    for (query, expected) in table {
+        let (_, body) = client.get(&format!("/images/detail{query}"), "2.1").await;
+        assert_eq!(names(&body), expected, "{query}");
+    }
 }

@@ -14,7 +14,8 @@ use uuid::Uuid;
 use super::*;
 use crate::state::Lifecycle;
 use crate::{
-    Clock, Cloud, ManualClock, MemoryServerStore, Network, Port, ServerStore, DEFAULT_PROJECT,
+    Clock, Cloud, ImageStore, ManualClock, MemoryServerStore, Network, Port, ServerStore,
+    DEFAULT_PROJECT,
 };
 
 /// The compute API over an empty memory store on a manual clock.
@@ -173,7 +174,7 @@ impl Harness {
             version: 1,
             project_id: project.to_owned(),
             deleted_at: None,
-            details: Some(details),
+            details: Some(Box::new(details)),
         };
         self.store.create_servers(vec![server]).await.unwrap();
         id
@@ -186,7 +187,7 @@ impl Harness {
 
     /// The stored server's compute fields.
     pub(crate) async fn details(&self, id: Uuid) -> ServerDetails {
-        self.stored(id).await.details.unwrap()
+        *self.stored(id).await.details.unwrap()
     }
 
     /// The server's state now.
@@ -1008,6 +1009,214 @@ async fn create_image_needs_a_built_server_and_a_name() {
     );
     let answer = h.act(id, json!({"createImage": {}})).await;
     assert_eq!(answer.status, 400);
+}
+
+/// A harness whose actions (a snapshot among them) take two seconds.
+fn slow_snapshots() -> Harness {
+    let mut cloud = Cloud::default();
+    cloud.durations.action = std::time::Duration::from_secs(2);
+    Harness::with_cloud(cloud)
+}
+
+/// `createImage` of `id` named `name` at 2.45; the image's id.
+async fn snapshot(h: &Harness, id: Uuid, name: &str, ask: fn(Ask) -> Ask) -> Uuid {
+    let body = json!({"createImage": {"name": name, "metadata": {"k": "v"}}});
+    let answer = h
+        .send(ask(post(&format!("/servers/{id}/action"), body).at(45)))
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    Uuid::try_parse(answer.body["image_id"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn create_image_stores_the_snapshot_nova_makes_of_the_server() {
+    let h = slow_snapshots();
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    let now = h.clock.now();
+    let image_id = snapshot(&h, id, "snap", |ask| ask).await;
+    let image = h.store.image(image_id).await.unwrap().unwrap();
+    let cloud = Cloud::default();
+    assert_eq!(
+        image,
+        Image {
+            id: image_id,
+            name: "snap".to_owned(),
+            disk_format: "qcow2".to_owned(),
+            container_format: "bare".to_owned(),
+            size: Image::cirros().size,
+            // The flavor's root disk, m1.tiny's; cirros asks for none.
+            min_disk: 1,
+            min_ram: 0,
+            properties: [
+                ("base_image_ref", Image::CIRROS_ID.to_string()),
+                ("image_type", "snapshot".to_owned()),
+                ("instance_uuid", id.to_string()),
+                ("k", "v".to_owned()),
+                ("user_id", cloud.default_user.clone()),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+            owner: DEFAULT_PROJECT.to_owned(),
+            created_at: now,
+            active_at: now.plus_micros(2_000_000),
+            visibility: Visibility::Private,
+            protected: false,
+            members: Vec::new(),
+        }
+    );
+    assert_eq!(image.status_at(now), ImageStatus::Queued);
+    assert_eq!(
+        h.state(id).await.task_state.as_deref(),
+        Some(task_state::IMAGE_SNAPSHOT)
+    );
+    h.advance(2);
+    assert_eq!(image.status_at(h.clock.now()), ImageStatus::Active);
+    assert_eq!(h.state(id).await.task_state, None);
+}
+
+#[tokio::test]
+async fn a_snapshot_inherits_the_image_of_its_server_and_keeps_the_first_base() {
+    let mut cloud = Cloud::default();
+    let mut ubuntu = Image::named("ubuntu");
+    ubuntu.min_disk = 3;
+    ubuntu.min_ram = 256;
+    ubuntu
+        .properties
+        .insert("os_distro".into(), "ubuntu".into());
+    ubuntu
+        .properties
+        .insert("img_signature".into(), "not inherited".into());
+    cloud.images.push(ubuntu.clone());
+    let h = Harness::with_cloud(cloud);
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    h.edit(id, move |details| details.image_id = ubuntu.id.to_string())
+        .await;
+    let first = snapshot(&h, id, "first", |ask| ask).await;
+    let first = h.store.image(first).await.unwrap().unwrap();
+    assert_eq!((first.min_disk, first.min_ram), (3, 256));
+    assert_eq!(first.properties["os_distro"], "ubuntu");
+    assert!(!first.properties.contains_key("img_signature"));
+    // A server rebuilt from the snapshot snapshots to the first base.
+    h.edit(id, move |details| details.image_id = first.id.to_string())
+        .await;
+    let second = snapshot(&h, id, "second", |ask| ask).await;
+    let second = h.store.image(second).await.unwrap().unwrap();
+    assert_eq!(
+        second.properties["base_image_ref"],
+        Image::named("ubuntu").id.to_string()
+    );
+    assert_eq!(second.properties["os_distro"], "ubuntu");
+}
+
+#[tokio::test]
+async fn an_admins_snapshot_of_another_projects_server_is_shared_with_it() {
+    let h = Harness::new();
+    let id = h
+        .server_of("p1", vm_state::ACTIVE, power_state::RUNNING)
+        .await;
+    let image_id = snapshot(&h, id, "by-admin", |ask| ask.admin_of("ops")).await;
+    let image = h.store.image(image_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            image.owner.as_str(),
+            image.visibility,
+            image.members.clone()
+        ),
+        ("ops", Visibility::Shared, vec!["p1".to_owned()])
+    );
+    assert!(image.visible_to("p1") && !image.visible_to("p2"));
+    let own = snapshot(&h, id, "by-owner", |ask| ask.member_of("p1")).await;
+    let own = h.store.image(own).await.unwrap().unwrap();
+    assert_eq!(
+        (own.owner.as_str(), own.visibility),
+        ("p1", Visibility::Private)
+    );
+}
+
+#[tokio::test]
+async fn servers_are_built_and_rebuilt_from_a_snapshot_once_it_is_active() {
+    let h = slow_snapshots();
+    let id = h
+        .server_of("p1", vm_state::ACTIVE, power_state::RUNNING)
+        .await;
+    let image = snapshot(&h, id, "snap", |ask| ask.member_of("p1")).await;
+    let create = || {
+        post(
+            "/servers",
+            json!({"server": {"name": "from-snap", "imageRef": image, "flavorRef": "1"}}),
+        )
+    };
+    let rebuild = |server: Uuid| {
+        post(
+            &format!("/servers/{server}/action"),
+            json!({"rebuild": {"imageRef": image}}),
+        )
+    };
+    let not_active = format!("Image {image} is not active.");
+    let answer = h.send(create().member_of("p1")).await;
+    assert_eq!(
+        (answer.status, answer.message()),
+        (400, not_active.as_str())
+    );
+    h.advance(2);
+    let answer = h.send(rebuild(id).member_of("p1")).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(answer.body["server"]["image"]["id"], image.to_string());
+    let answer = h.send(create().member_of("p1")).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let built: Uuid = answer.body["server"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(h.details(built).await.image_id, image.to_string());
+    // Another project cannot see the snapshot, so cannot use it.
+    let answer = h.send(create().member_of("p2")).await;
+    assert_eq!(
+        (answer.status, answer.message()),
+        (400, "Can not find requested image")
+    );
+    let theirs = h
+        .server_of("p2", vm_state::ACTIVE, power_state::RUNNING)
+        .await;
+    let answer = h.send(rebuild(theirs).member_of("p2")).await;
+    assert_eq!(
+        (answer.status, answer.message()),
+        (400, "Cannot find image for rebuild")
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_needs_a_flavor_with_the_disk_of_the_server_it_was_taken_from() {
+    let h = Harness::new();
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    h.edit(id, |details| {
+        details.flavor = Cloud::default().flavors[1].snapshot()
+    })
+    .await;
+    let image = snapshot(&h, id, "big", |ask| ask).await;
+    let answer = h
+        .send(post(
+            "/servers",
+            json!({"server": {"name": "small", "imageRef": image, "flavorRef": "1"}}),
+        ))
+        .await;
+    assert_eq!(
+        (answer.status, answer.message()),
+        (
+            400,
+            "Flavor's disk is smaller than the minimum size specified in image metadata. \
+             Flavor disk is 1073741824 bytes, minimum size is 21474836480 bytes."
+        )
+    );
+    let answer = h
+        .send(post(
+            "/servers",
+            json!({"server": {"name": "same", "imageRef": image, "flavorRef": "2"}}),
+        ))
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
 }
 
 #[tokio::test]

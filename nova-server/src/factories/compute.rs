@@ -1,11 +1,13 @@
 //! The compute API's factories: `compute` (Nova's `APIRouterV21`, which
 //! also keeps the seed's `/instances` beside `/servers`, on the same
 //! records) and `image` (the minimal image service clients resolve
-//! `--image NAME` against).
+//! `--image NAME` against), both over a store: the image service shows
+//! the snapshots the compute API keeps there, so both must name the same
+//! store (`store` in `[DEFAULT]`, as the shipped file has it).
 
 use std::sync::Arc;
 
-use nova_compute::{Cloud, ComputeApi, ImageServiceApp};
+use nova_compute::{Cloud, ComputeApi, ImageServiceApp, ImageStore};
 use nova_controller::{InstanceController, InstanceStore};
 use nova_paste::{FactoryConfig, FactoryError};
 use nova_router::{
@@ -69,10 +71,14 @@ pub(crate) fn compute_app(request: StoreRequest, cloud: Cloud) -> AppPlan {
     })
 }
 
-/// The `image` app.
-pub(crate) fn image_app(config: &FactoryConfig) -> Result<AppPlan, FactoryError> {
-    let cloud = cloud(config)?;
-    Ok(AppPlan::app(Arc::new(ImageServiceApp::new(cloud.images))))
+/// The `image` app over the store `request` names: the cloud's images
+/// and the snapshots the compute app keeps in that store.
+pub(crate) fn image_app(request: StoreRequest, cloud: Cloud) -> AppPlan {
+    AppPlan::over_store(request, move |store| {
+        let images: Arc<dyn ImageStore> = store;
+        let app: Arc<dyn NovaService> = Arc::new(ImageServiceApp::new(images, cloud.clone()));
+        app
+    })
 }
 
 /// The store URL a section names, with the command line's override.

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nova_compute::{
-    FlavorSnapshot, Server, ServerChange, ServerDetails, ServerScope, ServerUpdate,
+    FlavorSnapshot, Image, ImageScope, ImageStore, Server, ServerChange, ServerDetails,
+    ServerScope, ServerUpdate, Visibility,
 };
 use nova_controller::{Change, IfMatch, Instance, InstanceStore, StoreFuture, Timestamp};
 use nova_router::Fault;
@@ -86,6 +87,21 @@ impl ServerStore for Watched {
         boom()
     }
     fn update_server(&self, _: Uuid, _: IfMatch, _: ServerChange) -> StoreFuture<'_, ServerUpdate> {
+        boom()
+    }
+}
+
+impl ImageStore for Watched {
+    fn create_image(&self, _: Image) -> StoreFuture<'_, ()> {
+        boom()
+    }
+    fn image(&self, _: Uuid) -> StoreFuture<'_, Option<Image>> {
+        boom()
+    }
+    fn images(&self, _: ImageScope) -> StoreFuture<'_, Vec<Image>> {
+        boom()
+    }
+    fn delete_image(&self, _: Uuid) -> StoreFuture<'_, bool> {
         boom()
     }
 }
@@ -368,7 +384,7 @@ fn new_server(name: &str, project: &str) -> Server {
     details.tags = vec!["a".to_owned(), "b".to_owned()];
     Server {
         project_id: project.to_owned(),
-        details: Some(details),
+        details: Some(Box::new(details)),
         ..Server::from_instance(instance)
     }
 }
@@ -442,7 +458,7 @@ async fn a_server_reads_back_as_it_was_created_and_changed(backend: Backend) {
                 change(move |s| {
                     s.name = "web-2".to_owned();
                     s.updated_at = later;
-                    let details = s.details.get_or_insert_with(ServerDetails::default);
+                    let details = s.details.get_or_insert_with(Box::default);
                     details
                         .metadata
                         .insert("tier".to_owned(), "front".to_owned());
@@ -670,7 +686,7 @@ async fn concurrent_changes_each_apply_to_the_row_as_stored(backend: Backend) {
             let store = store.clone();
             tokio::spawn(async move {
                 let increment = change(|s| {
-                    let details = s.details.get_or_insert_with(ServerDetails::default);
+                    let details = s.details.get_or_insert_with(Box::default);
                     let count: u32 = details
                         .metadata
                         .get("count")
@@ -758,6 +774,118 @@ async fn the_generation_moves_on_at_every_server_change(backend: Backend) {
     store.close().await.unwrap();
 }
 
+/// A snapshot of `owner`'s, as `createImage` stores one: private, or
+/// shared with `members`.
+fn new_image(name: &str, owner: &str, members: &[&str]) -> Image {
+    let now = Timestamp::now();
+    let mut image = Image::named(name);
+    image.id = Uuid::new_v4();
+    image.owner = owner.to_owned();
+    image.created_at = now;
+    image.active_at = now.plus_micros(2_000_000);
+    image.protected = false;
+    image.members = members.iter().map(|&m| m.to_owned()).collect();
+    image.visibility = if members.is_empty() {
+        Visibility::Private
+    } else {
+        Visibility::Shared
+    };
+    image
+        .properties
+        .insert("image_type".to_owned(), "snapshot".to_owned());
+    image
+}
+
+fn image_names(images: &[Image]) -> Vec<&str> {
+    images.iter().map(|i| i.name.as_str()).collect()
+}
+
+async fn images_read_back_and_are_listed_to_the_projects_that_may_see_them(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    assert!(store
+        .images(ImageScope::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let images = [
+        new_image("p1-own", "p1", &[]),
+        new_image("p1-shared", "p1", &["p2"]),
+        new_image("p2-own", "p2", &[]),
+    ];
+    for image in &images {
+        store.create_image(image.clone()).await.unwrap();
+    }
+    for image in &images {
+        assert_eq!(store.image(image.id).await.unwrap().as_ref(), Some(image));
+    }
+    assert_eq!(store.image(Uuid::new_v4()).await.unwrap(), None);
+    // (the project looking, the names listed)
+    let table: [(Option<&str>, &[&str]); 4] = [
+        (None, &["p1-own", "p1-shared", "p2-own"]),
+        (Some("p1"), &["p1-own", "p1-shared"]),
+        (Some("p2"), &["p1-shared", "p2-own"]),
+        (Some("p3"), &[]),
+    ];
+    for (project, expected) in table {
+        let scope = ImageScope {
+            project: project.map(str::to_owned),
+        };
+        let found = store.images(scope).await.unwrap();
+        assert_eq!(image_names(&found), expected, "{project:?}");
+    }
+    let clash = Image {
+        name: "again".to_owned(),
+        ..images[0].clone()
+    };
+    assert_eq!(
+        store.create_image(clash).await,
+        Err(StoreError::DuplicateId { id: images[0].id })
+    );
+    assert!(store.delete_image(images[0].id).await.unwrap());
+    assert!(!store.delete_image(images[0].id).await.unwrap());
+    assert_eq!(store.image(images[0].id).await.unwrap(), None);
+    // Images are not servers, and servers not images.
+    assert_eq!(store.server(images[1].id).await.unwrap(), None);
+    assert_eq!(store.list().await.unwrap().len(), 3);
+    store.close().await.unwrap();
+    if location.url != StoreUrl::Memory {
+        let reopened = location.open().await;
+        let kept = reopened.images(ImageScope::default()).await.unwrap();
+        assert_eq!(kept, images[1..]);
+        reopened.close().await.unwrap();
+    }
+}
+
+async fn concurrent_images_are_all_kept(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let image = new_image(&format!("snap-{n}"), "p", &[]);
+                store.create_image(image.clone()).await.unwrap();
+                image.id
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    let listed = store.images(ImageScope::default()).await.unwrap();
+    assert_eq!(listed.len(), 40);
+    for id in ids {
+        assert!(listed.iter().any(|image| image.id == id), "{id}");
+    }
+    store.close().await.unwrap();
+}
+
 macro_rules! server_suite {
     ($($test:ident),* $(,)?) => {
         mod memory_servers {
@@ -798,6 +926,8 @@ server_suite!(
     a_refused_or_stale_change_changes_nothing,
     concurrent_changes_each_apply_to_the_row_as_stored,
     the_generation_moves_on_at_every_server_change,
+    images_read_back_and_are_listed_to_the_projects_that_may_see_them,
+    concurrent_images_are_all_kept,
 );
 
 // ---- upgrades and damage, per durable store ----
@@ -830,6 +960,10 @@ async fn assert_upgraded(url: &StoreUrl, old: &Instance) {
     );
     assert_eq!(changed.version, 5);
     assert!(store.list().await.unwrap().is_empty());
+    // And it keeps images.
+    let image = new_image("snap", "p", &[]);
+    store.create_image(image.clone()).await.unwrap();
+    assert_eq!(store.image(image.id).await.unwrap(), Some(image));
     store.close().await.unwrap();
 }
 
@@ -856,6 +990,60 @@ async fn assert_corrupt(store: Arc<dyn ServerStore>, id: Uuid) {
     store.create_servers(vec![fine.clone()]).await.unwrap();
     assert_eq!(store.server(fine.id).await.unwrap(), Some(fine));
     store.close().await.unwrap();
+}
+
+/// What a store must answer once the document of the image `id` is not
+/// JSON: reading it, or a listing holding it, is `Corrupt`, and the store
+/// goes on keeping servers and other images.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_image_corrupt(store: Arc<dyn ServerStore>, id: Uuid) {
+    let corrupt = |result: Result<(), StoreError>| match result {
+        Err(StoreError::Corrupt { reason }) => {
+            assert!(reason.contains(&format!("image {id}")), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    };
+    corrupt(store.image(id).await.map(drop));
+    corrupt(store.images(ImageScope::default()).await.map(drop));
+    // Another project's listing does not read it, so does not fail.
+    let elsewhere = ImageScope {
+        project: Some("elsewhere".to_owned()),
+    };
+    assert_eq!(store.images(elsewhere).await.unwrap(), []);
+    let fine = new_image("fine", "p", &[]);
+    store.create_image(fine.clone()).await.unwrap();
+    assert_eq!(store.image(fine.id).await.unwrap(), Some(fine));
+    assert!(store.delete_image(id).await.unwrap());
+    assert_eq!(store.images(ImageScope::default()).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+}
+
+/// A server as version 2 stored it, with its details document.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn version_2_server() -> (Server, String) {
+    let server = new_server("v2", "p");
+    let details = serde_json::to_string(server.details.as_ref().unwrap()).unwrap();
+    (server, details)
+}
+
+/// What a store upgraded from version 2 must show: the server that
+/// version wrote, unchanged, and a place for images.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_upgraded_from_version_2(url: &StoreUrl, old: &Server) {
+    let store = crate::open(url).await.unwrap();
+    assert_eq!(store.server(old.id).await.unwrap().as_ref(), Some(old));
+    assert_eq!(store.list().await.unwrap(), [old.instance()], "not seeded");
+    assert!(store
+        .images(ImageScope::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let image = new_image("snap", "p", &[]);
+    store.create_image(image.clone()).await.unwrap();
+    store.close().await.unwrap();
+    let reopened = crate::open(url).await.unwrap();
+    assert_eq!(reopened.image(image.id).await.unwrap(), Some(image));
+    reopened.close().await.unwrap();
 }
 
 /// An instance as version 1 stored it: already renamed thrice.
@@ -934,6 +1122,74 @@ async fn a_damaged_details_document_in_sqlite_is_corrupt() {
     assert_corrupt(store, damaged.id).await;
 }
 
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_version_2_sqlite_file_opens_with_its_servers_and_takes_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let (old, details) = version_2_server();
+    {
+        // The schema version 2 wrote, by hand.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE instances (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    created_at_us INTEGER NOT NULL,
+                    updated_at_us INTEGER NOT NULL,
+                    version INTEGER NOT NULL
+                );
+                ALTER TABLE instances ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
+                ALTER TABLE instances ADD COLUMN deleted_at_us INTEGER;
+                ALTER TABLE instances ADD COLUMN details TEXT;
+                PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO instances
+                     (id, name, created_at_us, updated_at_us, version, project_id, details)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+                rusqlite::params![
+                    old.id.to_string(),
+                    old.name,
+                    old.created_at.unix_micros(),
+                    old.updated_at.unix_micros(),
+                    old.project_id,
+                    details,
+                ],
+            )
+            .unwrap();
+    }
+    assert_upgraded_from_version_2(&sqlite(&path), &old).await;
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, crate::SCHEMA_VERSION);
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_damaged_image_document_in_sqlite_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let store = crate::open(&sqlite(&path)).await.unwrap();
+    let damaged = new_image("damaged", "p", &[]);
+    store.create_image(damaged.clone()).await.unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute(
+            "UPDATE images SET document = '{\"name\": [' WHERE id = ?1",
+            [damaged.id.to_string()],
+        )
+        .unwrap();
+    drop(connection);
+    assert_image_corrupt(store, damaged.id).await;
+}
+
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn a_version_1_postgres_database_opens_with_its_instances_as_servers() {
@@ -993,6 +1249,76 @@ async fn a_damaged_details_document_in_postgres_is_corrupt() {
     )
     .await;
     assert_corrupt(store, damaged.id).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_version_2_postgres_database_opens_with_its_servers_and_takes_images() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let (old, details) = version_2_server();
+    test_postgres::execute(
+        &url,
+        &format!(
+            "CREATE TABLE nova_schema (version integer NOT NULL);
+             INSERT INTO nova_schema (version) VALUES (2);
+             CREATE TABLE instances (
+                 seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 id uuid NOT NULL UNIQUE,
+                 name text NOT NULL,
+                 created_at timestamptz NOT NULL,
+                 updated_at timestamptz NOT NULL,
+                 version bigint NOT NULL
+             );
+             ALTER TABLE instances
+                 ADD COLUMN project_id text NOT NULL DEFAULT '',
+                 ADD COLUMN deleted_at timestamptz,
+                 ADD COLUMN details text;
+             INSERT INTO instances (id, name, created_at, updated_at, version, project_id, details)
+             VALUES ('{}', '{}', '{}', '{}', 1, '{}', '{}');",
+            old.id,
+            old.name,
+            old.created_at,
+            old.updated_at,
+            old.project_id,
+            details.replace('\'', "''"),
+        ),
+    )
+    .await;
+    assert_upgraded_from_version_2(&StoreUrl::Postgres(url.clone()), &old).await;
+    test_postgres::execute(
+        &url,
+        &format!(
+            "DO $$ BEGIN
+                 IF (SELECT max(version) FROM nova_schema) <> {} THEN
+                     RAISE EXCEPTION 'not upgraded';
+                 END IF;
+             END $$;",
+            crate::SCHEMA_VERSION
+        ),
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_damaged_image_document_in_postgres_is_corrupt() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let store = crate::open(&StoreUrl::Postgres(url.clone())).await.unwrap();
+    let damaged = new_image("damaged", "p", &[]);
+    store.create_image(damaged.clone()).await.unwrap();
+    test_postgres::execute(
+        &url,
+        &format!(
+            "UPDATE images SET document = '{{\"name\": [' WHERE id = '{}'",
+            damaged.id
+        ),
+    )
+    .await;
+    assert_image_corrupt(store, damaged.id).await;
 }
 
 /// A throw-away PostgreSQL database per test, on the server that
