@@ -10,6 +10,7 @@
 
 pub(crate) mod instance_actions;
 pub(crate) mod metadata;
+pub(crate) mod parameter_types;
 pub(crate) mod query;
 pub(crate) mod server_actions;
 pub(crate) mod servers;

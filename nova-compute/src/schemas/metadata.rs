@@ -7,16 +7,9 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
+use super::parameter_types::metadata;
 use super::Schema;
 use crate::ComputeError;
-
-fn metadata() -> Value {
-    json!({
-        "type": "object",
-        "patternProperties": {"^[a-zA-Z0-9-_:. ]{1,255}$": {"type": "string", "maxLength": 255}},
-        "additionalProperties": false,
-    })
-}
 
 /// `{"metadata": {...}}`: Nova's `create` and `update_all`.
 fn set() -> Value {

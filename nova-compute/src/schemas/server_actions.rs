@@ -13,25 +13,9 @@ use std::sync::OnceLock;
 use nova_router::ApiVersion;
 use serde_json::{json, Value};
 
+use super::parameter_types::{boolean, description, fqdn, hostname, metadata, name, trusted_certs};
 use super::Schema;
 use crate::ComputeError;
-
-fn name() -> Value {
-    json!({"type": "string", "format": "name", "minLength": 1, "maxLength": 255})
-}
-
-fn metadata() -> Value {
-    json!({
-        "type": "object",
-        "patternProperties": {"^[a-zA-Z0-9-_:. ]{1,255}$": {"type": "string", "maxLength": 255}},
-        "additionalProperties": false,
-    })
-}
-
-fn boolean() -> Value {
-    json!({"type": ["boolean", "string"], "enum": [true, "True", "TRUE", "true", "1", "ON", "On", "on",
-        "YES", "Yes", "yes", false, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"]})
-}
 
 /// The whole body `{"<action>": <schema>}`, as Nova writes each action's.
 fn body(action: &str, schema: Value) -> Value {
@@ -97,9 +81,7 @@ fn rebuild(version: ApiVersion) -> Value {
     });
     let properties = &mut rebuild["properties"];
     if at(19) {
-        properties["description"] = json!({
-            "type": ["string", "null"], "pattern": "^[^\\x00-\\x1f\\x7f]*$", "minLength": 0, "maxLength": 255,
-        });
+        properties["description"] = description();
     }
     if at(54) {
         properties["key_name"] = json!({"oneOf": [
@@ -115,17 +97,10 @@ fn rebuild(version: ApiVersion) -> Value {
             json!({"type": ["string", "null"], "format": "base64", "maxLength": 65535});
     }
     if at(63) {
-        properties["trusted_image_certificates"] = json!({
-            "type": ["array", "null"], "minItems": 1, "maxItems": 50, "uniqueItems": true,
-            "items": {"type": "string", "minLength": 1},
-        });
+        properties["trusted_image_certificates"] = trusted_certs();
     }
     if at(90) {
-        properties["hostname"] = if at(94) {
-            json!({"type": "string", "pattern": "^[a-zA-Z0-9-._]*$", "minLength": 1, "maxLength": 255})
-        } else {
-            json!({"type": "string", "pattern": "^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$", "minLength": 2, "maxLength": 63})
-        };
+        properties["hostname"] = if at(94) { fqdn() } else { hostname() };
     }
     body("rebuild", rebuild)
 }

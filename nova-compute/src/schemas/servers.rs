@@ -7,61 +7,15 @@ use std::sync::OnceLock;
 use nova_router::ApiVersion;
 use serde_json::{json, Value};
 
+use super::parameter_types::{
+    boolean, description, fqdn, hostname, ip_address, metadata, name, name_v20, positive_integer,
+    tag, trusted_certs,
+};
 use super::Schema;
 use crate::ComputeError;
 
 /// Nova's `MAX_TAG_COUNT`, `MAX_TAG_LENGTH`.
 pub(crate) const MAX_TAGS: usize = 50;
-
-fn name() -> Value {
-    json!({"type": "string", "format": "name", "minLength": 1, "maxLength": 255})
-}
-
-fn name_v20() -> Value {
-    json!({"type": "string", "format": "name_with_leading_trailing_spaces", "minLength": 1, "maxLength": 255})
-}
-
-fn metadata() -> Value {
-    json!({
-        "type": "object",
-        "patternProperties": {"^[a-zA-Z0-9-_:. ]{1,255}$": {"type": "string", "maxLength": 255}},
-        "additionalProperties": false,
-    })
-}
-
-fn boolean() -> Value {
-    json!({"type": ["boolean", "string"], "enum": [true, "True", "TRUE", "true", "1", "ON", "On", "on",
-        "YES", "Yes", "yes", false, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"]})
-}
-
-fn positive_integer() -> Value {
-    json!({"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 1, "minLength": 1})
-}
-
-fn description() -> Value {
-    json!({"type": ["string", "null"], "pattern": "^[^\\x00-\\x1f\\x7f]*$", "minLength": 0, "maxLength": 255})
-}
-
-fn tag() -> Value {
-    json!({"type": "string", "pattern": "^[^,/]*$", "minLength": 1, "maxLength": 60})
-}
-
-fn ip_address() -> Value {
-    json!({"type": "string", "oneOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
-}
-
-fn hostname() -> Value {
-    json!({"type": "string", "pattern": "^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$", "minLength": 2, "maxLength": 63})
-}
-
-fn fqdn() -> Value {
-    json!({"type": "string", "pattern": "^[a-zA-Z0-9-._]*$", "minLength": 1, "maxLength": 255})
-}
-
-fn trusted_certs() -> Value {
-    json!({"type": ["array", "null"], "minItems": 1, "maxItems": 50, "uniqueItems": true,
-        "items": {"type": "string", "minLength": 1}})
-}
 
 fn hints() -> Value {
     json!({
