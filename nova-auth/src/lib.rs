@@ -8,6 +8,12 @@
 //! the filter nor [`Tokens`] ever prints a token (its `Debug` output is
 //! redacted).
 //!
+//! [`KeystoneFilter`] is the filter for a cloud with an identity service:
+//! keystonemiddleware's `authtoken` and Nova's `keystonecontext` together.
+//! It has a [`TokenValidator`] check the token, answers 401 as
+//! keystonemiddleware does when it fails, and otherwise hands the caller on
+//! as a [`RequestContext`](nova_router::RequestContext).
+//!
 //! # Using it in another service
 //!
 //! ```
@@ -29,6 +35,14 @@
 //! assert_eq!(protected.call(known).await.unwrap().status(), 200);
 //! # });
 //! ```
+
+mod keystone;
+#[cfg(test)]
+mod log_capture;
+mod validator;
+
+pub use keystone::{IdentityUriError, KeystoneFilter};
+pub use validator::{InvalidToken, ProjectScope, TokenValidator, ValidToken, ValidationFuture};
 
 use std::fmt;
 use std::sync::Arc;

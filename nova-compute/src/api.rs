@@ -1,6 +1,6 @@
-//! The compute application: Nova's `APIRouterV21` behind the router. It
-//! reads what the router matched (`controller.action`), builds the
-//! request's [`Call`] once, and hands it to that controller.
+//! The compute application and the request every controller gets: the
+//! [`ComputeApi`] (its store, cloud and clock) and the [`Call`] built once
+//! per request (dispatch, the `Service` side, is `dispatch`'s).
 
 use std::sync::Arc;
 
@@ -8,8 +8,8 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, HOST};
 use http::{Method, StatusCode};
 use nova_router::{
-    json_response, ApiVersion, Fault, Request, RequestContext, RequestId, Response, ResponseFuture,
-    RoutingArgs, ScriptName, Service,
+    json_response, ApiVersion, Request, RequestContext, RequestId, Response, RoutingArgs,
+    ScriptName,
 };
 use serde::Serialize;
 
@@ -76,47 +76,6 @@ impl ComputeApi {
     pub fn cloud(&self) -> &Cloud {
         &self.cloud
     }
-
-    async fn dispatch(&self, req: Request) -> Result<Response, ComputeError> {
-        let call = Call::from_request(req, &self.cloud)?;
-        let action = call.args.action().to_owned();
-        let (controller, method) = action.split_once('.').unwrap_or((action.as_str(), ""));
-        match controller {
-            "servers" if method == "action" => crate::server_actions::dispatch(self, call).await,
-            "servers" => crate::servers::dispatch(self, method, call).await,
-            "ips" => crate::ips::dispatch(self, method, call).await,
-            "metadata" => crate::metadata::dispatch(self, method, call).await,
-            "instance_actions" => crate::instance_actions::dispatch(self, method, call).await,
-            "flavors" => crate::flavors::dispatch(self, method, call).await,
-            "flavor_extra_specs" => crate::flavors::dispatch_extra_specs(self, method, call).await,
-            "images" => crate::images::dispatch(self, method, call).await,
-            "limits" => crate::limits::dispatch(self, method, call).await,
-            _ => Err(ComputeError::UnknownAction(action.clone())),
-        }
-    }
-}
-
-impl Service<Request> for ComputeApi {
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = ResponseFuture;
-
-    fn call(&self, req: Request) -> Self::Future {
-        let api = self.clone();
-        Box::pin(async move {
-            Ok(match api.dispatch(req).await {
-                Ok(response) => response,
-                Err(error) => {
-                    // The whole error (a driver's words included) goes to
-                    // this request's log line; the client gets ours.
-                    if error.status().is_server_error() {
-                        tracing::error!(%error, "answering {}", error.status());
-                    }
-                    Fault::from(error).into_response()
-                }
-            })
-        })
-    }
 }
 
 /// One compute request, as every controller sees it: who asks, at which
@@ -153,7 +112,7 @@ pub struct Call {
 }
 
 impl Call {
-    fn from_request(req: Request, cloud: &Cloud) -> Result<Call, ComputeError> {
+    pub(crate) fn from_request(req: Request, cloud: &Cloud) -> Result<Call, ComputeError> {
         let version = ApiVersion::of(&req);
         let context = RequestContext::of(&req).cloned();
         let request_id = RequestId::of(&req).map_or_else(
@@ -216,6 +175,14 @@ impl Call {
             headers: parts.headers,
             body,
         })
+    }
+
+    /// The caller as the image catalog sees it.
+    pub(crate) fn viewer(&self) -> crate::image_catalog::Viewer {
+        crate::image_catalog::Viewer {
+            project_id: self.project_id.clone(),
+            is_admin: self.is_admin,
+        }
     }
 
     /// Whether the microversion is at least `major.minor`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::{FlavorSnapshot, Image};
+use crate::{FlavorSnapshot, Image, DEFAULT_PROJECT, DEFAULT_USER};
 
 /// A flavor: a size of server.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,13 +238,6 @@ impl Default for Cloud {
         }
     }
 }
-
-/// The default project's id: hex, as Keystone's are, so it can stand in a
-/// URL (`/v2.1/{project_id}/servers`).
-pub const DEFAULT_PROJECT: &str = "6e6f76612d72732d64656661756c7400";
-
-/// The default user's id.
-pub const DEFAULT_USER: &str = "6e6f76612d72732d7573657200000000";
 
 impl Cloud {
     /// The flavor with this id.

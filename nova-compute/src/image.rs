@@ -1,5 +1,5 @@
 //! An image as it is kept, and who may see it: one of the cloud's
-//! configured images (public, fixed, [`Cloud::images`]) or a snapshot
+//! configured images (public, fixed, the cloud's `images`) or a snapshot
 //! `createImage` took of a server, which the store keeps
 //! ([`ImageStore`]). What a client sees of it, Glance's view or the
 //! compute API's proxy view, is a function of this record and the time
@@ -12,12 +12,11 @@
 
 use std::collections::BTreeMap;
 
-use nova_controller::{StoreError, Timestamp};
+use nova_controller::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::Call;
-use crate::{Cloud, ImageScope, ImageStore, DEFAULT_PROJECT};
+use crate::DEFAULT_PROJECT;
 
 /// An image servers can be built from.
 ///
@@ -207,84 +206,6 @@ impl Image {
     }
 }
 
-/// Who is looking at images: the project a request acts for, and whether
-/// it is an admin (who sees every image, as in Glance).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Viewer {
-    pub(crate) project_id: String,
-    pub(crate) is_admin: bool,
-}
-
-impl Viewer {
-    /// The caller of a compute request.
-    pub(crate) fn of(call: &Call) -> Self {
-        Viewer {
-            project_id: call.project_id.clone(),
-            is_admin: call.is_admin,
-        }
-    }
-
-    /// Whether the viewer may see `image`.
-    pub(crate) fn sees(&self, image: &Image) -> bool {
-        self.is_admin || image.visible_to(&self.project_id)
-    }
-
-    /// The stored images the viewer may see.
-    fn scope(&self) -> ImageScope {
-        ImageScope {
-            project: (!self.is_admin).then(|| self.project_id.clone()),
-        }
-    }
-}
-
-/// The image `id` names, configured or stored, whoever may see it: what
-/// Nova reads from the server's own copy of its image (a snapshot's
-/// inherited properties, a resize's fit).
-pub(crate) async fn any_image(
-    cloud: &Cloud,
-    store: &dyn ImageStore,
-    id: Uuid,
-) -> Result<Option<Image>, StoreError> {
-    match cloud.image(&id) {
-        Some(image) => Ok(Some(image.clone())),
-        None => store.image(id).await,
-    }
-}
-
-/// The image `id` names if `viewer` may see it.
-pub(crate) async fn find_image(
-    cloud: &Cloud,
-    store: &dyn ImageStore,
-    viewer: &Viewer,
-    id: Uuid,
-) -> Result<Option<Image>, StoreError> {
-    Ok(any_image(cloud, store, id)
-        .await?
-        .filter(|image| viewer.sees(image)))
-}
-
-/// Every image `viewer` may see: the configured ones, then the stored ones
-/// in the order they were taken.
-pub(crate) async fn list_images(
-    cloud: &Cloud,
-    store: &dyn ImageStore,
-    viewer: &Viewer,
-) -> Result<Vec<Image>, StoreError> {
-    let mut images: Vec<Image> = cloud
-        .images
-        .iter()
-        .filter(|image| viewer.sees(image))
-        .cloned()
-        .collect();
-    let stored = store.images(viewer.scope()).await?;
-    images.extend(
-        stored
-            .into_iter()
-            .filter(|image| viewer.sees(image) && cloud.image(&image.id).is_none()),
-    );
-    Ok(images)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,18 +255,9 @@ mod tests {
             ..snapshot("p1", now, 0)
         };
         let public = Image::cirros();
-        let member = |project: &str| Viewer {
-            project_id: project.to_owned(),
-            is_admin: false,
-        };
-        assert!(member("p1").sees(&private) && !member("p2").sees(&private));
-        assert!(member("p2").sees(&shared) && !member("p3").sees(&shared));
-        assert!(member("p3").sees(&public));
-        let admin = Viewer {
-            project_id: "p3".to_owned(),
-            is_admin: true,
-        };
-        assert!(admin.sees(&private) && admin.sees(&shared));
+        assert!(private.visible_to("p1") && !private.visible_to("p2"));
+        assert!(shared.visible_to("p2") && !shared.visible_to("p3"));
+        assert!(public.visible_to("p3"));
     }
 
     #[test]

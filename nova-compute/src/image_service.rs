@@ -43,7 +43,7 @@ use nova_router::{
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::image::{find_image, list_images, Viewer};
+use crate::image_catalog::{find_image, list_images, Viewer};
 use crate::pagination::urlencode;
 use crate::{Clock, Cloud, ComputeError, Image, ImageStatus, ImageStore, SystemClock, Visibility};
 

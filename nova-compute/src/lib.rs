@@ -35,9 +35,12 @@ pub const COMPUTE_API_VERSIONS: nova_router::ApiVersionRange = nova_router::ApiV
 mod api;
 mod clock;
 mod cloud;
+mod default_caller;
+mod dispatch;
 mod error;
 mod flavors;
 mod image;
+mod image_catalog;
 mod image_service;
 mod images;
 mod instance_actions;
@@ -60,9 +63,8 @@ mod views;
 
 pub use api::{Call, ComputeApi};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use cloud::{
-    Cloud, CloudConfigError, Durations, Flavor, Network, Quota, DEFAULT_PROJECT, DEFAULT_USER,
-};
+pub use cloud::{Cloud, CloudConfigError, Durations, Flavor, Network, Quota};
+pub use default_caller::{DEFAULT_PROJECT, DEFAULT_USER};
 pub use error::ComputeError;
 pub use image::{Image, ImageStatus, Visibility};
 pub use image_service::ImageServiceApp;

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, Call};
-use crate::image::{any_image, find_image, Viewer};
+use crate::image_catalog::{any_image, find_image};
 use crate::lookup::{change_server, details_of, find_server, project_of, record_action};
 use crate::quota::check_quota;
 use crate::schemas::server_actions::check_action;
@@ -832,7 +832,7 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
         .as_str()
         .map_or_else(generate_password, str::to_owned);
     let image = match Uuid::try_parse(&image_ref) {
-        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id).await?,
+        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &call.viewer(), id).await?,
         Err(_) => None,
     };
     let now = api.clock.now();

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, wrapped, Call};
-use crate::image::{find_image, Viewer};
+use crate::image_catalog::find_image;
 use crate::lookup::{
     change_server, details_of, find_server, is_gone, last_changed, project_of, record_action,
     visible_to,
@@ -869,7 +869,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         }));
     }
     let image = match Uuid::try_parse(id_from_href(image_ref)) {
-        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id).await?,
+        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &call.viewer(), id).await?,
         Err(_) => None,
     }
     .ok_or_else(|| ComputeError::BadRequest("Can not find requested image".to_owned()))?;
