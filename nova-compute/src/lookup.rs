@@ -3,6 +3,8 @@
 //! has run, with an instance created through the seed's API given its
 //! compute fields; and recording what was done in `os-instance-actions`.
 
+use std::borrow::Cow;
+
 use nova_controller::{IfMatch, Timestamp};
 use uuid::Uuid;
 
@@ -23,11 +25,12 @@ pub(crate) fn server_id(raw: &str) -> Result<Uuid, ComputeError> {
 
 /// The compute fields of `server`: its own, or for an instance created
 /// through the seed's API the defaults (the cloud's first flavor and
-/// image, active since created).
-pub(crate) fn details_of(api: &ComputeApi, server: &Server) -> ServerDetails {
+/// image, active since created). Borrowed where the server has its own,
+/// so reading a field copies nothing.
+pub(crate) fn details_of<'a>(api: &ComputeApi, server: &'a Server) -> Cow<'a, ServerDetails> {
     match &server.details {
-        Some(details) => (**details).clone(),
-        None => {
+        Some(details) => Cow::Borrowed(details),
+        None => Cow::Owned({
             let flavor = api
                 .cloud
                 .flavors
@@ -47,7 +50,7 @@ pub(crate) fn details_of(api: &ComputeApi, server: &Server) -> ServerDetails {
             details.reservation_id = format!("r-{}", &server.id.simple().to_string()[..8]);
             details.availability_zone = api.cloud.availability_zone.clone();
             details
-        }
+        }),
     }
 }
 
@@ -136,7 +139,7 @@ where
                 if !visible || is_gone(&inner, server, now) {
                     return Err(missing_fault);
                 }
-                let mut details = details_of(&inner, server);
+                let mut details = details_of(&inner, server).into_owned();
                 if let Some(life) = details.lifecycle.as_mut() {
                     life.settle(now);
                 }

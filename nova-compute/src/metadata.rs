@@ -62,7 +62,7 @@ fn item_not_found() -> ComputeError {
 async fn index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     check_none(call)?;
     let server = find_server(api, call, call.param("server_id")).await?;
-    let metadata = details_of(api, &server).metadata;
+    let metadata = details_of(api, &server).into_owned().metadata;
     Ok(json(StatusCode::OK, &json!({ "metadata": metadata })))
 }
 
@@ -145,7 +145,7 @@ where
         },
     )
     .await?;
-    Ok(details_of(api, &server).metadata)
+    Ok(details_of(api, &server).into_owned().metadata)
 }
 
 async fn change_set(api: &ComputeApi, call: &Call, merge: Merge) -> Result<Response, ComputeError> {

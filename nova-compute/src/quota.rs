@@ -120,7 +120,8 @@ pub(crate) async fn usage(api: &ComputeApi, project_id: &str) -> Result<Usage, C
     let now = api.clock.now();
     let mut usage = Usage::default();
     for server in servers.iter().filter(|s| !is_gone(api, s, now)) {
-        let flavor = details_of(api, server).flavor;
+        let details = details_of(api, server);
+        let flavor = &details.flavor;
         usage.instances += 1;
         usage.cores = usage.cores.saturating_add(i64::from(flavor.vcpus));
         usage.ram = usage

@@ -517,7 +517,7 @@ impl Operation {
             &details,
             api.clock.now(),
         )?;
-        Ok(details)
+        Ok(details.into_owned())
     }
 }
 

@@ -655,7 +655,7 @@ async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, C
             !gone || with_deleted
         })
         .map(|server| {
-            let details = details_of(api, &server);
+            let details = details_of(api, &server).into_owned();
             let mut state = details.lifecycle().at(now).clone();
             if is_gone(api, &server, now) {
                 state = State::settled(vm_state::DELETED, state.power_state);

@@ -3,12 +3,12 @@
 //! and [`MemoryServerStore`]; and beside them, in the same stores, the
 //! images `createImage` takes ([`ImageStore`]).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use nova_controller::{
-    Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
+    Change, CreationOrder, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp,
+    SEED_NAMES,
 };
 use nova_router::Fault;
 use uuid::Uuid;
@@ -164,61 +164,29 @@ pub struct MemoryServerStore {
     generation: AtomicU64,
 }
 
+impl nova_controller::Keyed for Server {
+    fn key(&self) -> Uuid {
+        self.id
+    }
+}
+
 #[derive(Debug, Default)]
 struct Slots {
-    /// Servers in creation order; a removed one leaves `None` until the
-    /// slots are compacted.
-    slots: Vec<Option<Server>>,
-    /// Server id -> its slot.
-    slot_of: HashMap<Uuid, usize>,
+    /// Servers in creation order, by id.
+    servers: CreationOrder<Server>,
     /// Stored images, in creation order.
     images: Vec<Image>,
 }
 
 impl Slots {
-    fn insert(&mut self, server: Server) {
-        self.slot_of.insert(server.id, self.slots.len());
-        self.slots.push(Some(server));
-    }
-
-    fn get(&self, id: &Uuid) -> Option<&Server> {
-        self.slots.get(*self.slot_of.get(id)?)?.as_ref()
-    }
-
-    fn get_mut(&mut self, id: &Uuid) -> Option<&mut Server> {
-        let slot = *self.slot_of.get(id)?;
-        self.slots.get_mut(slot)?.as_mut()
-    }
-
-    fn remove(&mut self, id: &Uuid) {
-        if let Some(slot) = self.slot_of.remove(id) {
-            if let Some(entry) = self.slots.get_mut(slot) {
-                *entry = None;
-            }
-        }
-        // Close the gaps once most slots are empty, keeping the order:
-        // amortised over the removals that made them.
-        if self.slots.len() > 64 && self.slots.len() > 2 * self.slot_of.len() {
-            self.slots.retain(Option::is_some);
-            for (slot, server) in self.slots.iter().enumerate() {
-                if let Some(server) = server {
-                    self.slot_of.insert(server.id, slot);
-                }
-            }
-        }
-    }
-
     /// The servers the seed's API sees: not deleted through the compute
     /// API.
     fn live(&self) -> impl Iterator<Item = &Server> {
-        self.slots
-            .iter()
-            .flatten()
-            .filter(|s| s.deleted_at.is_none())
+        self.servers.iter().filter(|s| s.deleted_at.is_none())
     }
 
     fn live_mut(&mut self, id: &Uuid) -> Option<&mut Server> {
-        self.get_mut(id).filter(|s| s.deleted_at.is_none())
+        self.servers.get_mut(id).filter(|s| s.deleted_at.is_none())
     }
 }
 
@@ -234,7 +202,9 @@ impl MemoryServerStore {
         {
             let mut slots = store.write();
             for name in SEED_NAMES {
-                slots.insert(Server::from_instance(Instance::new(name)));
+                slots
+                    .servers
+                    .insert(Server::from_instance(Instance::new(name)));
             }
         }
         store
@@ -268,10 +238,10 @@ impl InstanceStore for MemoryServerStore {
     fn insert(&self, instance: Instance) -> StoreFuture<'_, ()> {
         let id = instance.id;
         let mut slots = self.write();
-        if slots.slot_of.contains_key(&id) {
+        if slots.servers.contains(&id) {
             return ready(Err(StoreError::DuplicateId { id }));
         }
-        slots.insert(Server::from_instance(instance));
+        slots.servers.insert(Server::from_instance(instance));
         self.changed();
         ready(Ok(()))
     }
@@ -279,6 +249,7 @@ impl InstanceStore for MemoryServerStore {
     fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Instance>> {
         let found = self
             .read()
+            .servers
             .get(&id)
             .filter(|s| s.deleted_at.is_none())
             .map(Server::instance);
@@ -315,7 +286,7 @@ impl InstanceStore for MemoryServerStore {
             None => Change::NotFound,
             Some(current) if !if_match.matches(current) => Change::VersionMismatch { current },
             Some(_) => {
-                slots.remove(&id);
+                slots.servers.remove(&id);
                 self.changed();
                 Change::Applied(())
             }
@@ -331,26 +302,25 @@ impl InstanceStore for MemoryServerStore {
 impl ServerStore for MemoryServerStore {
     fn create_servers(&self, servers: Vec<Server>) -> StoreFuture<'_, ()> {
         let mut slots = self.write();
-        if let Some(clash) = servers.iter().find(|s| slots.slot_of.contains_key(&s.id)) {
+        if let Some(clash) = servers.iter().find(|s| slots.servers.contains(&s.id)) {
             return ready(Err(StoreError::DuplicateId { id: clash.id }));
         }
         for server in servers {
-            slots.insert(server);
+            slots.servers.insert(server);
         }
         self.changed();
         ready(Ok(()))
     }
 
     fn server(&self, id: Uuid) -> StoreFuture<'_, Option<Server>> {
-        ready(Ok(self.read().get(&id).cloned()))
+        ready(Ok(self.read().servers.get(&id).cloned()))
     }
 
     fn servers(&self, scope: ServerScope) -> StoreFuture<'_, Vec<Server>> {
         let slots = self.read();
         let found = slots
-            .slots
+            .servers
             .iter()
-            .flatten()
             .filter(|s| scope.contains(s))
             .cloned()
             .collect();
@@ -364,7 +334,7 @@ impl ServerStore for MemoryServerStore {
         change: ServerChange,
     ) -> StoreFuture<'_, ServerUpdate> {
         let mut slots = self.write();
-        let Some(server) = slots.get_mut(&id) else {
+        let Some(server) = slots.servers.get_mut(&id) else {
             return ready(Ok(ServerUpdate::NotFound));
         };
         if !if_match.matches(server.version) {

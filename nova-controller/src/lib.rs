@@ -39,6 +39,7 @@
 //! ```
 
 mod controller;
+mod creation_order;
 mod error;
 mod openapi;
 mod params;
@@ -47,6 +48,7 @@ mod store;
 mod timestamp;
 
 pub use controller::InstanceController;
+pub use creation_order::{CreationOrder, Keyed};
 pub use error::{ControllerError, NameError, RequestBodyError};
 pub use openapi::{OpenApiApp, OpenApiError, OPENAPI_DOCUMENT};
 pub use params::{validate_name, MAX_NAME_CHARS};

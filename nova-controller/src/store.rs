@@ -1,6 +1,5 @@
 //! Where instances live: the [`InstanceStore`] trait and the in-memory store.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -200,15 +199,14 @@ pub struct MemoryStore {
     generation: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct MemoryState {
-    /// Instances in creation order. A deleted one leaves `None` behind
-    /// until the slots are compacted; a flat vector costs far less memory
-    /// per instance than an ordered map.
-    slots: Vec<Option<Instance>>,
-    /// Instance id -> its slot.
-    slot_of: HashMap<Uuid, usize>,
+impl crate::Keyed for Instance {
+    fn key(&self) -> Uuid {
+        self.id
+    }
 }
+
+/// Instances in creation order, by id.
+type MemoryState = crate::CreationOrder<Instance>;
 
 impl MemoryStore {
     /// An empty store.
@@ -248,51 +246,9 @@ impl MemoryStore {
     }
 }
 
-impl MemoryState {
-    fn insert(&mut self, instance: Instance) -> bool {
-        if self.slot_of.contains_key(&instance.id) {
-            return false;
-        }
-        self.slot_of.insert(instance.id, self.slots.len());
-        self.slots.push(Some(instance));
-        true
-    }
-
-    fn get(&self, id: &Uuid) -> Option<&Instance> {
-        self.slots.get(*self.slot_of.get(id)?)?.as_ref()
-    }
-
-    fn get_mut(&mut self, id: &Uuid) -> Option<&mut Instance> {
-        let slot = *self.slot_of.get(id)?;
-        self.slots.get_mut(slot)?.as_mut()
-    }
-
-    fn remove(&mut self, id: &Uuid) {
-        if let Some(slot) = self.slot_of.remove(id) {
-            if let Some(entry) = self.slots.get_mut(slot) {
-                *entry = None;
-            }
-        }
-        // Once most slots are empty, close the gaps (keeping the order):
-        // amortised over the deletes that made them, so O(1) each.
-        if self.slots.len() > 64 && self.slots.len() > 2 * self.slot_of.len() {
-            self.slots.retain(Option::is_some);
-            for (slot, instance) in self.slots.iter().enumerate() {
-                if let Some(instance) = instance {
-                    self.slot_of.insert(instance.id, slot);
-                }
-            }
-        }
-    }
-
-    fn instances(&self) -> impl Iterator<Item = &Instance> {
-        self.slots.iter().flatten()
-    }
-}
-
 impl InstanceStore for MemoryStore {
     fn list(&self) -> StoreFuture<'_, Vec<Instance>> {
-        let instances = self.read().instances().cloned().collect();
+        let instances = self.read().iter().cloned().collect();
         Box::pin(std::future::ready(Ok(instances)))
     }
 
