@@ -224,7 +224,7 @@ fn begin(
     takes: Duration,
     then: State,
 ) -> Timestamp {
-    let until = now.plus_micros(i64::try_from(takes.as_micros()).unwrap_or(i64::MAX));
+    let until = now.after(takes);
     let mut life = details.lifecycle();
     life.begin(now, task, until, then);
     details.lifecycle = Some(life);
@@ -912,7 +912,7 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
 
 /// A password like Nova's `generate_password`: 12 characters, at least
 /// one from each of its groups, none that look alike.
-fn generate_password() -> String {
+pub(crate) fn generate_password() -> String {
     const GROUPS: [&[u8]; 3] = [
         b"23456789",
         b"ABCDEFGHJKLMNPQRSTUVWXYZ",
@@ -1086,9 +1086,7 @@ fn snapshot(
         properties,
         owner: call.project_id.clone(),
         created_at: taken.at,
-        active_at: taken
-            .at
-            .plus_micros(i64::try_from(taken.takes.as_micros()).unwrap_or(i64::MAX)),
+        active_at: taken.at.after(taken.takes),
         visibility,
         protected: false,
         members,

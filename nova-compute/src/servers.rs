@@ -20,7 +20,7 @@ use crate::lookup::{
 };
 use crate::schemas::python_repr_plain;
 use crate::schemas::servers::{check_create, check_update, known_query_params, sort_keys};
-use crate::server_actions::{check_flavor_fits, check_image_active};
+use crate::server_actions::{check_flavor_fits, check_image_active, generate_password};
 use crate::state::{power_state, states_for_status, task_state, vm_state, Lifecycle, State};
 use crate::views::servers::{self as view, Parts};
 use crate::{ComputeApi, ComputeError, Port, Server, ServerDetails, ServerScope};
@@ -94,7 +94,7 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
 }
 
 async fn delete(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
-    let duration = micros(api.cloud.durations.delete);
+    let duration = api.cloud.durations.delete;
     let call_copy = CallStamp::of(call);
     let is_admin = call.is_admin;
     let id_text = call.param("id").to_owned();
@@ -114,7 +114,7 @@ async fn delete(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 return Ok(());
             }
             server.deleted_at = Some(now);
-            let until = now.plus_micros(duration);
+            let until = now.after(duration);
             details.terminated_at = Some(until);
             let mut life = details.lifecycle();
             life.begin(
@@ -160,10 +160,6 @@ impl CallStamp {
             now,
         );
     }
-}
-
-fn micros(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }
 
 // ---- listing -------------------------------------------------------------
@@ -745,29 +741,6 @@ fn sanitize_hostname(name: &str) -> String {
     }
 }
 
-/// A password like Nova's `generate_password`: 12 characters from its
-/// alphabet without look-alikes.
-fn generate_password() -> String {
-    const SYMBOLS: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    // A v4 UUID's bytes 6 and 8 carry its version and variant: only the
-    // other fourteen are random.
-    let random = |id: Uuid| {
-        let bytes = *id.as_bytes();
-        bytes
-            .into_iter()
-            .enumerate()
-            .filter(|(index, _)| *index != 6 && *index != 8)
-            .map(|(_, byte)| byte)
-            .collect::<Vec<u8>>()
-    };
-    let bytes = random(Uuid::new_v4());
-    bytes
-        .iter()
-        .take(12)
-        .map(|b| SYMBOLS[usize::from(*b) % SYMBOLS.len()] as char)
-        .collect()
-}
-
 /// `r-` and eight characters, as Nova's reservation ids.
 fn reservation_id() -> String {
     const SYMBOLS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -991,7 +964,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     let now = api.clock.now();
-    let built_at = now.plus_micros(micros(api.cloud.durations.build));
+    let built_at = now.after(api.cloud.durations.build);
     let admin_pass = server
         .get("adminPass")
         .and_then(Value::as_str)

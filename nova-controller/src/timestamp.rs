@@ -92,6 +92,11 @@ impl Timestamp {
             .unwrap_or_default()
     }
 
+    /// This instant `duration` later, saturating at the range's end.
+    pub fn after(&self, duration: std::time::Duration) -> Timestamp {
+        self.plus_micros(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX))
+    }
+
     /// This instant `micros` microseconds later (earlier if negative),
     /// saturating at the range's ends.
     pub fn plus_micros(&self, micros: i64) -> Timestamp {
