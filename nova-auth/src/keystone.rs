@@ -67,14 +67,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, HOST, WWW_AUTHENTICATE};
 use http::StatusCode;
 use nova_router::{
     ready, Fault, NovaService, Request, RequestContext, Response, ResponseFuture, Service,
 };
 
 use crate::validator::{InvalidToken, ProjectScope, TokenValidator, ValidToken};
-use crate::AUTH_TOKEN_HEADER;
+use crate::{Tokens, AUTH_TOKEN_HEADER};
 
 /// keystonemiddleware's 401 body, as Python's `json.dumps` writes it.
 const UNAUTHORIZED_BODY: &str = r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#;
@@ -195,7 +195,40 @@ pub enum IdentityUriError {
 pub struct KeystoneFilter<S> {
     inner: Arc<S>,
     validator: Arc<dyn TokenValidator>,
-    www_authenticate: HeaderValue,
+    www_authenticate: IdentityEndpoint,
+    shared_tokens: Option<Tokens>,
+}
+
+/// Where a rejection says to get a token.
+#[derive(Debug, Clone)]
+enum IdentityEndpoint {
+    /// A configured endpoint, its header value made once.
+    Fixed(HeaderValue),
+    /// This path on the host the client asked (its `Host` header): for a
+    /// server that serves the identity API itself and has no configured
+    /// public address.
+    OnRequestHost(String),
+}
+
+impl IdentityEndpoint {
+    /// The `WWW-Authenticate` value for a request sent to `host` (its
+    /// `Host` header).
+    fn header_value(&self, host: Option<&HeaderValue>) -> HeaderValue {
+        match self {
+            IdentityEndpoint::Fixed(value) => value.clone(),
+            IdentityEndpoint::OnRequestHost(path) => {
+                // Only a well-formed authority goes into the header; a
+                // client sending garbage gets the loopback name instead.
+                let host = host
+                    .and_then(|value| value.to_str().ok())
+                    .filter(|host| host.parse::<http::uri::Authority>().is_ok())
+                    .unwrap_or("localhost");
+                www_authenticate_value(&format!("http://{host}{path}")).unwrap_or_else(|_| {
+                    HeaderValue::from_static("Keystone uri=\"http://localhost\"")
+                })
+            }
+        }
+    }
 }
 
 impl<S> KeystoneFilter<S> {
@@ -210,7 +243,45 @@ impl<S> KeystoneFilter<S> {
         Ok(KeystoneFilter {
             inner: Arc::new(inner),
             validator,
-            www_authenticate: www_authenticate_value(www_authenticate_uri)?,
+            www_authenticate: IdentityEndpoint::Fixed(www_authenticate_value(
+                www_authenticate_uri,
+            )?),
+            shared_tokens: None,
+        })
+    }
+
+    /// Also lets through requests carrying one of `tokens`, static shared
+    /// secrets (the seed's filter's, keystonemiddleware's old
+    /// `admin_token`), for clients that have no identity service to ask.
+    /// Such a request gets no [`RequestContext`] and no identity headers
+    /// (forged ones are still removed): the service behind decides whom
+    /// it acts for, as it does behind the seed's [`AuthFilter`](crate::AuthFilter).
+    #[must_use]
+    pub fn with_shared_tokens(mut self, tokens: Tokens) -> Self {
+        self.shared_tokens = Some(tokens);
+        self
+    }
+
+    /// As [`KeystoneFilter::new`], for a server that serves the identity
+    /// API itself at `identity_path` (such as `/identity`): rejections name
+    /// `http://HOST{identity_path}`, `HOST` being the one the request was
+    /// sent to, so the endpoint is right whatever address the server
+    /// listens on.
+    pub fn on_request_host(
+        inner: S,
+        validator: Arc<dyn TokenValidator>,
+        identity_path: &str,
+    ) -> Result<Self, IdentityUriError> {
+        // Checked once with a stand-in host, so a bad path fails here.
+        www_authenticate_value(&format!("http://localhost{identity_path}"))?;
+        if !identity_path.starts_with('/') {
+            return Err(IdentityUriError::NotHttpUri);
+        }
+        Ok(KeystoneFilter {
+            inner: Arc::new(inner),
+            validator,
+            www_authenticate: IdentityEndpoint::OnRequestHost(identity_path.to_owned()),
+            shared_tokens: None,
         })
     }
 }
@@ -221,6 +292,7 @@ impl<S> Clone for KeystoneFilter<S> {
             inner: Arc::clone(&self.inner),
             validator: Arc::clone(&self.validator),
             www_authenticate: self.www_authenticate.clone(),
+            shared_tokens: self.shared_tokens.clone(),
         }
     }
 }
@@ -243,19 +315,35 @@ impl<S: NovaService> Service<Request> for KeystoneFilter<S> {
         strip_identity_headers(req.headers_mut());
         let token = match presented_token(req.headers()) {
             Ok(token) => token,
-            Err(why) => return ready(reject(&why, &self.www_authenticate)),
+            Err(why) => {
+                let www_authenticate = self.www_authenticate.header_value(req.headers().get(HOST));
+                return ready(reject(&why, &www_authenticate));
+            }
         };
+        if let Some(shared) = &self.shared_tokens {
+            if shared.accepts(token.as_bytes()) {
+                tracing::debug!("shared token accepted");
+                return self.inner.call(req);
+            }
+        }
         let validator = Arc::clone(&self.validator);
         let inner = Arc::clone(&self.inner);
-        let www_authenticate = self.www_authenticate.clone();
+        let endpoint = self.www_authenticate.clone();
         Box::pin(async move {
             let mut valid = match validator.validate(&token).await {
                 Ok(valid) => valid,
-                Err(why) => return Ok(reject(&why, &www_authenticate)),
+                Err(why) => {
+                    let www_authenticate = endpoint.header_value(req.headers().get(HOST));
+                    return Ok(reject(&why, &www_authenticate));
+                }
             };
             let Some(project) = valid.project.take() else {
+                let www_authenticate = endpoint.header_value(req.headers().get(HOST));
                 return Ok(reject(&InvalidToken::NotProjectScoped, &www_authenticate));
             };
+            // Kept for a 401 from further in, which is rare: the header is
+            // made only then.
+            let host = req.headers().get(HOST).cloned();
             if let Err(field) = set_identity_headers(req.headers_mut(), &valid, &project) {
                 tracing::error!(
                     field,
@@ -281,6 +369,7 @@ impl<S: NovaService> Service<Request> for KeystoneFilter<S> {
             if response.status() == StatusCode::UNAUTHORIZED
                 && !response.headers().contains_key(WWW_AUTHENTICATE)
             {
+                let www_authenticate = endpoint.header_value(host.as_ref());
                 response
                     .headers_mut()
                     .insert(WWW_AUTHENTICATE, www_authenticate);
@@ -775,6 +864,68 @@ mod tests {
             www_authenticate_value("https://keystone.example/identity/v3").unwrap(),
             r#"Keystone uri="https://keystone.example/identity/v3""#
         );
+    }
+
+    #[tokio::test]
+    async fn a_shared_token_passes_without_a_context_and_without_forged_headers() {
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let checker = validator();
+        let filter = filter_over(seen.clone(), StatusCode::OK, checker.clone())
+            .with_shared_tokens(Tokens::new(["open-sesame"]).unwrap());
+        let response = filter
+            .call(request(&[b"open-sesame"], &[("x-roles", "admin")]))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        {
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.calls, 1);
+            assert_eq!(seen.context, None);
+            assert!(!seen.headers.contains_key("x-roles"));
+        }
+        assert_eq!(checker.calls.load(Ordering::SeqCst), 0, "not validated");
+        let other = filter.call(request(&[b"open-sesam"], &[])).await.unwrap();
+        assert_eq!(other.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn without_a_configured_endpoint_a_rejection_names_the_host_the_client_asked() {
+        let app = nova_router::service_fn(|_req: Request| async {
+            let mut response = Response::new(Bytes::new());
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            response
+        });
+        let filter = KeystoneFilter::on_request_host(app, validator(), "/identity").unwrap();
+        let asked = |host: &str, token: &str| {
+            http::Request::get("/v2.1/servers")
+                .header(HOST, host)
+                .header(AUTH_TOKEN_HEADER, token)
+                .body(Bytes::new())
+                .unwrap()
+        };
+        let missing = filter.call(asked("127.0.0.1:41234", "gAAAAAB-bad")).await;
+        assert_eq!(
+            missing.unwrap().headers()[WWW_AUTHENTICATE],
+            r#"Keystone uri="http://127.0.0.1:41234/identity""#
+        );
+        // A 401 from the service behind gets it too.
+        let inner = filter.call(asked("cloud.example", GOOD)).await.unwrap();
+        assert_eq!(
+            inner.headers()[WWW_AUTHENTICATE],
+            r#"Keystone uri="http://cloud.example/identity""#
+        );
+        // A Host that is no authority is not echoed into the header.
+        let odd = filter.call(asked("a b\"c", "gAAAAAB-bad")).await.unwrap();
+        assert_eq!(
+            odd.headers()[WWW_AUTHENTICATE],
+            r#"Keystone uri="http://localhost/identity""#
+        );
+        assert!(KeystoneFilter::on_request_host(
+            nova_router::service_fn(|_req: Request| async { Response::new(Bytes::new()) }),
+            validator(),
+            "identity"
+        )
+        .is_err());
     }
 
     #[test]

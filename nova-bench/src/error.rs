@@ -32,6 +32,9 @@ pub enum BenchError {
     /// Creating the instances a workload needs failed.
     #[error("populating the store failed: {0}")]
     Populate(String),
+    /// The identity service gave no token for a workload's user.
+    #[error("getting a token from the identity service failed: {0}")]
+    Authenticate(String),
     /// A file or a `/proc` entry could not be read or written.
     #[error("{what}: {source}")]
     Io {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http::header::{HeaderValue, CONTENT_TYPE, HOST, LOCATION};
+use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, HOST, LOCATION};
 use http::{Method, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
@@ -39,6 +39,10 @@ const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
 /// The header a compute API request names its microversion in.
 const API_VERSION_HEADER: &str = "openstack-api-version";
+/// Where the shipped configuration's identity service issues tokens.
+const IDENTITY_TOKENS: &str = "/identity/v3/auth/tokens";
+/// The header the identity service answers a new token in.
+const SUBJECT_TOKEN_HEADER: &str = "x-subject-token";
 
 /// The microversion every compute API request asks for: 2.100 is what
 /// openstacksdk sends for servers (its highest) and the highest nova-rs
@@ -400,7 +404,7 @@ fn new_histogram() -> Histogram<u64> {
 /// One answer as the load generator sees it.
 struct Answer {
     status: StatusCode,
-    location: Option<HeaderValue>,
+    headers: HeaderMap,
     body: Bytes,
 }
 
@@ -420,6 +424,13 @@ impl Target {
         };
         target.server_create_body = target.server_body("b", None);
         Ok(target)
+    }
+
+    /// The same target, sending `token` in `X-Auth-Token` instead.
+    pub fn with_token(mut self, token: &str) -> Result<Self, BenchError> {
+        self.token = HeaderValue::from_str(token)
+            .map_err(|_| BenchError::Usage("the token is not a valid header value".to_owned()))?;
+        Ok(self)
     }
 
     /// The same target, with servers created by `server-create` and
@@ -512,7 +523,8 @@ impl Target {
                             BenchError::Populate(format!("creating an instance: {error}"))
                         })?;
                         let path = answer
-                            .location
+                            .headers
+                            .get(LOCATION)
                             .filter(|_| answer.status == StatusCode::CREATED)
                             .and_then(|location| Uri::try_from(location.as_bytes()).ok())
                             .ok_or_else(|| {
@@ -553,6 +565,49 @@ impl Target {
                     "listing instances was answered {} without an `instances` array",
                     answer.status
                 ))
+            })
+    }
+
+    /// A token the identity service at `/identity` issues to `user` of
+    /// domain Default for `password`, scoped to the project of the same
+    /// name (as devstack's users are): `POST /identity/v3/auth/tokens`
+    /// answers 201 with the token in `X-Subject-Token`.
+    pub async fn issue_token(&self, user: &str, password: &str) -> Result<String, BenchError> {
+        let body = serde_json::json!({"auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {
+                    "name": user,
+                    "domain": {"name": "Default"},
+                    "password": password,
+                }},
+            },
+            "scope": {"project": {"name": user, "domain": {"id": "default"}}},
+        }});
+        let req = self.request_with(
+            Method::POST,
+            Uri::from_static(IDENTITY_TOKENS),
+            false,
+            Some((Bytes::from(body.to_string()), JSON)),
+        );
+        let mut sender = self.connect().await?;
+        let answer = send(&mut sender, req)
+            .await
+            .map_err(|error| BenchError::Authenticate(format!("as {user}: {error}")))?;
+        if answer.status != StatusCode::CREATED {
+            return Err(BenchError::Authenticate(format!(
+                "as {user}: answered {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            )));
+        }
+        answer
+            .headers
+            .get(SUBJECT_TOKEN_HEADER)
+            .and_then(|token| token.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                BenchError::Authenticate(format!("as {user}: answered 201 without a token"))
             })
     }
 
@@ -871,14 +926,13 @@ async fn send(
 ) -> Result<Answer, hyper::Error> {
     sender.ready().await?;
     let response = sender.send_request(req).await?;
-    let status = response.status();
-    let location = response.headers().get(LOCATION).cloned();
+    let (parts, body) = response.into_parts();
     // Read the whole body: the connection is reusable only after that, and
     // a server is not done with a request until its answer is delivered.
-    let body = response.into_body().collect().await?.to_bytes();
+    let body = body.collect().await?.to_bytes();
     Ok(Answer {
-        status,
-        location,
+        status: parts.status,
+        headers: parts.headers,
         body,
     })
 }
@@ -959,6 +1013,69 @@ mod tests {
             .await;
         assert!(outcome.transport_errors > 0);
         assert_eq!(outcome.ok, 0);
+    }
+
+    /// A stand-in for the identity service: a password request for
+    /// `user` with `password`, scoped to the project of the same name, is
+    /// answered 201 with token `t-USER`; anything else 401.
+    async fn identity_service(user: &'static str, password: &'static str) -> Target {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = Target::new(listener.local_addr().unwrap(), "open-sesame").unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let service = hyper::service::service_fn(
+                    move |req: http::Request<hyper::body::Incoming>| async move {
+                        let path_ok = req.method() == Method::POST
+                            && req.uri().path() == "/identity/v3/auth/tokens";
+                        let body = req.into_body().collect().await?.to_bytes();
+                        let auth: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        let given = &auth["auth"]["identity"]["password"]["user"];
+                        let accepted = path_ok
+                            && auth["auth"]["identity"]["methods"]
+                                == serde_json::json!(["password"])
+                            && given["name"] == user
+                            && given["domain"]["name"] == "Default"
+                            && given["password"] == password
+                            && auth["auth"]["scope"]["project"]["name"] == user;
+                        let mut response = http::Response::new(Full::new(Bytes::new()));
+                        if accepted {
+                            *response.status_mut() = StatusCode::CREATED;
+                            response.headers_mut().insert(
+                                SUBJECT_TOKEN_HEADER,
+                                HeaderValue::try_from(format!("t-{user}")).unwrap(),
+                            );
+                        } else {
+                            *response.status_mut() = StatusCode::UNAUTHORIZED;
+                        }
+                        Ok::<_, hyper::Error>(response)
+                    },
+                );
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        target
+    }
+
+    #[tokio::test]
+    async fn a_token_is_read_from_the_identity_services_answer_to_a_password_request() {
+        let target = identity_service("demo", "pw").await;
+        assert_eq!(target.issue_token("demo", "pw").await.unwrap(), "t-demo");
+        let target = target.with_token("t-demo").unwrap();
+        assert_eq!(target.token(), "t-demo");
+    }
+
+    #[tokio::test]
+    async fn a_refused_password_is_an_error_naming_the_user_and_the_status() {
+        let target = identity_service("demo", "pw").await;
+        let error = target.issue_token("demo", "wrong").await.unwrap_err();
+        assert!(matches!(error, BenchError::Authenticate(_)), "{error}");
+        let text = error.to_string();
+        assert!(text.contains("as demo") && text.contains("401"), "{text}");
     }
 
     #[test]

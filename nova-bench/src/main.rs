@@ -80,6 +80,12 @@ enum Commands {
         /// Concurrent keep-alive connections.
         #[arg(long, value_name = "N", default_value_t = 64)]
         connections: usize,
+        /// Send a token the server's identity service issues to this user
+        /// (password open-sesame, scoped to the user's project of the same
+        /// name, as `server-show, keystone token` does with admin) instead
+        /// of the shared token; the compute API only.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
     },
     /// Serves the baseline: a fixed `show`-sized JSON answer after a token
     /// check, on hyper alone.
@@ -127,7 +133,8 @@ fn main() -> ExitCode {
             instances,
             seconds,
             connections,
-        } => drive(addr, &op, instances, seconds, connections),
+            user,
+        } => drive(addr, &op, instances, seconds, connections, user.as_deref()),
         Commands::Baseline {
             listen,
             token,
@@ -206,9 +213,15 @@ fn drive(
     instances: u64,
     seconds: u64,
     connections: usize,
+    user: Option<&str>,
 ) -> Result<(), BenchError> {
     let op =
         Op::from_name(op).ok_or_else(|| BenchError::Usage(format!("unknown workload {op:?}")))?;
+    if user.is_some() && !op.is_compute() {
+        return Err(BenchError::Usage(
+            "--user needs a compute API workload (server-…, servers-…)".to_owned(),
+        ));
+    }
     let target = Target::new(addr, "open-sesame")?;
     let plan = Plan {
         connections: connections.max(1),
@@ -217,6 +230,13 @@ fn drive(
     };
     let outcome = load::block_on(async {
         let (target, ids) = if op.is_compute() {
+            let target = match user {
+                Some(user) => {
+                    let token = target.issue_token(user, "open-sesame").await?;
+                    target.with_token(&token)?
+                }
+                None => target,
+            };
             let image = target.image_id().await?;
             let target = target.with_image(&image);
             let existing = target.server_paths().await?.len() as u64;

@@ -8,7 +8,7 @@
 //!
 //! This module runs the parts in order; each part has a module of its own:
 //! [`SuiteConfig`] what to run, `workloads` the workload table, `compute`
-//! the compute API's configuration, seeding and captured answers, `launch`
+//! the compute API's configuration, tokens, seeding and captured answers, `launch`
 //! starting a workload's server, `measure` measuring one workload, `scale`
 //! the scale run, `environment` the machine and build, `criterion` the
 //! router micro-benchmarks, and [`Report`] the printed report.

@@ -88,8 +88,10 @@ pub struct Call {
     pub project_id: String,
     /// The user it acts as.
     pub user_id: String,
-    /// Whether the caller is an admin (or holds the shared token).
-    pub is_admin: bool,
+    /// The caller's role names on that project, as the token filter
+    /// gave them (`admin` for the shared token); [`crate::policy`] decides
+    /// what they allow.
+    pub roles: Vec<String>,
     /// The request's id, recorded in `os-instance-actions`.
     pub request_id: String,
     /// What the router matched.
@@ -127,24 +129,20 @@ impl Call {
             .cloned()
             .ok_or_else(|| ComputeError::UnknownAction(String::new()))?;
         let url_project_id = args.param("project_id").map(str::to_owned);
-        let (project_id, user_id, is_admin) = match (&context, &url_project_id) {
+        let (project_id, user_id, roles) = match (context, &url_project_id) {
             (Some(context), Some(in_url)) if *in_url != context.project_id => {
                 return Err(ComputeError::BadRequest(format!(
                     "Malformed request URL: URL's project_id '{in_url}' doesn't match Context's project_id '{}'",
                     context.project_id
                 )))
             }
-            (Some(context), _) => (
-                context.project_id.clone(),
-                context.user_id.clone(),
-                context.is_admin(),
-            ),
+            (Some(context), _) => (context.project_id, context.user_id, context.roles),
             // The shared token: whoever holds it acts for the project the
             // URL names, or the default one, with every right.
             (None, in_url) => (
                 in_url.clone().unwrap_or_else(|| cloud.default_project.clone()),
                 cloud.default_user.clone(),
-                true,
+                vec![crate::default_caller::SHARED_TOKEN_ROLE.to_owned()],
             ),
         };
         let host = parts
@@ -164,7 +162,7 @@ impl Call {
             version,
             project_id,
             user_id,
-            is_admin,
+            roles,
             request_id,
             application_url: format!("{host_url}{script_name}"),
             host_url,
@@ -175,14 +173,6 @@ impl Call {
             headers: parts.headers,
             body,
         })
-    }
-
-    /// The caller as the image catalog sees it.
-    pub(crate) fn viewer(&self) -> crate::image_catalog::Viewer {
-        crate::image_catalog::Viewer {
-            project_id: self.project_id.clone(),
-            is_admin: self.is_admin,
-        }
     }
 
     /// Whether the microversion is at least `major.minor`.

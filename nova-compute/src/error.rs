@@ -16,9 +16,15 @@ pub enum ComputeError {
     /// 400 `badRequest`: the request is malformed or fails the schema.
     #[error("{0}")]
     BadRequest(String),
-    /// 403 `forbidden`: policy refuses it, or a quota is exceeded.
+    /// 403 `forbidden`: a quota is exceeded, or another refusal in
+    /// Nova's own words.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 `forbidden`: the policy rule of this name
+    /// ([`Rule::name`](crate::policy::Rule::name)) does not let the caller
+    /// do it (Nova's `PolicyNotAuthorized`, in its words).
+    #[error("Policy doesn't allow {0} to be performed.")]
+    PolicyNotAuthorized(&'static str),
     /// 404 `itemNotFound`.
     #[error("{0}")]
     NotFound(String),
@@ -60,7 +66,9 @@ impl ComputeError {
     pub fn status(&self) -> StatusCode {
         match self {
             ComputeError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ComputeError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ComputeError::Forbidden(_) | ComputeError::PolicyNotAuthorized(_) => {
+                StatusCode::FORBIDDEN
+            }
             ComputeError::NotFound(_) => StatusCode::NOT_FOUND,
             ComputeError::Conflict(_) => StatusCode::CONFLICT,
             ComputeError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use crate::api::{json, Call};
 use crate::pagination::{collection_links, last, limit_and_marker};
+use crate::policy::{self, Rule};
 use crate::schemas::query::{check_none, compiled, query_object};
 use crate::schemas::Schema;
 use crate::views::flavors as view;
@@ -60,7 +61,7 @@ fn flavor_not_found(id: &str) -> ComputeError {
 /// `_flavor_get_query_from_db`): an admin any, anyone else the public
 /// ones.
 fn visible(call: &Call, flavor: &Flavor) -> bool {
-    call.is_admin || flavor.is_public
+    policy::is_admin(call) || flavor.is_public
 }
 
 /// The flavor `id` names, if the caller may see it (disabled ones
@@ -74,9 +75,9 @@ fn find_flavor<'a>(api: &'a ComputeApi, call: &Call, id: &str) -> Result<&'a Fla
 }
 
 /// Whether a full view carries `extra_specs`: from 2.61, where the
-/// `os-flavor-extra-specs:index` policy (any project member) allows.
+/// `os-flavor-extra-specs:index` rule lets the caller list them.
 fn include_extra_specs(call: &Call) -> bool {
-    call.at_least(2, 61)
+    call.at_least(2, 61) && policy::allows(call, Rule::FlavorExtraSpecsIndex, &call.project_id)
 }
 
 fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
@@ -88,6 +89,7 @@ fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
 
 fn extra_specs_index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     check_none(call)?;
+    policy::authorize(call, Rule::FlavorExtraSpecsIndex, &call.project_id)?;
     let flavor = find_flavor(api, call, call.param("flavor_id"))?;
     Ok(json(
         StatusCode::OK,
@@ -97,6 +99,7 @@ fn extra_specs_index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeE
 
 fn extra_specs_show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     check_none(call)?;
+    policy::authorize(call, Rule::FlavorExtraSpecsShow, &call.project_id)?;
     let flavor_id = call.param("flavor_id");
     let key = call.param("id");
     let flavor = find_flavor(api, call, flavor_id)?;
@@ -282,7 +285,7 @@ fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, Compute
     let (limit, marker) = limit_and_marker(&params, api.cloud.max_limit);
     // Only an admin filters on is_public; anyone else sees the public,
     // enabled flavors.
-    let (is_public, enabled_only) = if call.is_admin {
+    let (is_public, enabled_only) = if policy::is_admin(call) {
         (parse_is_public(last(&params, "is_public"))?, false)
     } else {
         (Some(true), true)

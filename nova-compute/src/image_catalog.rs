@@ -5,6 +5,8 @@
 use nova_controller::StoreError;
 use uuid::Uuid;
 
+use crate::api::Call;
+use crate::policy::{self, Credentials};
 use crate::{Cloud, Image, ImageScope, ImageStore};
 
 /// Who is looking at images: the project a request acts for, and whether
@@ -16,6 +18,22 @@ pub(crate) struct Viewer {
 }
 
 impl Viewer {
+    /// The caller of `call`.
+    pub(crate) fn of(call: &Call) -> Self {
+        Viewer {
+            project_id: call.project_id.clone(),
+            is_admin: policy::is_admin(call),
+        }
+    }
+
+    /// The caller `credentials` describe.
+    pub(crate) fn with(credentials: &Credentials) -> Self {
+        Viewer {
+            project_id: credentials.project_id().to_owned(),
+            is_admin: credentials.is_admin(),
+        }
+    }
+
     /// Whether the viewer may see `image`.
     pub(crate) fn sees(&self, image: &Image) -> bool {
         self.is_admin || image.visible_to(&self.project_id)

@@ -43,8 +43,10 @@ use nova_router::{
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use crate::default_caller::SHARED_TOKEN_ROLE;
 use crate::image_catalog::{find_image, list_images, Viewer};
 use crate::pagination::urlencode;
+use crate::policy::{Credentials, Rule};
 use crate::{Clock, Cloud, ComputeError, Image, ImageStatus, ImageStore, SystemClock, Visibility};
 
 /// The image service application; see the module documentation.
@@ -183,17 +185,20 @@ impl Images {
     /// Who asks: the token filter's request context, else the shared
     /// token, an admin of the default project (as the compute API's
     /// [`Call`](crate::Call) decides; this API's URLs name no project).
-    fn viewer(&self, req: &Request) -> Viewer {
+    fn credentials(&self, req: &Request) -> Credentials {
         match RequestContext::of(req) {
-            Some(context) => Viewer {
-                project_id: context.project_id.clone(),
-                is_admin: context.is_admin(),
-            },
-            None => Viewer {
-                project_id: self.cloud.default_project.clone(),
-                is_admin: true,
-            },
+            Some(context) => Credentials::new(context.project_id.clone(), context.roles.clone()),
+            None => Credentials::new(
+                self.cloud.default_project.clone(),
+                vec![SHARED_TOKEN_ROLE.to_owned()],
+            ),
         }
+    }
+
+    /// The images the caller of `req` sees: an admin's are every
+    /// project's, as Glance's `context_is_admin` sees them.
+    fn viewer(&self, req: &Request) -> Viewer {
+        Viewer::with(&self.credentials(req))
     }
 
     async fn show(&self, req: &Request, id: &str) -> Result<Response, Fault> {
@@ -211,21 +216,28 @@ impl Images {
     }
 
     /// Glance's `delete`: the image must be one the caller can see (else
-    /// 404), may delete (its owner or an admin, else 403 by policy) and
-    /// is not protected (the configured images, 403).
+    /// 404), may delete ([`Rule::DeleteImage`]: a member of its owner's
+    /// project or an admin, else 403 in Glance's words) and is not
+    /// protected (the configured images, 403).
     async fn delete(&self, req: &Request, id: &str) -> Result<Response, Fault> {
         let missing = || Fault::not_found(format!("Failed to find image {id} to delete"));
         let raw = id;
         let id = Uuid::try_parse(raw).map_err(|_| missing())?;
-        let viewer = self.viewer(req);
-        let image = find_image(&self.cloud, self.store.as_ref(), &viewer, id)
-            .await
-            .map_err(store_fault)?
-            .ok_or_else(missing)?;
-        if !viewer.is_admin && image.owner != viewer.project_id {
-            return Err(Fault::forbidden(
-                "You are not authorized to complete delete_image action.",
-            ));
+        let credentials = self.credentials(req);
+        let image = find_image(
+            &self.cloud,
+            self.store.as_ref(),
+            &Viewer::with(&credentials),
+            id,
+        )
+        .await
+        .map_err(store_fault)?
+        .ok_or_else(missing)?;
+        if !credentials.allows(Rule::DeleteImage, &image.owner) {
+            return Err(Fault::forbidden(format!(
+                "You are not authorized to complete {} action.",
+                Rule::DeleteImage.name()
+            )));
         }
         if image.protected {
             return Err(Fault::forbidden(format!(

@@ -17,7 +17,7 @@ use nova_router::Response;
 use serde_json::{json, Map, Value};
 
 use crate::api::{json, Call};
-use crate::image_catalog::{find_image, list_images};
+use crate::image_catalog::{find_image, list_images, Viewer};
 use crate::pagination::{collection_links, last};
 use crate::schemas::query::{compiled, query_object};
 use crate::schemas::Schema;
@@ -49,7 +49,7 @@ fn image_not_found() -> ComputeError {
 
 async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let id = uuid::Uuid::try_parse(call.param("id")).map_err(|_| image_not_found())?;
-    let image = find_image(&api.cloud, api.store.as_ref(), &call.viewer(), id)
+    let image = find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id)
         .await?
         .ok_or_else(image_not_found)?;
     let now = api.clock.now();
@@ -168,7 +168,7 @@ async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, C
         kept
     };
     let now = api.clock.now();
-    let visible = list_images(&api.cloud, api.store.as_ref(), &call.viewer()).await?;
+    let visible = list_images(&api.cloud, api.store.as_ref(), &Viewer::of(call)).await?;
     let mut images: Vec<&Image> = Vec::new();
     for image in &visible {
         if matches(image, &filters, now)? {

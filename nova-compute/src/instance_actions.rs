@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::api::{json, Call};
 use crate::lookup::{details_of, find_server, project_of, server_id, visible_to};
 use crate::pagination::{collection_links, limit_and_marker};
+use crate::policy::{self, Rule};
 use crate::schemas::instance_actions::check_index_query;
 use crate::schemas::query::check_none;
 use crate::views::instance_actions::{self as view, updated_at};
@@ -33,16 +34,19 @@ pub(crate) async fn dispatch(
     }
 }
 
-/// The call's server: before 2.21 as every controller finds it; from
-/// 2.21 deleted ones too (Nova's `read_deleted='yes'`), still only the
-/// caller's own unless an admin.
-async fn server(api: &ComputeApi, call: &Call) -> Result<Server, ComputeError> {
+/// The call's server, if `rule` lets the caller read its actions: before
+/// 2.21 as every controller finds it; from 2.21 deleted ones too (Nova's
+/// `read_deleted='yes'`), still only the caller's own unless an admin.
+async fn server(api: &ComputeApi, call: &Call, rule: Rule) -> Result<Server, ComputeError> {
     let raw_id = call.param("server_id");
     if !call.at_least(2, 21) {
-        return find_server(api, call, raw_id).await;
+        return find_server(api, call, raw_id, rule).await;
     }
     match api.store.server(server_id(raw_id)?).await? {
-        Some(server) if visible_to(api, call, &server) => Ok(server),
+        Some(server) if visible_to(api, call, &server) => {
+            policy::authorize(call, rule, project_of(api, &server))?;
+            Ok(server)
+        }
         _ => Err(ComputeError::instance_not_found(raw_id)),
     }
 }
@@ -99,7 +103,7 @@ impl Page {
 
 async fn index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     check_index_query(call)?;
-    let server = server(api, call).await?;
+    let server = server(api, call, Rule::InstanceActionsList).await?;
     let now = api.clock.now();
     let details = details_of(api, &server);
     let mut actions = newest_first(&details.actions);
@@ -151,7 +155,7 @@ async fn index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> 
 
 async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     check_none(call)?;
-    let server = server(api, call).await?;
+    let server = server(api, call, Rule::InstanceActionsShow).await?;
     let request_id = call.param("id");
     let details = details_of(api, &server);
     let Some(action) = newest_first(&details.actions)

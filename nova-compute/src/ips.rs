@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api::{json, Call};
 use crate::lookup::{details_of, find_server};
+use crate::policy::Rule;
 use crate::schemas::query::check_none;
 use crate::state::vm_state;
 use crate::views::servers::addresses;
@@ -27,11 +28,12 @@ pub(crate) async fn dispatch(
     }
 }
 
-/// The call's server's addresses by network: none while it is being
-/// built, as its network is not yet allocated.
-async fn networks(api: &ComputeApi, call: &Call) -> Result<Value, ComputeError> {
+/// The call's server's addresses by network, if `rule` lets the caller
+/// see them: none while it is being built, as its network is not yet
+/// allocated.
+async fn networks(api: &ComputeApi, call: &Call, rule: Rule) -> Result<Value, ComputeError> {
     check_none(call)?;
-    let server = find_server(api, call, call.param("server_id")).await?;
+    let server = find_server(api, call, call.param("server_id"), rule).await?;
     let details = details_of(api, &server);
     if details.lifecycle().at(api.clock.now()).vm_state == vm_state::BUILDING {
         return Ok(json!({}));
@@ -40,12 +42,12 @@ async fn networks(api: &ComputeApi, call: &Call) -> Result<Value, ComputeError> 
 }
 
 async fn index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
-    let networks = networks(api, call).await?;
+    let networks = networks(api, call, Rule::IpsIndex).await?;
     Ok(json(StatusCode::OK, &json!({ "addresses": networks })))
 }
 
 async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
-    let networks = networks(api, call).await?;
+    let networks = networks(api, call, Rule::IpsShow).await?;
     let name = call.param("id");
     let Some(addresses) = networks.get(name) else {
         return Err(ComputeError::NotFound(

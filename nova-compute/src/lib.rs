@@ -7,7 +7,8 @@
 //! file: `servers`, `server_actions` (`POST /servers/{id}/action`),
 //! `metadata`, `ips`, `instance_actions`, `flavors`, `images`, `limits`.
 //! Request validation lives in `schemas`, response bodies in `views`,
-//! each per microversion, apart from the controllers.
+//! each per microversion, apart from the controllers; who may do what is
+//! one table of Nova's policy rules ([`policy`]).
 //!
 //! Servers live behind [`ServerStore`], which every store that keeps the
 //! seed's instances implements over the same records: an instance created
@@ -50,6 +51,7 @@ mod lookup;
 mod metadata;
 mod openapi;
 mod pagination;
+pub mod policy;
 mod quota;
 mod schemas;
 mod server;

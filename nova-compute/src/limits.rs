@@ -20,6 +20,7 @@ use nova_router::{ApiVersion, Response};
 use serde_json::{json, Map, Value};
 
 use crate::api::{json, Call};
+use crate::policy::{self, Rule};
 use crate::quota::{usage, Usage};
 use crate::schemas::query::{compiled, query_object};
 use crate::schemas::Schema;
@@ -55,17 +56,13 @@ async fn index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> 
         compiled(&V21, || index_query(ApiVersion::new(2, 1)))?
     };
     schema.check_query(&query_object(call))?;
+    policy::authorize(call, Rule::Limits, &call.project_id)?;
     let project_id = match call.query_last("tenant_id") {
         None => call.project_id.as_str(),
         Some(other) => {
-            // `os_compute_api:limits:other_project`: admin only, whichever
-            // project is named.
-            if !call.is_admin {
-                return Err(ComputeError::Forbidden(
-                    "Policy doesn't allow os_compute_api:limits:other_project to be performed."
-                        .to_owned(),
-                ));
-            }
+            // Nova asks the rule of the caller's own project, whichever
+            // project is named: naming one's own is refused alike.
+            policy::authorize(call, Rule::LimitsOtherProject, &call.project_id)?;
             other
         }
     };

@@ -1,7 +1,8 @@
 //! Finding and changing one server the way every server controller must:
 //! only the caller's project's (an admin's: any), not once its deletion
 //! has run, with an instance created through the seed's API given its
-//! compute fields; and recording what was done in `os-instance-actions`.
+//! compute fields, and only if the controller's policy rule lets the
+//! caller act on it; and recording what was done in `os-instance-actions`.
 
 use std::borrow::Cow;
 
@@ -9,6 +10,7 @@ use nova_controller::{IfMatch, Timestamp};
 use uuid::Uuid;
 
 use crate::api::Call;
+use crate::policy::{self, Credentials, Rule};
 use crate::state::vm_state;
 use crate::{
     ActionEvent, ComputeApi, ComputeError, InstanceAction, Server, ServerDetails, ServerUpdate,
@@ -89,19 +91,25 @@ pub(crate) fn last_changed(server: &Server, details: &ServerDetails, now: Timest
 
 /// Whether the caller may see `server`: its project's, or any for an admin.
 pub(crate) fn visible_to(api: &ComputeApi, call: &Call, server: &Server) -> bool {
-    call.is_admin || project_of(api, server) == call.project_id
+    policy::is_admin(call) || project_of(api, server) == call.project_id
 }
 
-/// The server `raw_id` names, if the caller may see it and it still exists.
+/// The server `raw_id` names, if the caller may see it and it still exists
+/// (else 404), and `rule` lets the caller act on it (else 403), checked in
+/// that order as Nova looks the server up before it asks the policy.
 pub(crate) async fn find_server(
     api: &ComputeApi,
     call: &Call,
     raw_id: &str,
+    rule: Rule,
 ) -> Result<Server, ComputeError> {
     let id = server_id(raw_id)?;
     let now = api.clock.now();
     match api.store.server(id).await? {
-        Some(server) if visible_to(api, call, &server) && !is_gone(api, &server, now) => Ok(server),
+        Some(server) if visible_to(api, call, &server) && !is_gone(api, &server, now) => {
+            policy::authorize(call, rule, project_of(api, &server))?;
+            Ok(server)
+        }
         _ => Err(ComputeError::instance_not_found(raw_id)),
     }
 }
@@ -110,12 +118,14 @@ pub(crate) async fn find_server(
 /// as stored at that moment, its compute fields (materialised for an
 /// instance created through the seed's API) and the time, and may refuse
 /// with an error; the server's `updated_at` is set to that time. The same
-/// visibility as [`find_server`] is checked in the same step.
+/// visibility and `rule` as [`find_server`] are checked in the same step,
+/// before `change`.
 pub(crate) async fn change_server<F>(
     api: &ComputeApi,
     call: &Call,
     raw_id: &str,
     if_match: IfMatch,
+    rule: Rule,
     change: F,
 ) -> Result<Server, ComputeError>
 where
@@ -126,7 +136,7 @@ where
     let id = server_id(raw_id)?;
     let now = api.clock.now();
     let inner = api.clone();
-    let (is_admin, project) = (call.is_admin, call.project_id.clone());
+    let credentials = Credentials::of(call);
     let missing = ComputeError::instance_not_found(raw_id);
     let missing_fault = nova_router::Fault::from(missing.clone());
     let outcome = api
@@ -135,10 +145,14 @@ where
             id,
             if_match,
             Box::new(move |server: &mut Server| {
-                let visible = is_admin || project_of(&inner, server) == project;
+                let project = project_of(&inner, server);
+                let visible = credentials.is_admin() || project == credentials.project_id();
                 if !visible || is_gone(&inner, server, now) {
                     return Err(missing_fault);
                 }
+                credentials
+                    .authorize(rule, project)
+                    .map_err(nova_router::Fault::from)?;
                 let mut details = details_of(&inner, server).into_owned();
                 if let Some(life) = details.lifecycle.as_mut() {
                     life.settle(now);

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use crate::api::{empty, json, Call};
 use crate::lookup::{change_server, details_of, find_server};
+use crate::policy::{self, Rule};
 use crate::schemas::metadata::{check_item, check_set};
 use crate::schemas::query::check_none;
 use crate::server_actions::{check_lock, check_metadata_quota, check_state, Allowed, LockRule};
@@ -31,8 +32,8 @@ pub(crate) async fn dispatch(
     match method {
         "index" => index(api, &call).await,
         "show" => show(api, &call).await,
-        "create" => change_set(api, &call, Merge::Into).await,
-        "update_all" => change_set(api, &call, Merge::Replace).await,
+        "create" => change_set(api, &call, Merge::Into, Rule::MetadataCreate).await,
+        "update_all" => change_set(api, &call, Merge::Replace, Rule::MetadataUpdateAll).await,
         "update" => update(api, &call).await,
         "delete" => delete(api, &call).await,
         other => Err(ComputeError::UnknownAction(format!("metadata.{other}"))),
@@ -61,14 +62,14 @@ fn item_not_found() -> ComputeError {
 
 async fn index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     check_none(call)?;
-    let server = find_server(api, call, call.param("server_id")).await?;
+    let server = find_server(api, call, call.param("server_id"), Rule::MetadataIndex).await?;
     let metadata = details_of(api, &server).into_owned().metadata;
     Ok(json(StatusCode::OK, &json!({ "metadata": metadata })))
 }
 
 async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     check_none(call)?;
-    let server = find_server(api, call, call.param("server_id")).await?;
+    let server = find_server(api, call, call.param("server_id"), Rule::MetadataShow).await?;
     let key = call.param("id");
     let details = details_of(api, &server);
     let value = details.metadata.get(key).ok_or_else(item_not_found)?;
@@ -103,19 +104,21 @@ fn items(object: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Applies `change` to the metadata of the call's server, Nova's
-/// `update_instance_metadata`'s way (lock, then state, then quota), and
-/// returns the metadata it leaves. `action` is [`UPDATE`] or [`DELETE`].
+/// Applies `change` to the metadata of the call's server, if `rule` lets
+/// the caller, Nova's `update_instance_metadata`'s way (lock, then state,
+/// then quota), and returns the metadata it leaves. `action` is [`UPDATE`]
+/// or [`DELETE`].
 async fn change_metadata<F>(
     api: &ComputeApi,
     call: &Call,
+    rule: Rule,
     action: &'static str,
     change: F,
 ) -> Result<BTreeMap<String, String>, ComputeError>
 where
     F: FnOnce(&mut BTreeMap<String, String>) -> Result<(), ComputeError> + Send + 'static,
 {
-    let is_admin = call.is_admin;
+    let is_admin = policy::is_admin(call);
     let raw_id = call.param("server_id").to_owned();
     let inner = api.clone();
     let server = change_server(
@@ -123,6 +126,7 @@ where
         call,
         call.param("server_id"),
         IfMatch::Any,
+        rule,
         move |server, details, now| {
             check_lock(LockRule::Refuse, is_admin, server, details, action, &raw_id)?;
             // Nova names the server by its own id when an update is
@@ -148,11 +152,16 @@ where
     Ok(details_of(api, &server).into_owned().metadata)
 }
 
-async fn change_set(api: &ComputeApi, call: &Call, merge: Merge) -> Result<Response, ComputeError> {
+async fn change_set(
+    api: &ComputeApi,
+    call: &Call,
+    merge: Merge,
+    rule: Rule,
+) -> Result<Response, ComputeError> {
     let body = body_of(call)?;
     check_set(&body)?;
     let new = items(&body["metadata"]);
-    let metadata = change_metadata(api, call, UPDATE, move |metadata| {
+    let metadata = change_metadata(api, call, rule, UPDATE, move |metadata| {
         if merge == Merge::Replace {
             metadata.clear();
         }
@@ -167,7 +176,7 @@ async fn change_set(api: &ComputeApi, call: &Call, merge: Merge) -> Result<Respo
 async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let body = body_of(call)?;
     check_item(&body)?;
-    find_server(api, call, call.param("server_id")).await?;
+    find_server(api, call, call.param("server_id"), Rule::MetadataUpdate).await?;
     let key = call.param("id").to_owned();
     let item = items(&body["meta"]);
     if !item.contains_key(&key) {
@@ -176,7 +185,7 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         ));
     }
     let new = item.clone();
-    change_metadata(api, call, UPDATE, move |metadata| {
+    change_metadata(api, call, Rule::MetadataUpdate, UPDATE, move |metadata| {
         metadata.extend(new);
         Ok(())
     })
@@ -185,12 +194,12 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
 }
 
 async fn delete(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
-    let server = find_server(api, call, call.param("server_id")).await?;
+    let server = find_server(api, call, call.param("server_id"), Rule::MetadataDelete).await?;
     let key = call.param("id").to_owned();
     if !details_of(api, &server).metadata.contains_key(&key) {
         return Err(item_not_found());
     }
-    change_metadata(api, call, DELETE, move |metadata| {
+    change_metadata(api, call, Rule::MetadataDelete, DELETE, move |metadata| {
         metadata.remove(&key).map(|_| ()).ok_or_else(item_not_found)
     })
     .await?;

@@ -24,8 +24,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, Call};
-use crate::image_catalog::{any_image, find_image};
+use crate::image_catalog::{any_image, find_image, Viewer};
 use crate::lookup::{change_server, details_of, find_server, project_of, record_action};
+use crate::policy::{self, Credentials, Rule};
 use crate::quota::check_quota;
 use crate::schemas::server_actions::check_action;
 use crate::state::{power_state, task_state, vm_state, State};
@@ -237,7 +238,7 @@ struct Caller {
     request_id: String,
     user_id: String,
     project_id: String,
-    is_admin: bool,
+    credentials: Credentials,
 }
 
 impl Caller {
@@ -246,7 +247,7 @@ impl Caller {
             request_id: call.request_id.clone(),
             user_id: call.user_id.clone(),
             project_id: call.project_id.clone(),
-            is_admin: call.is_admin,
+            credentials: Credentials::of(call),
         }
     }
 
@@ -312,11 +313,14 @@ fn as_before_resize(state: &State) -> State {
 
 // ---- the actions ----------------------------------------------------------
 
-/// What an action is to the compute API: the lock and states it is
-/// allowed in, the transition it starts and what it records. Actions
-/// with checks or changes of their own add them ([`transition`]).
+/// What an action is to the compute API: the policy rule that lets a
+/// caller do it, the lock and states it is allowed in, the transition it
+/// starts and what it records. Actions with checks or changes of their
+/// own add them ([`transition`]).
 #[derive(Debug)]
 struct Operation {
+    /// The rule Nova's controller asks once it has found the server.
+    rule: Rule,
     /// The name Nova's 409 uses.
     name: &'static str,
     /// The instance action recorded.
@@ -337,6 +341,7 @@ fn action_time(durations: &Durations) -> Duration {
 }
 
 const START: Operation = Operation {
+    rule: Rule::ServersStart,
     name: "start",
     record: "start",
     events: &["compute_start_instance"],
@@ -351,6 +356,7 @@ const START: Operation = Operation {
 };
 
 const STOP: Operation = Operation {
+    rule: Rule::ServersStop,
     name: "stop",
     record: "stop",
     events: &["compute_stop_instance"],
@@ -365,6 +371,7 @@ const STOP: Operation = Operation {
 };
 
 const PAUSE: Operation = Operation {
+    rule: Rule::PauseServer,
     name: "pause",
     record: "pause",
     events: &["compute_pause_instance"],
@@ -379,6 +386,7 @@ const PAUSE: Operation = Operation {
 };
 
 const UNPAUSE: Operation = Operation {
+    rule: Rule::UnpauseServer,
     name: "unpause",
     record: "unpause",
     events: &["compute_unpause_instance"],
@@ -393,6 +401,7 @@ const UNPAUSE: Operation = Operation {
 };
 
 const SUSPEND: Operation = Operation {
+    rule: Rule::SuspendServer,
     name: "suspend",
     record: "suspend",
     events: &["compute_suspend_instance"],
@@ -407,6 +416,7 @@ const SUSPEND: Operation = Operation {
 };
 
 const RESUME: Operation = Operation {
+    rule: Rule::ResumeServer,
     name: "resume",
     record: "resume",
     events: &["compute_resume_instance"],
@@ -421,6 +431,7 @@ const RESUME: Operation = Operation {
 };
 
 const SOFT_REBOOT: Operation = Operation {
+    rule: Rule::ServersReboot,
     name: "reboot",
     record: "reboot",
     events: &["compute_reboot_instance"],
@@ -450,6 +461,7 @@ const HARD_REBOOT: Operation = Operation {
 };
 
 const CHANGE_PASSWORD: Operation = Operation {
+    rule: Rule::AdminPassword,
     name: "changePassword",
     record: "changePassword",
     events: &["compute_set_admin_password"],
@@ -464,6 +476,7 @@ const CHANGE_PASSWORD: Operation = Operation {
 };
 
 const CREATE_IMAGE: Operation = Operation {
+    rule: Rule::ServersCreateImage,
     name: "createImage",
     record: "createImage",
     events: &["compute_snapshot_instance"],
@@ -495,7 +508,7 @@ impl Operation {
     ) -> Result<State, ComputeError> {
         check_lock(
             self.lock,
-            caller.is_admin,
+            caller.credentials.is_admin(),
             server,
             details,
             self.name,
@@ -508,7 +521,7 @@ impl Operation {
     /// check that cannot run inside the atomic change (a quota, which
     /// reads other servers) but must come after these, as in Nova.
     async fn precheck(&self, api: &ComputeApi, call: &Call) -> Result<ServerDetails, ComputeError> {
-        let server = find_server(api, call, call.param("id")).await?;
+        let server = find_server(api, call, call.param("id"), self.rule).await?;
         let details = details_of(api, &server);
         self.guard(
             &Caller::of(call),
@@ -540,6 +553,7 @@ where
         call,
         call.param("id"),
         IfMatch::Any,
+        spec.rule,
         move |server, details, now| {
             let state = spec.guard(&caller, &raw_id, server, details, now)?;
             more(server, details, &state)?;
@@ -577,6 +591,7 @@ async fn reboot(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response
 // ---- resize ---------------------------------------------------------------
 
 const RESIZE: Operation = Operation {
+    rule: Rule::ServersResize,
     name: "resize",
     record: "resize",
     events: &[
@@ -596,6 +611,7 @@ const RESIZE: Operation = Operation {
 };
 
 const CONFIRM_RESIZE: Operation = Operation {
+    rule: Rule::ServersConfirmResize,
     name: "confirmResize",
     record: "confirmResize",
     events: &["compute_confirm_resize"],
@@ -610,6 +626,7 @@ const CONFIRM_RESIZE: Operation = Operation {
 };
 
 const REVERT_RESIZE: Operation = Operation {
+    rule: Rule::ServersRevertResize,
     name: "revertResize",
     record: "revertResize",
     events: &["compute_revert_resize", "compute_finish_revert_resize"],
@@ -788,6 +805,7 @@ async fn revert_resize(api: &ComputeApi, call: &Call) -> Result<Response, Comput
 // ---- rebuild --------------------------------------------------------------
 
 const REBUILD: Operation = Operation {
+    rule: Rule::ServersRebuild,
     name: "rebuild",
     record: "rebuild",
     events: &["compute_rebuild_instance"],
@@ -827,12 +845,24 @@ pub(crate) fn check_metadata_quota(api: &ComputeApi, items: usize) -> Result<(),
 }
 
 async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Response, ComputeError> {
+    // Nova asks `rebuild:trusted_certs` (for null too, which unsets them)
+    // after `rebuild` and before the lock and state checks, which the
+    // atomic step below makes together: asked here, of the server as it
+    // is now, the order holds.
+    if call.at_least(2, 63) && fields.get("trusted_image_certificates").is_some() {
+        let server = find_server(api, call, call.param("id"), REBUILD.rule).await?;
+        policy::authorize(
+            call,
+            Rule::ServersRebuildTrustedCerts,
+            project_of(api, &server),
+        )?;
+    }
     let image_ref = fields["imageRef"].as_str().unwrap_or_default().to_owned();
     let password = fields["adminPass"]
         .as_str()
         .map_or_else(generate_password, str::to_owned);
     let image = match Uuid::try_parse(&image_ref) {
-        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &call.viewer(), id).await?,
+        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id).await?,
         Err(_) => None,
     };
     let now = api.clock.now();
@@ -967,8 +997,10 @@ async fn create_image(
                 .collect()
         })
         .unwrap_or_default();
-    // Until 2.39 the image's properties count against the metadata quota.
+    // Until 2.39 the image's properties count against the metadata quota,
+    // checked once Nova has found the server and asked `create_image`.
     if !call.at_least(2, 39) && over_metadata_quota(api, metadata.len()) {
+        find_server(api, call, call.param("id"), CREATE_IMAGE.rule).await?;
         return Err(ComputeError::Forbidden(
             "Image metadata limit exceeded".to_owned(),
         ));
@@ -1115,7 +1147,7 @@ async fn lock(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, 
         None
     };
     // The owner locking a locked server changes nothing: not even a write.
-    let server = find_server(api, call, call.param("id")).await?;
+    let server = find_server(api, call, call.param("id"), Rule::LockServer).await?;
     let details = details_of(api, &server);
     if details.lock.is_some() && locked_by(api, &server, &call.project_id) == "owner" {
         return Ok(accepted());
@@ -1127,6 +1159,7 @@ async fn lock(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, 
         call,
         call.param("id"),
         IfMatch::Any,
+        Rule::LockServer,
         move |server, details, now| {
             let by = locked_by(&inner, server, &caller.project_id);
             if details.lock.is_some() && by == "owner" {
@@ -1147,15 +1180,6 @@ async fn lock(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, 
     Ok(accepted())
 }
 
-/// The 403 for unlocking a lock someone else's kind took: Nova's
-/// `unlock:unlock_override` policy, admin only by default.
-fn unlock_override_refused() -> ComputeError {
-    ComputeError::Forbidden(
-        "Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed."
-            .to_owned(),
-    )
-}
-
 async fn unlock(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let caller = Caller::of(call);
     let inner = api.clone();
@@ -1164,11 +1188,16 @@ async fn unlock(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         call,
         call.param("id"),
         IfMatch::Any,
+        Rule::UnlockServer,
         move |server, details, now| {
             let expected = locked_by(&inner, server, &caller.project_id);
             let taken_by = details.lock.as_ref().map(|lock| lock.locked_by.as_str());
-            if taken_by.is_some_and(|by| by != expected) && !caller.is_admin {
-                return Err(unlock_override_refused());
+            if taken_by.is_some_and(|by| by != expected) {
+                // A lock the other kind of caller took: Nova's
+                // `unlock_override`, asked of the server's project.
+                caller
+                    .credentials
+                    .authorize(Rule::UnlockOverride, project_of(&inner, server))?;
             }
             details.lock = None;
             caller.record(details, "unlock", &["api_unlock"], now, now);

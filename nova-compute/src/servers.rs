@@ -13,11 +13,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, wrapped, Call};
-use crate::image_catalog::find_image;
+use crate::image_catalog::{find_image, Viewer};
 use crate::lookup::{
     change_server, details_of, find_server, is_gone, last_changed, project_of, record_action,
     visible_to,
 };
+use crate::policy::{self, Rule};
 use crate::schemas::python_repr_plain;
 use crate::schemas::servers::{check_create, check_update, known_query_params, sort_keys};
 use crate::server_actions::{check_flavor_fits, check_image_active, generate_password};
@@ -48,7 +49,7 @@ fn with_etag(mut response: Response, server: &Server) -> Response {
 }
 
 async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
-    let server = find_server(api, call, call.param("id")).await?;
+    let server = find_server(api, call, call.param("id"), Rule::ServersShow).await?;
     let body = view::show(api, call, &server, api.clock.now(), Parts::show(call));
     Ok(with_etag(
         json(StatusCode::OK, &wrapped("server", body)),
@@ -66,6 +67,7 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         call,
         call.param("id"),
         IfMatch::from_headers(&call.headers),
+        Rule::ServersUpdate,
         move |server, details, _now| {
             if let Some(name) = fields.get("name").and_then(Value::as_str) {
                 server.name = name.to_owned();
@@ -96,13 +98,14 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
 async fn delete(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let duration = api.cloud.durations.delete;
     let call_copy = CallStamp::of(call);
-    let is_admin = call.is_admin;
+    let is_admin = policy::is_admin(call);
     let id_text = call.param("id").to_owned();
     change_server(
         api,
         call,
         call.param("id"),
         IfMatch::from_headers(&call.headers),
+        Rule::ServersDelete,
         move |server, details, now| {
             if details.lock.is_some() && !is_admin {
                 return Err(ComputeError::Conflict(format!(
@@ -229,7 +232,7 @@ fn listing_params(api: &ComputeApi, call: &Call) -> Result<Listing, ComputeError
                 options.join(", ")
             )));
         }
-        if matches!(*key, "host" | "node") && !call.is_admin {
+        if matches!(*key, "host" | "node") && !policy::is_admin(call) {
             return Err(ComputeError::Forbidden(format!(
                 "Only administrators can sort servers by {key}"
             )));
@@ -292,7 +295,7 @@ fn timestamp_param(call: &Call, name: &'static str) -> Result<Option<Timestamp>,
 
 fn filters(call: &Call) -> Result<(Vec<Filter>, bool), ComputeError> {
     let mut filters = Vec::new();
-    let admin = call.is_admin;
+    let all_filters = policy::allows(call, Rule::ServersAllowAllFilters, &call.project_id);
     if call.at_least(2, 75) {
         let known = known_query_params(call.version);
         if let Some((key, _)) = call
@@ -323,8 +326,9 @@ fn filters(call: &Call) -> Result<(Vec<Filter>, bool), ComputeError> {
             )));
         }
     }
-    // Filters a non-admin may use (Nova's _get_server_search_options);
-    // others are ignored for them, as Nova strips them.
+    // Filters a caller without `allow_all_filters` may use (Nova's
+    // _get_server_search_options); others are ignored for them, as Nova
+    // strips them.
     let mut allowed = vec![
         "reservation_id",
         "name",
@@ -364,7 +368,7 @@ fn filters(call: &Call) -> Result<(Vec<Filter>, bool), ComputeError> {
     if call.at_least(2, 90) {
         allowed.push("hostname");
     }
-    let usable = |key: &str| admin || allowed.contains(&key);
+    let usable = |key: &str| all_filters || allowed.contains(&key);
     let mut with_deleted = false;
     for (key, regex_key) in [
         ("name", "name"),
@@ -413,7 +417,7 @@ fn filters(call: &Call) -> Result<(Vec<Filter>, bool), ComputeError> {
             filters.push(Filter::Status(Vec::new()));
         } else {
             if states.iter().all(|(vm, _)| *vm == vm_state::DELETED) {
-                if !admin {
+                if !policy::is_admin(call) {
                     return Err(ComputeError::Forbidden(
                         "Only administrators may list deleted instances".to_owned(),
                     ));
@@ -445,7 +449,7 @@ fn filters(call: &Call) -> Result<(Vec<Filter>, bool), ComputeError> {
         filters.push(Filter::ChangesBefore(before));
         with_deleted = true;
     }
-    if admin {
+    if all_filters {
         if let Some(deleted) = call.query_last("deleted") {
             with_deleted = parse_bool(deleted).unwrap_or(false);
         }
@@ -605,12 +609,15 @@ fn compare(key: &str, a: &Row, b: &Row) -> Ordering {
 }
 
 async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, ComputeError> {
+    let (rule, all_tenants_rule) = if detail {
+        (Rule::ServersDetail, Rule::ServersDetailAllTenants)
+    } else {
+        (Rule::ServersIndex, Rule::ServersIndexAllTenants)
+    };
+    policy::authorize(call, rule, &call.project_id)?;
     let all_tenants = all_tenants(call)?;
-    if all_tenants && !call.is_admin {
-        let which = if detail { "detail" } else { "index" };
-        return Err(ComputeError::Forbidden(format!(
-            "Policy doesn't allow os_compute_api:servers:{which}:get_all_tenants to be performed."
-        )));
+    if all_tenants {
+        policy::authorize(call, all_tenants_rule, &call.project_id)?;
     }
     let listing = listing_params(api, call)?;
     let (filters, with_deleted) = filters(call)?;
@@ -797,6 +804,55 @@ fn truthy(value: Option<&Value>) -> bool {
     }
 }
 
+/// Whether an `availability_zone` names a host or a node (`zone:host`,
+/// `zone::node`, `zone:host:node`), as Nova's `parse_availability_zone`
+/// splits it.
+fn names_host_or_node(zone: &str) -> bool {
+    match zone.split(':').collect::<Vec<_>>().as_slice() {
+        [_, host] => !host.is_empty(),
+        [_, host, node] => !host.is_empty() || !node.is_empty(),
+        // No colon names neither; more than two Nova refuses to parse.
+        _ => false,
+    }
+}
+
+/// The create rules, in the order Nova's `create` asks them: the
+/// request's own, then each for what the body asks beyond a plain server
+/// (the server will be the caller's project's, the target of each).
+fn authorize_create(call: &Call, server: &Value) -> Result<(), ComputeError> {
+    let own = call.project_id.as_str();
+    let given = |key: &str| match server.get(key) {
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(Value::String(text)) => !text.is_empty(),
+        _ => false,
+    };
+    policy::authorize(call, Rule::ServersCreate, own)?;
+    if given("trusted_image_certificates") {
+        policy::authorize(call, Rule::ServersCreateTrustedCerts, own)?;
+    }
+    let zone = server.get("availability_zone").and_then(Value::as_str);
+    if zone.is_some_and(names_host_or_node) {
+        policy::authorize(call, Rule::ServersCreateForcedHost, own)?;
+    }
+    if call.at_least(2, 74) && (given("host") || given("hypervisor_hostname")) {
+        policy::authorize(call, Rule::ServersCreateRequestedDestination, own)?;
+    }
+    if given("block_device_mapping") || given("block_device_mapping_v2") {
+        policy::authorize(call, Rule::ServersCreateAttachVolume, own)?;
+    }
+    // `auto` asks for a network as a list does; `none` (no allocation)
+    // and no `networks` at all (before 2.37) ask for none.
+    let networks = match server.get("networks") {
+        Some(Value::String(text)) => text == "auto",
+        Some(Value::Array(items)) => !items.is_empty(),
+        _ => false,
+    };
+    if networks {
+        policy::authorize(call, Rule::ServersCreateAttachNetwork, own)?;
+    }
+    Ok(())
+}
+
 async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let body = call.json_body()?.unwrap_or(Value::Null);
     check_create(call.version, &body)?;
@@ -808,6 +864,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             "min_count must be <= max_count".to_owned(),
         ));
     }
+    authorize_create(call, server)?;
     let flavor_ref = match &server["flavorRef"] {
         Value::Number(n) => n.to_string(),
         Value::String(s) => id_from_href(s).to_owned(),
@@ -818,7 +875,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     let flavor = api
         .cloud
         .flavor(&flavor_ref)
-        .filter(|f| !f.disabled && (f.is_public || call.is_admin))
+        .filter(|f| !f.disabled && (f.is_public || policy::is_admin(call)))
         .ok_or_else(|| {
             ComputeError::BadRequest(format!("Flavor {flavor_ref} could not be found."))
         })?
@@ -842,7 +899,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         }));
     }
     let image = match Uuid::try_parse(id_from_href(image_ref)) {
-        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &call.viewer(), id).await?,
+        Ok(id) => find_image(&api.cloud, api.store.as_ref(), &Viewer::of(call), id).await?,
         Err(_) => None,
     }
     .ok_or_else(|| ComputeError::BadRequest("Can not find requested image".to_owned()))?;
@@ -949,14 +1006,17 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             api.cloud.quota.metadata_items
         )));
     }
-    let security_groups: Vec<String> = match server.get("security_groups").and_then(Value::as_array)
-    {
-        Some(groups) if !groups.is_empty() => groups
-            .iter()
-            .filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_owned))
-            .collect(),
-        _ => vec!["default".to_owned()],
-    };
+    // Nova keeps the named groups once each (`set(...)`), and the compute
+    // API puts the server in `default` when none is named.
+    let mut security_groups: Vec<String> = Vec::new();
+    for name in named_security_groups(server) {
+        if !security_groups.iter().any(|known| known == name) {
+            security_groups.push(name.to_owned());
+        }
+    }
+    if security_groups.is_empty() {
+        security_groups.push("default".to_owned());
+    }
     let hints: BTreeMap<String, Value> = body
         .get("os:scheduler_hints")
         .or(body.get("OS-SCH-HNT:scheduler_hints"))
@@ -1108,9 +1168,15 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         ));
     }
     let id = first.id.to_string();
-    let groups: Vec<Value> = match server.get("security_groups") {
-        Some(Value::Array(groups)) if !groups.is_empty() => groups.clone(),
-        _ => vec![json!({"name": "default"})],
+    // Nova echoes the request's list; entries without a name (which its
+    // schema admits and its create ignores) are left out so that the answer
+    // keeps to Nova's own response schema, which requires `name`.
+    let groups: Vec<Value> = if server.get("security_groups").is_some() {
+        named_security_groups(server)
+            .map(|name| json!({ "name": name }))
+            .collect()
+    } else {
+        vec![json!({"name": "default"})]
     };
     let body = json!({"server": {
         "id": id,
@@ -1122,6 +1188,17 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     let mut response = json(StatusCode::ACCEPTED, &body);
     set_header(&mut response, LOCATION, &call.self_link("servers", &id));
     Ok(with_etag(response, &first))
+}
+
+/// The non-empty `name`s of the request's `security_groups`, in order.
+fn named_security_groups(server: &Value) -> impl Iterator<Item = &str> {
+    server
+        .get("security_groups")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|group| group.get("name").and_then(Value::as_str))
+        .filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]

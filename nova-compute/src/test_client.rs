@@ -104,7 +104,7 @@ impl TestClient {
             version: ApiVersion::DEFAULT,
             project_id: project.to_owned(),
             user_id: "u-member".to_owned(),
-            is_admin: false,
+            roles: vec!["member".to_owned(), "reader".to_owned()],
             request_id: "req-test".to_owned(),
             args: RoutingArgs::default(),
             method: http::Method::POST,

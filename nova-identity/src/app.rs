@@ -18,22 +18,23 @@
 //! catalog's endpoints are built from the configured `public_url`, else
 //! from the request's `Host`; links to this service add its mount point.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
 use http::{HeaderName, Method, StatusCode};
+use jiff::Timestamp;
 use nova_router::{
-    json_response, ready, Mapper, MatchError, Request, Response, ResponseFuture, RoutingArgs,
-    ScriptName, Service,
+    json_response, Mapper, MatchError, Request, Response, ResponseFuture, RoutingArgs, ScriptName,
+    Service,
 };
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::token::{new_audit_id, resolve_scope, validate, Payload, Scope};
+use crate::token::{new_audit_id, resolve_scope, validate, Payload, Scope, TokenKeys};
 use crate::{
-    catalog, views, Clock, Identity, MemoryRevocationList, RevocationList, SystemClock, TokenError,
-    User, ValidatedToken,
+    catalog, views, Clock, Identity, MemoryTokenStore, SystemClock, TokenError, TokenStore, User,
+    ValidatedToken,
 };
 
 /// The header a new or checked token travels in.
@@ -68,7 +69,7 @@ pub const AUTH_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-auth-token"
 /// assert_eq!(response.status(), 201);
 /// let token = response.headers()["x-subject-token"].to_str().unwrap();
 ///
-/// let validated = app.validate(token).unwrap();
+/// let validated = app.validate(token).await.unwrap();
 /// assert_eq!(validated.user.name, "demo");
 /// assert_eq!(validated.role_names(), ["member", "reader"]);
 /// assert_eq!(validated.project.map(|p| p.name).as_deref(), Some("demo"));
@@ -82,7 +83,9 @@ pub struct IdentityApp {
 struct Inner {
     identity: Arc<Identity>,
     clock: Arc<dyn Clock>,
-    revocations: Arc<dyn RevocationList>,
+    store: Arc<dyn TokenStore>,
+    /// The configured keys, else the store's, read once when first needed.
+    keys: OnceLock<TokenKeys>,
     mapper: Mapper,
 }
 
@@ -95,22 +98,23 @@ impl std::fmt::Debug for IdentityApp {
 }
 
 impl IdentityApp {
-    /// The service over `identity`, on the system clock, revocations kept
-    /// in memory.
+    /// The service over `identity`, on the system clock, its key (unless
+    /// configured) and revocations kept in memory.
     pub fn new(identity: Arc<Identity>) -> Self {
         Self::with_parts(
             identity,
             Arc::new(SystemClock),
-            Arc::new(MemoryRevocationList::new()),
+            Arc::new(MemoryTokenStore::new()),
         )
     }
 
-    /// The service reading the time from `clock` and keeping revoked
-    /// tokens in `revocations`.
+    /// The service reading the time from `clock` and keeping its keys
+    /// (unless the configuration names them) and revoked tokens in
+    /// `store`.
     pub fn with_parts(
         identity: Arc<Identity>,
         clock: Arc<dyn Clock>,
-        revocations: Arc<dyn RevocationList>,
+        store: Arc<dyn TokenStore>,
     ) -> Self {
         let mut mapper = Mapper::new();
         let table: [(&str, &str, Method); 13] = [
@@ -138,11 +142,16 @@ impl IdentityApp {
                 unreachable!("the identity service's routes are valid: {error}");
             }
         }
+        let keys = OnceLock::new();
+        if let Some(configured) = &identity.keys {
+            let _ = keys.set(configured.clone());
+        }
         IdentityApp {
             inner: Arc::new(Inner {
                 identity,
                 clock,
-                revocations,
+                store,
+                keys,
                 mapper,
             }),
         }
@@ -155,20 +164,48 @@ impl IdentityApp {
 
     /// Checks `token` (an `X-Auth-Token` a token filter was handed): it
     /// must be sealed with one of the keys, unexpired by the clock and not
-    /// revoked, and its user must still have a role on its scope. Reads
-    /// no database: the model is in memory.
-    pub fn validate(&self, token: &str) -> Result<ValidatedToken, TokenError> {
-        let inner = &self.inner;
-        validate(
-            &inner.identity.keys,
-            &inner.identity.directory,
-            inner.clock.as_ref(),
-            inner.revocations.as_ref(),
-            token,
-        )
+    /// revoked, and its user must still have a role on its scope. The
+    /// model is in memory; the store is asked whether the token was
+    /// revoked (and, the first time, for its keys).
+    pub async fn validate(&self, token: &str) -> Result<ValidatedToken, TokenError> {
+        self.validate_at(token, self.inner.clock.now()).await
     }
 
-    fn respond(&self, req: &Request) -> Result<Response, ApiError> {
+    /// [`IdentityApp::validate`] at `now`.
+    async fn validate_at(&self, token: &str, now: Timestamp) -> Result<ValidatedToken, TokenError> {
+        let inner = &self.inner;
+        let keys = self.keys().await?;
+        let validated = validate(keys, &inner.identity.directory, now, token)?;
+        match inner.store.is_token_revoked(validated.audit_id()).await {
+            Ok(false) => Ok(validated),
+            Ok(true) => Err(TokenError::Revoked),
+            Err(error) => {
+                tracing::error!(%error, "cannot read the revoked tokens");
+                Err(TokenError::Unavailable)
+            }
+        }
+    }
+
+    /// The keys that seal and open tokens: the configured ones, else the
+    /// store's, asked for once. Two requests racing at the start both ask;
+    /// the store answers both the same keys.
+    async fn keys(&self) -> Result<&TokenKeys, TokenError> {
+        let inner = &self.inner;
+        if let Some(keys) = inner.keys.get() {
+            return Ok(keys);
+        }
+        let encoded = inner.store.token_keys().await.map_err(|error| {
+            tracing::error!(%error, "cannot read the token keys");
+            TokenError::Unavailable
+        })?;
+        let keys = TokenKeys::new(&encoded).ok_or_else(|| {
+            tracing::error!("the token store holds a key that is not a Fernet key");
+            TokenError::Unavailable
+        })?;
+        Ok(inner.keys.get_or_init(|| keys))
+    }
+
+    async fn respond(&self, req: &Request) -> Result<Response, ApiError> {
         let path = match req.uri().path() {
             "" => "/",
             // Keystone answers its version document at `/v3/` too, which
@@ -195,17 +232,17 @@ impl IdentityApp {
                 StatusCode::OK,
                 &json!({"version": views::version(&call.identity_url())}),
             )),
-            "issue_token" => call.issue_token(),
-            "validate_token" => call.validate_token(),
-            "revoke_token" => call.revoke_token(),
-            "auth_projects" => call.auth_projects(),
-            "auth_catalog" => call.auth_catalog(),
-            "get_user" => call.get_user(),
-            "list_user_projects" => call.list_user_projects(),
-            "list_projects" => call.list_projects(),
-            "get_project" => call.get_project(),
-            "get_domain" => call.get_domain(),
-            "list_roles" => call.list_roles(),
+            "issue_token" => call.issue_token().await,
+            "validate_token" => call.validate_token().await,
+            "revoke_token" => call.revoke_token().await,
+            "auth_projects" => call.auth_projects().await,
+            "auth_catalog" => call.auth_catalog().await,
+            "get_user" => call.get_user().await,
+            "list_user_projects" => call.list_user_projects().await,
+            "list_projects" => call.list_projects().await,
+            "get_project" => call.get_project().await,
+            "get_domain" => call.get_domain().await,
+            "list_roles" => call.list_roles().await,
             _ => Err(ApiError::NotFound(
                 "The resource could not be found.".to_owned(),
             )),
@@ -219,20 +256,23 @@ impl Service<Request> for IdentityApp {
     type Future = ResponseFuture;
 
     fn call(&self, req: Request) -> Self::Future {
-        let mut response = self
-            .respond(&req)
-            .unwrap_or_else(|error| error.into_response(&identity_url(&self.inner.identity, &req)));
-        if req.method() == Method::HEAD {
-            // As GET, without the body; the length GET would have sent kept.
-            let length = response.body().len();
-            *response.body_mut() = Bytes::new();
-            if response.status() != StatusCode::NO_CONTENT {
-                response
-                    .headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from(length));
+        let app = self.clone();
+        Box::pin(async move {
+            let mut response = app.respond(&req).await.unwrap_or_else(|error| {
+                error.into_response(&identity_url(&app.inner.identity, &req))
+            });
+            if req.method() == Method::HEAD {
+                // As GET, without the body; the length GET would have sent kept.
+                let length = response.body().len();
+                *response.body_mut() = Bytes::new();
+                if response.status() != StatusCode::NO_CONTENT {
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_LENGTH, HeaderValue::from(length));
+                }
             }
-        }
-        ready(response)
+            Ok(response)
+        })
     }
 }
 
@@ -296,23 +336,24 @@ impl Call<'_> {
     }
 
     /// The caller, from a valid `X-Auth-Token`; 401 otherwise.
-    fn caller(&self) -> Result<ValidatedToken, ApiError> {
+    async fn caller(&self) -> Result<ValidatedToken, ApiError> {
         let token = self
             .header(&AUTH_TOKEN_HEADER)
             .ok_or(ApiError::Unauthorized("no X-Auth-Token"))?;
-        self.app
-            .validate(token)
-            .map_err(|_| ApiError::Unauthorized("invalid X-Auth-Token"))
+        self.app.validate(token).await.map_err(|error| match error {
+            TokenError::Unavailable => ApiError::Unavailable,
+            _ => ApiError::Unauthorized("invalid X-Auth-Token"),
+        })
     }
 
     /// The caller, who must be an admin or pass `allowed`; 403 naming the
     /// policy rule otherwise.
-    fn authorize(
+    async fn authorize(
         &self,
         rule: &str,
         allowed: impl FnOnce(&ValidatedToken) -> bool,
     ) -> Result<ValidatedToken, ApiError> {
-        let caller = self.caller()?;
+        let caller = self.caller().await?;
         if caller.is_admin() || allowed(&caller) {
             Ok(caller)
         } else {
@@ -321,12 +362,13 @@ impl Call<'_> {
     }
 
     /// The token in `X-Subject-Token`: 404 if it is not valid.
-    fn subject(&self) -> Result<(ValidatedToken, &str), ApiError> {
+    async fn subject(&self) -> Result<(ValidatedToken, &str), ApiError> {
         let token = self
             .header(&SUBJECT_TOKEN_HEADER)
             .ok_or_else(|| ApiError::expecting("X-Subject-Token", "request headers"))?;
-        match self.app.validate(token) {
+        match self.app.validate(token).await {
             Ok(validated) => Ok((validated, token)),
+            Err(TokenError::Unavailable) => Err(ApiError::Unavailable),
             Err(error) => {
                 tracing::debug!(%error, "subject token rejected");
                 Err(ApiError::NotFound(format!(
@@ -354,7 +396,7 @@ impl Call<'_> {
     }
 
     /// `POST /v3/auth/tokens`.
-    fn issue_token(&self) -> Result<Response, ApiError> {
+    async fn issue_token(&self) -> Result<Response, ApiError> {
         let body: Value = serde_json::from_slice(self.req.body())
             .map_err(|_| ApiError::BadRequest("The request body is not valid JSON.".to_owned()))?;
         let auth = object(&body, "auth", "request body")?;
@@ -386,7 +428,11 @@ impl Call<'_> {
                 let earlier = self
                     .app
                     .validate(token)
-                    .map_err(|_| ApiError::Unauthorized("invalid token to rescope"))?;
+                    .await
+                    .map_err(|error| match error {
+                        TokenError::Unavailable => ApiError::Unavailable,
+                        _ => ApiError::Unauthorized("invalid token to rescope"),
+                    })?;
                 let mut methods = vec!["token".to_owned()];
                 methods.extend(earlier.methods.iter().filter(|m| *m != "token").cloned());
                 let first = earlier.audit_ids.last().cloned();
@@ -412,13 +458,19 @@ impl Call<'_> {
         let sealed = serde_json::to_vec(&payload)
             .map_err(|_| ApiError::Unauthorized("payload not serialisable"))?;
         let seconds = u64::try_from(now.as_second()).unwrap_or(0);
-        let token = self.identity().keys.encrypt(&sealed, seconds);
+        let keys = self.app.keys().await.map_err(|_| ApiError::Unavailable)?;
+        let token = keys.encrypt(&sealed, seconds);
         // Read back as any validation would, so the body is what a later
-        // GET answers.
+        // GET answers; at the issuing instant, so that a short-lived token
+        // cannot expire between being sealed and being read back.
         let validated = self
             .app
-            .validate(&token)
-            .map_err(|_| ApiError::Unauthorized("the new token is not valid"))?;
+            .validate_at(&token, now)
+            .await
+            .map_err(|error| match error {
+                TokenError::Unavailable => ApiError::Unavailable,
+                _ => ApiError::Unauthorized("the new token is not valid"),
+            })?;
         Ok(self.token_response(StatusCode::CREATED, &validated, &token))
     }
 
@@ -520,9 +572,9 @@ impl Call<'_> {
 
     /// `GET /v3/auth/tokens`: the subject token's body, for its owner or
     /// an admin.
-    fn validate_token(&self) -> Result<Response, ApiError> {
-        let caller = self.caller()?;
-        let (subject, id) = self.subject()?;
+    async fn validate_token(&self) -> Result<Response, ApiError> {
+        let caller = self.caller().await?;
+        let (subject, id) = self.subject().await?;
         if !caller.is_admin() && caller.user.id != subject.user.id {
             return Err(ApiError::forbidden_action("identity:validate_token"));
         }
@@ -531,15 +583,25 @@ impl Call<'_> {
 
     /// `DELETE /v3/auth/tokens`: revokes the subject token, for its owner
     /// or an admin.
-    fn revoke_token(&self) -> Result<Response, ApiError> {
-        let caller = self.caller()?;
-        let (subject, _) = self.subject()?;
+    async fn revoke_token(&self) -> Result<Response, ApiError> {
+        let caller = self.caller().await?;
+        let (subject, _) = self.subject().await?;
         if !caller.is_admin() && caller.user.id != subject.user.id {
             return Err(ApiError::forbidden_action("identity:revoke_token"));
         }
-        let revocations = &self.app.inner.revocations;
-        revocations.forget_expired(self.app.inner.clock.now());
-        revocations.revoke(subject.audit_id(), subject.expires_at);
+        let store = &self.app.inner.store;
+        let stored = async {
+            store
+                .forget_expired_revocations(self.app.inner.clock.now())
+                .await?;
+            store
+                .revoke_token(subject.audit_id(), subject.expires_at)
+                .await
+        };
+        if let Err(error) = stored.await {
+            tracing::error!(%error, "cannot revoke a token");
+            return Err(ApiError::Unavailable);
+        }
         let mut response = Response::new(Bytes::new());
         *response.status_mut() = StatusCode::NO_CONTENT;
         Ok(response)
@@ -565,14 +627,14 @@ impl Call<'_> {
     }
 
     /// `GET /v3/auth/projects`: the caller's projects.
-    fn auth_projects(&self) -> Result<Response, ApiError> {
-        let caller = self.caller()?;
+    async fn auth_projects(&self) -> Result<Response, ApiError> {
+        let caller = self.caller().await?;
         Ok(self.project_list(&caller.user.id))
     }
 
     /// `GET /v3/auth/catalog`: the catalog, for a scoped token.
-    fn auth_catalog(&self) -> Result<Response, ApiError> {
-        let caller = self.caller()?;
+    async fn auth_catalog(&self) -> Result<Response, ApiError> {
+        let caller = self.caller().await?;
         if caller.project.is_none() && caller.domain.is_none() {
             return Err(ApiError::Forbidden(
                 "A project-scoped token is required to produce a service catalog.".to_owned(),
@@ -586,9 +648,10 @@ impl Call<'_> {
     }
 
     /// `GET /v3/users/{user_id}`, for the user itself or an admin.
-    fn get_user(&self) -> Result<Response, ApiError> {
+    async fn get_user(&self) -> Result<Response, ApiError> {
         let id = self.param("user_id");
-        self.authorize("identity:get_user", |caller| caller.user.id == id)?;
+        self.authorize("identity:get_user", |caller| caller.user.id == id)
+            .await?;
         let user = self
             .identity()
             .directory
@@ -601,9 +664,10 @@ impl Call<'_> {
     }
 
     /// `GET /v3/users/{user_id}/projects`, for the user itself or an admin.
-    fn list_user_projects(&self) -> Result<Response, ApiError> {
+    async fn list_user_projects(&self) -> Result<Response, ApiError> {
         let id = self.param("user_id");
-        self.authorize("identity:list_user_projects", |caller| caller.user.id == id)?;
+        self.authorize("identity:list_user_projects", |caller| caller.user.id == id)
+            .await?;
         if self.identity().directory.user(id).is_none() {
             return Err(ApiError::NotFound(format!("Could not find user: {id}.")));
         }
@@ -611,8 +675,8 @@ impl Call<'_> {
     }
 
     /// `GET /v3/projects`, for an admin.
-    fn list_projects(&self) -> Result<Response, ApiError> {
-        self.authorize("identity:list_projects", |_| false)?;
+    async fn list_projects(&self) -> Result<Response, ApiError> {
+        self.authorize("identity:list_projects", |_| false).await?;
         let url = self.identity_url();
         let projects = self
             .identity()
@@ -628,11 +692,12 @@ impl Call<'_> {
     }
 
     /// `GET /v3/projects/{project_id}`, for an admin or a token scoped to it.
-    fn get_project(&self) -> Result<Response, ApiError> {
+    async fn get_project(&self) -> Result<Response, ApiError> {
         let id = self.param("project_id");
         self.authorize("identity:get_project", |caller| {
             caller.project.as_ref().is_some_and(|p| p.id == id)
-        })?;
+        })
+        .await?;
         let project = self
             .identity()
             .directory
@@ -646,12 +711,13 @@ impl Call<'_> {
 
     /// `GET /v3/domains/{domain_id}`, for an admin or a token scoped to it
     /// or to one of its projects.
-    fn get_domain(&self) -> Result<Response, ApiError> {
+    async fn get_domain(&self) -> Result<Response, ApiError> {
         let id = self.param("domain_id");
         self.authorize("identity:get_domain", |caller| {
             caller.domain.as_ref().is_some_and(|d| d.id == id)
                 || caller.project.as_ref().is_some_and(|p| p.domain_id == id)
-        })?;
+        })
+        .await?;
         let domain = self
             .identity()
             .directory
@@ -664,8 +730,8 @@ impl Call<'_> {
     }
 
     /// `GET /v3/roles`, for an admin.
-    fn list_roles(&self) -> Result<Response, ApiError> {
-        self.authorize("identity:list_roles", |_| false)?;
+    async fn list_roles(&self) -> Result<Response, ApiError> {
+        self.authorize("identity:list_roles", |_| false).await?;
         let url = self.identity_url();
         let roles = self
             .identity()

@@ -10,8 +10,11 @@
 //! | `fernet_key_repository` | a directory of key files named `0`, `1`, …, as `keystone-manage fernet_setup` writes it: the highest number signs, all are accepted; created with keys `0` and `1` if missing or empty | none |
 //! | `public_url` | the base URL the catalog's endpoints are built from (`http://cloud.example`) | the request's `Host` |
 //!
-//! With neither key setting a random key is made at start-up, so tokens do
-//! not outlive the process. Setting both is an error.
+//! With neither key set, the keys are the [`TokenStore`](crate::TokenStore)'s:
+//! nova-store keeps one beside the servers, made at first start, so tokens
+//! outlive a restart and every process on that store accepts them (a
+//! `memory:` store's key is gone with the process). Setting both is an
+//! error.
 
 use std::path::{Path, PathBuf};
 
@@ -75,7 +78,8 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
 #[derive(Debug)]
 pub struct Identity {
     pub(crate) directory: Directory,
-    pub(crate) keys: TokenKeys,
+    /// The configured keys; `None` for the token store's.
+    pub(crate) keys: Option<TokenKeys>,
     pub(crate) token_expiration: SignedDuration,
     pub(crate) public_url: Option<String>,
 }
@@ -149,20 +153,15 @@ impl Identity {
                     .filter(|k| !k.is_empty())
                     .map(str::to_owned)
                     .collect();
-                TokenKeys::new(&keys).ok_or_else(|| {
+                Some(TokenKeys::new(&keys).ok_or_else(|| {
                     invalid(
                         "fernet_key",
                         "expected base64url-encoded 32-byte Fernet keys",
                     )
-                })?
+                })?)
             }
-            (None, Some(directory)) => read_key_repository(Path::new(directory.trim()))?,
-            (None, None) => {
-                tracing::warn!(
-                    "no fernet_key or fernet_key_repository: tokens will not survive a restart"
-                );
-                TokenKeys::generate()
-            }
+            (None, Some(directory)) => Some(read_key_repository(Path::new(directory.trim()))?),
+            (None, None) => None,
         };
 
         let public_url = match get("public_url") {
@@ -375,8 +374,9 @@ mod tests {
         assert!(repository.join("0").is_file());
         assert!(repository.join("1").is_file());
         let second = Identity::from_config(&config(&pairs)).unwrap();
-        let token = first.keys.encrypt(b"payload", 1_000);
-        assert_eq!(second.keys.decrypt(&token, 1_000).unwrap(), b"payload");
+        let token = first.keys.as_ref().unwrap().encrypt(b"payload", 1_000);
+        let second = second.keys.as_ref().unwrap();
+        assert_eq!(second.decrypt(&token, 1_000).unwrap(), b"payload");
     }
 
     #[test]

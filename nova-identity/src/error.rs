@@ -24,6 +24,9 @@ pub(crate) enum ApiError {
     NotFound(String),
     /// 405, with the methods that are allowed.
     MethodNotAllowed(Vec<Method>),
+    /// 503: the token store could not be reached (the reason is logged
+    /// where it happened).
+    Unavailable,
 }
 
 impl ApiError {
@@ -57,6 +60,10 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "The method is not allowed for the requested URL.".to_owned(),
+            ),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable.".to_owned(),
             ),
         };
         let body = json!({"error": {

@@ -12,7 +12,8 @@
 //! Tokens are Fernet tokens carrying the user, methods, scope, expiry and
 //! audit ids, validated with no database: a token filter calls
 //! [`IdentityApp::validate`] and gets a [`ValidatedToken`]. Expiry reads a
-//! [`Clock`]; revocation asks a [`RevocationList`].
+//! [`Clock`]; revocation, and the keys unless configured, ask a
+//! [`TokenStore`].
 
 mod app;
 mod catalog;
@@ -22,6 +23,7 @@ mod error;
 mod model;
 mod password;
 mod token;
+mod token_store;
 mod views;
 
 pub use app::{IdentityApp, AUTH_TOKEN_HEADER, SUBJECT_TOKEN_HEADER};
@@ -35,4 +37,7 @@ pub use model::{
     DEFAULT_DOMAIN_NAME, ROLE_NAMES,
 };
 pub use password::PasswordHash;
-pub use token::{MemoryRevocationList, RevocationList, Scope, TokenError, ValidatedToken};
+pub use token::{Scope, TokenError, ValidatedToken};
+pub use token_store::{
+    generate_token_key, MemoryTokenStore, TokenStore, TokenStoreError, TokenStoreFuture,
+};

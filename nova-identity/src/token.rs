@@ -6,12 +6,10 @@
 //! audit ids, as compact JSON sealed with Fernet (AES-128-CBC and
 //! HMAC-SHA256). It is not byte-compatible with Keystone's msgpack payload;
 //! it is as opaque. Validation opens it with any configured key, checks
-//! the expiry against the [`Clock`], asks the [`RevocationList`], and reads
+//! the expiry against the [`Clock`](crate::Clock)'s time, and reads
 //! the user's name and roles from the model as they are now, so a role
-//! taken away takes effect at once, as in Keystone.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! taken away takes effect at once, as in Keystone. Whether a token was
+//! revoked is asked of a [`TokenStore`](crate::TokenStore) after it opens.
 
 use base64::Engine;
 use fernet::Fernet;
@@ -19,7 +17,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Target;
-use crate::{Clock, Directory, Domain, Project, Role, User};
+use crate::{Directory, Domain, Project, Role, User};
 
 /// The Fernet keys tokens are sealed and opened with: the first seals,
 /// any opens (Keystone's key rotation). Its `Debug` shows only how many
@@ -49,6 +47,7 @@ impl TokenKeys {
     }
 
     /// One random key.
+    #[cfg(test)]
     pub(crate) fn generate() -> Self {
         TokenKeys::new(&[Self::generate_key()])
             .unwrap_or_else(|| unreachable!("fernet generates valid keys"))
@@ -130,6 +129,10 @@ pub enum TokenError {
     /// It was revoked.
     #[error("the token was revoked")]
     Revoked,
+    /// Not a verdict on the token: the keys or the revocations could not
+    /// be read (the store's failure is logged where it happens).
+    #[error("the token could not be checked now")]
+    Unavailable,
     /// Its user no longer exists or is disabled, or no longer has a role
     /// on its scope.
     #[error("the token's user no longer has access")]
@@ -218,15 +221,14 @@ pub(crate) fn resolve_scope<'d>(
     (!roles.is_empty()).then_some((project, domain, roles))
 }
 
-/// Opens and checks `token` at the clock's time.
+/// Opens and checks `token` at `now`: everything but whether
+/// it was revoked, which the caller asks its [`TokenStore`](crate::TokenStore).
 pub(crate) fn validate(
     keys: &TokenKeys,
     directory: &Directory,
-    clock: &dyn Clock,
-    revocations: &dyn RevocationList,
+    now: Timestamp,
     token: &str,
 ) -> Result<ValidatedToken, TokenError> {
-    let now = clock.now();
     let seconds = u64::try_from(now.as_second()).unwrap_or(0);
     let payload = keys
         .decrypt(token.trim(), seconds)
@@ -238,9 +240,8 @@ pub(crate) fn validate(
     if now >= expires_at {
         return Err(TokenError::Expired { expires_at });
     }
-    let audit_id = payload.audit_ids.first().ok_or(TokenError::Malformed)?;
-    if revocations.is_revoked(audit_id) {
-        return Err(TokenError::Revoked);
+    if payload.audit_ids.is_empty() {
+        return Err(TokenError::Malformed);
     }
     let user = directory
         .user(&payload.user_id)
@@ -274,57 +275,6 @@ pub(crate) fn validate(
     })
 }
 
-/// Revoked tokens, by audit id. Keystone keeps revocation events in its
-/// database; this is the seam for a durable list, and
-/// [`MemoryRevocationList`] the one kept in memory.
-pub trait RevocationList: Send + Sync + 'static {
-    /// Revokes the token with `audit_id`, which expires at `until`: after
-    /// that the entry may be forgotten, the token being invalid anyway.
-    fn revoke(&self, audit_id: &str, until: Timestamp);
-
-    /// Whether the token with `audit_id` was revoked.
-    fn is_revoked(&self, audit_id: &str) -> bool;
-
-    /// Forgets entries whose tokens have expired by `now`; a list may
-    /// keep them, so the default does nothing.
-    fn forget_expired(&self, now: Timestamp) {
-        let _ = now;
-    }
-}
-
-/// A [`RevocationList`] in memory, forgotten at a restart.
-#[derive(Debug, Default)]
-pub struct MemoryRevocationList {
-    revoked: Mutex<HashMap<String, Timestamp>>,
-}
-
-impl MemoryRevocationList {
-    /// An empty list.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Timestamp>> {
-        self.revoked
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl RevocationList for MemoryRevocationList {
-    fn revoke(&self, audit_id: &str, until: Timestamp) {
-        self.entries().insert(audit_id.to_owned(), until);
-    }
-
-    fn is_revoked(&self, audit_id: &str) -> bool {
-        self.entries().contains_key(audit_id)
-    }
-
-    fn forget_expired(&self, now: Timestamp) {
-        self.entries().retain(|_, until| *until > now);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,19 +291,6 @@ mod tests {
         let rotated = TokenKeys::new(&[TokenKeys::generate_key(), old.clone()]).unwrap();
         let sealed_by_old = TokenKeys::new(&[old]).unwrap().encrypt(b"x", 1_000);
         assert_eq!(rotated.decrypt(&sealed_by_old, 1_000).unwrap(), b"x");
-    }
-
-    #[test]
-    fn the_memory_list_forgets_only_expired_entries() {
-        let list = MemoryRevocationList::new();
-        let at = |s| Timestamp::from_second(s).unwrap();
-        list.revoke("a", at(100));
-        list.revoke("b", at(200));
-        assert!(list.is_revoked("a") && list.is_revoked("b"));
-        assert!(!list.is_revoked("c"));
-        list.forget_expired(at(150));
-        assert!(!list.is_revoked("a"));
-        assert!(list.is_revoked("b"));
     }
 
     #[test]

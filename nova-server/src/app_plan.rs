@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use nova_compute::ServerStore;
+use nova_identity::{Identity, IdentityApp, SystemClock};
 use nova_router::{MountError, SharedService, UrlMap};
 use nova_store::{StoreRequest, StoreUrl, Stores};
 
@@ -19,7 +20,30 @@ use crate::oversize::RefuseOversizeBody;
 use crate::Pipeline;
 
 /// Builds a plan's services once its stores are open.
-type Build = Arc<dyn Fn(&Stores) -> Result<SharedService, BuildError> + Send + Sync>;
+type Build = Arc<dyn Fn(&Built<'_>) -> Result<SharedService, BuildError> + Send + Sync>;
+
+/// What a plan's services are built from: the open stores, and the file's
+/// identity service, one instance shared by the identity app and every
+/// token filter, so a token it issues is one they accept and a revocation
+/// through it is seen by them at once.
+struct Built<'a> {
+    stores: &'a Stores,
+    identity: Option<IdentityApp>,
+}
+
+impl Built<'_> {
+    fn identity(&self) -> Result<IdentityApp, BuildError> {
+        self.identity.clone().ok_or(BuildError::NoIdentityService)
+    }
+}
+
+/// The identity service a file configures: its model and the store that
+/// keeps its keys and revocations.
+#[derive(Clone)]
+struct IdentityPlan {
+    identity: Arc<Identity>,
+    store: StoreUrl,
+}
 
 /// An application or pipeline described by a file, waiting for its stores.
 ///
@@ -47,6 +71,10 @@ type Build = Arc<dyn Fn(&Stores) -> Result<SharedService, BuildError> + Send + S
 #[derive(Clone)]
 pub struct AppPlan {
     stores: Vec<StoreRequest>,
+    /// The identity app's, if the plan has one (the first, if several).
+    identity: Option<IdentityPlan>,
+    /// Whether a token filter in the plan validates against it.
+    needs_identity: bool,
     build: Build,
 }
 
@@ -54,6 +82,8 @@ impl std::fmt::Debug for AppPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppPlan")
             .field("stores", &self.stores)
+            .field("identity", &self.identity.is_some())
+            .field("needs_identity", &self.needs_identity)
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +100,10 @@ pub enum BuildError {
     /// A URL map refused one of its prefixes.
     #[error(transparent)]
     Mount(#[from] MountError),
+    /// A token filter (`authtoken`) validates tokens against the file's
+    /// identity service, and the file serves none (`identity` app).
+    #[error("the authtoken filter needs an identity app in the same file; mount one (use = egg:nova-rs#identity)")]
+    NoIdentityService,
 }
 
 impl AppPlan {
@@ -78,6 +112,8 @@ impl AppPlan {
         let guarded: SharedService = Arc::new(RefuseOversizeBody::new(service));
         AppPlan {
             stores: Vec::new(),
+            identity: None,
+            needs_identity: false,
             build: Arc::new(move |_| Ok(guarded.clone())),
         }
     }
@@ -91,11 +127,34 @@ impl AppPlan {
         let url = request.url.clone();
         AppPlan {
             stores: vec![request],
-            build: Arc::new(move |stores| {
-                let store = stores
+            identity: None,
+            needs_identity: false,
+            build: Arc::new(move |built| {
+                let store = built
+                    .stores
                     .get(&url)
                     .ok_or_else(|| BuildError::StoreNotOpened(url.clone()))?;
                 Ok(Arc::new(RefuseOversizeBody::new(make(store))))
+            }),
+        }
+    }
+
+    /// The identity service `identity` describes, keeping its keys
+    /// (unless configured) and revoked tokens in the store `request`
+    /// names. Token filters of the same file ([`AppPlan::authenticated`])
+    /// validate against this one instance.
+    pub fn identity(request: StoreRequest, identity: Arc<Identity>) -> Self {
+        let plan = IdentityPlan {
+            identity,
+            store: request.url.clone(),
+        };
+        AppPlan {
+            stores: vec![request],
+            identity: Some(plan),
+            needs_identity: false,
+            build: Arc::new(|built| {
+                let app: SharedService = Arc::new(built.identity()?);
+                Ok(Arc::new(RefuseOversizeBody::new(app)))
             }),
         }
     }
@@ -108,7 +167,25 @@ impl AppPlan {
         let inner = self.build;
         AppPlan {
             stores: self.stores,
-            build: Arc::new(move |stores| Ok(wrap(inner(stores)?))),
+            identity: self.identity,
+            needs_identity: self.needs_identity,
+            build: Arc::new(move |built| Ok(wrap(inner(built)?))),
+        }
+    }
+
+    /// This plan behind a token filter: `wrap` gets the built inner
+    /// service and the file's identity service. Building fails with
+    /// [`BuildError::NoIdentityService`] if the file has none.
+    pub fn authenticated<F>(self, wrap: F) -> Self
+    where
+        F: Fn(SharedService, IdentityApp) -> SharedService + Send + Sync + 'static,
+    {
+        let inner = self.build;
+        AppPlan {
+            stores: self.stores,
+            identity: self.identity,
+            needs_identity: true,
+            build: Arc::new(move |built| Ok(wrap(inner(built)?, built.identity()?))),
         }
     }
 
@@ -121,15 +198,20 @@ impl AppPlan {
             .chain(not_found.iter())
             .flat_map(|plan| plan.stores.iter().cloned())
             .collect();
+        let plans = || mounts.iter().map(|(_, plan)| plan).chain(not_found.iter());
+        let identity = plans().find_map(|plan| plan.identity.clone());
+        let needs_identity = plans().any(|plan| plan.needs_identity);
         AppPlan {
             stores,
-            build: Arc::new(move |stores| {
+            identity,
+            needs_identity,
+            build: Arc::new(move |built| {
                 let mut map = UrlMap::new();
                 for (prefix, plan) in &mounts {
-                    map.mount(prefix, (plan.build)(stores)?)?;
+                    map.mount(prefix, (plan.build)(built)?)?;
                 }
                 if let Some(plan) = &not_found {
-                    map.set_not_found((plan.build)(stores)?);
+                    map.set_not_found((plan.build)(built)?);
                 }
                 Ok(Arc::new(map))
             }),
@@ -142,9 +224,35 @@ impl AppPlan {
         &self.stores
     }
 
+    /// Whether the plan can be built once its stores are open: every
+    /// token filter has an identity service to validate against. Checked
+    /// by [`AppPlan::build`] too; call it first to refuse a file before
+    /// opening any store.
+    pub fn check(&self) -> Result<(), BuildError> {
+        if self.needs_identity && self.identity.is_none() {
+            return Err(BuildError::NoIdentityService);
+        }
+        Ok(())
+    }
+
     /// Builds the pipeline over `stores`, which must hold every store of
     /// [`AppPlan::stores`].
     pub fn build(&self, stores: &Stores) -> Result<Pipeline, BuildError> {
-        (self.build)(stores).map(Pipeline::guarded)
+        self.check()?;
+        let identity = match &self.identity {
+            None => None,
+            Some(plan) => {
+                let store = stores
+                    .token_store(&plan.store)
+                    .ok_or_else(|| BuildError::StoreNotOpened(plan.store.clone()))?;
+                Some(IdentityApp::with_parts(
+                    plan.identity.clone(),
+                    Arc::new(SystemClock),
+                    store,
+                ))
+            }
+        };
+        let built = Built { stores, identity };
+        (self.build)(&built).map(Pipeline::guarded)
     }
 }

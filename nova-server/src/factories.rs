@@ -18,11 +18,22 @@
 //! | `instance` | app | `store` (a store URL), `seed` (`true`) | `routers:app_factory` (the seed's) |
 //! | `compute` | app | `store`, `seed`, and the cloud's keys ([`Cloud::from_config`](nova_compute::Cloud::from_config)) | `nova.api.openstack.compute:APIRouterV21.factory` |
 //! | `image` | app | `store` (the compute app's, where its snapshots are), `seed`, and the cloud's keys | `glance.api.v2.router:API.factory` |
+//! | `identity` | app | `store` (where token keys and revocations are kept), and the identity's keys ([`Identity::from_config`](nova_identity::Identity::from_config)) | `keystone.server.flask.application:application_factory` |
+//! | `authtoken` | filter | `www_authenticate_uri` (default `http://HOST/identity`), `tokens` (shared static tokens also let through, as the `auth` filter's) | `keystonemiddleware.auth_token:filter_factory` |
+//! | `keystonecontext` | filter | | `nova.api.auth:NovaKeystoneContext.factory` |
 //!
 //! Each also answers to `egg:nova-rs#NAME`. Keys are read from the section,
 //! else from `[DEFAULT]`, as oslo's factories do. Every factory only checks
 //! its keys and describes what it will build ([`AppPlan`]); none opens a
-//! file, a database or a socket.
+//! database or a socket, and only `identity` reads a file (a configured
+//! Fernet key repository, as Keystone reads it at start-up).
+//!
+//! `authtoken` validates tokens against the file's `identity` app, the one
+//! instance both share once built; a file with the filter and no identity
+//! app is refused ([`BuildError::NoIdentityService`](crate::BuildError)).
+//! `keystonecontext` adds nothing: `authtoken` already hands the caller on
+//! as a typed request context, so Nova's filter of that name is accepted
+//! and passes requests on.
 //!
 //! `microversion` is nova-rs's own: Nova negotiates the microversion in
 //! every controller's `wsgi.Resource`; here one filter in front of the API
@@ -193,6 +204,39 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
             Ok(app.filtered(move |inner| Arc::new(AuthFilter::new(inner, tokens.clone()))))
         })
         .alias("auth:filter_factory", "auth");
+    let tokens = overrides.tokens.clone();
+    registry
+        .add_filter("authtoken", move |config, app: AppPlan| {
+            // Only a file that names shared tokens gets them (the flag
+            // replaces the file's): a Keystone pipeline accepts none by
+            // default.
+            let shared = file_tokens(config)?.map(|from_file| tokens.clone().unwrap_or(from_file));
+            identity::authtoken(config, app, shared)
+        })
+        .alias("keystonemiddleware.auth_token:filter_factory", "authtoken")
+        .add_filter("keystonecontext", |_config, app| Ok(app))
+        .alias(
+            "nova.api.auth:NovaKeystoneContext.factory",
+            "keystonecontext",
+        );
+    let store_override = overrides.store.clone();
+    let default_store = overrides.default_store.clone();
+    registry
+        .add_app("identity", move |config| {
+            let url = compute::store_url(config, store_override.as_deref(), &default_store)?;
+            // The same store as the compute app's in the shipped file, so
+            // the same seeding rule: whichever app names it first, a new
+            // store is seeded alike.
+            let request = StoreRequest {
+                url,
+                seed: config.bool("seed")?.unwrap_or(true),
+            };
+            identity::identity_app(config, request)
+        })
+        .alias(
+            "keystone.server.flask.application:application_factory",
+            "identity",
+        );
     let store_override = overrides.store.clone();
     let default_store = overrides.default_store.clone();
     registry
@@ -306,6 +350,7 @@ fn file_tokens(config: &FactoryConfig) -> Result<Option<Tokens>, FactoryError> {
 }
 
 mod compute;
+mod identity;
 
 #[cfg(test)]
 mod tests;

@@ -141,6 +141,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(error) = loaded.app.check() {
+        tracing::error!("{error}");
+        return ExitCode::from(2);
+    }
     let config = server_config(&args, &loaded);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

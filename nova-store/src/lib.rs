@@ -20,6 +20,12 @@
 //! listing selects by, and the [`Image`](nova_compute::Image) as one JSON
 //! document.
 //!
+//! The same database keeps what the identity service's processes must
+//! share (a [`TokenStore`]): the Fernet keys its tokens are sealed with
+//! (`token_keys`) and the audit ids of revoked tokens until they expire
+//! (`revoked_tokens`); never a token itself. A `memory:` store has a
+//! [`MemoryTokenStore`] of its own.
+//!
 //! The lifecycle, as nova-server follows it:
 //!
 //! 1. parse each URL a configuration names ([`StoreUrl`]'s `FromStr`) and
@@ -27,7 +33,8 @@
 //!    contacted, so a bad file leaves nothing behind;
 //! 2. [`Stores::open`] the [`StoreRequest`]s: one store per distinct URL,
 //!    all opened or none;
-//! 3. hand each controller [`Stores::get`]'s store;
+//! 3. hand each controller [`Stores::get`]'s store, and the identity
+//!    service [`Stores::token_store`]'s;
 //! 4. once serving has stopped, [`Stores::close`] commits and releases them.
 //!
 //! Opening creates or upgrades the schema (refusing a database newer than
@@ -63,6 +70,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use nova_compute::{MemoryServerStore, ServerStore};
+use nova_identity::{MemoryTokenStore, TokenStore};
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
@@ -73,8 +81,9 @@ pub use stores::{CloseError, CloseErrors, StoreRequest, Stores};
 /// The schema version this build writes; a database at a higher one is
 /// refused with [`OpenError::SchemaTooNew`]. Version 1 is the seed's
 /// `instances` table; version 2 adds the compute API's columns to it;
-/// version 3 adds the `images` table.
-pub const SCHEMA_VERSION: i64 = 3;
+/// version 3 adds the `images` table; version 4 adds the identity
+/// service's `token_keys` and `revoked_tokens`.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The default store: `nova.db` in the working directory.
 pub const DEFAULT_STORE_URL: &str = "sqlite:nova.db";
@@ -241,18 +250,80 @@ pub async fn open(url: &StoreUrl) -> Result<Arc<dyn ServerStore>, OpenError> {
 /// As [`open`], but a store this call creates gets the seed's three
 /// instances only if `seed` (an instance app's `seed = false`).
 pub async fn open_seeding(url: &StoreUrl, seed: bool) -> Result<Arc<dyn ServerStore>, OpenError> {
+    Ok(open_store(url, seed).await?.servers)
+}
+
+/// One opened store as [`Stores`] keeps it: the servers, and the token
+/// store on the same database (the same object, for a durable store).
+#[derive(Clone)]
+pub(crate) struct OpenStore {
+    pub(crate) servers: Arc<dyn ServerStore>,
+    pub(crate) tokens: Arc<dyn TokenStore>,
+}
+
+impl OpenStore {
+    /// A store that keeps both on one database.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn durable(store: impl ServerStore + TokenStore) -> Self {
+        let store = Arc::new(store);
+        OpenStore {
+            servers: store.clone(),
+            tokens: store,
+        }
+    }
+}
+
+/// As [`open_seeding`], with the store's [`TokenStore`].
+pub(crate) async fn open_store(url: &StoreUrl, seed: bool) -> Result<OpenStore, OpenError> {
     url.check()?;
     match url {
-        StoreUrl::Memory if seed => Ok(Arc::new(MemoryServerStore::seeded())),
-        StoreUrl::Memory => Ok(Arc::new(MemoryServerStore::new())),
+        StoreUrl::Memory => Ok(OpenStore {
+            servers: if seed {
+                Arc::new(MemoryServerStore::seeded())
+            } else {
+                Arc::new(MemoryServerStore::new())
+            },
+            tokens: Arc::new(MemoryTokenStore::new()),
+        }),
         #[cfg(feature = "sqlite")]
-        StoreUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open_seeding(path, seed).await?)),
+        StoreUrl::Sqlite(path) => Ok(OpenStore::durable(
+            SqliteStore::open_seeding(path, seed).await?,
+        )),
         #[cfg(not(feature = "sqlite"))]
         StoreUrl::Sqlite(_) => Err(OpenError::DriverNotBuilt("sqlite")),
         #[cfg(feature = "postgres")]
-        StoreUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open_seeding(url, seed).await?)),
+        StoreUrl::Postgres(url) => Ok(OpenStore::durable(
+            PostgresStore::open_seeding(url, seed).await?,
+        )),
         #[cfg(not(feature = "postgres"))]
         StoreUrl::Postgres(_) => Err(OpenError::DriverNotBuilt("postgres")),
+    }
+}
+
+/// A revoked token's expiry as the durable stores keep it: in whole Unix
+/// seconds, rounded up, so that with [`expired_by`] a revocation is never
+/// forgotten before its token has expired.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn revocation_expiry(expires_at: jiff::Timestamp) -> i64 {
+    // `as_second` truncates towards zero, so only a positive fraction
+    // needs rounding up.
+    let second = expires_at.as_second();
+    if expires_at.subsec_nanosecond() > 0 {
+        second + 1
+    } else {
+        second
+    }
+}
+
+/// The latest kept expiry ([`revocation_expiry`]) that has passed at
+/// `now`: `now` in whole Unix seconds, rounded down.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn expired_by(now: jiff::Timestamp) -> i64 {
+    let second = now.as_second();
+    if now.subsec_nanosecond() < 0 {
+        second - 1
+    } else {
+        second
     }
 }
 
@@ -361,6 +432,28 @@ mod tests {
             "mysql://x".parse::<StoreUrl>(),
             Err(UrlError::UnknownScheme("mysql://x".into()))
         );
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[test]
+    fn a_revocation_is_kept_in_whole_seconds_until_its_token_has_expired() {
+        let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
+        // (expiry, now, forgotten)
+        let table = [
+            ("2030-01-01T00:00:10Z", "2030-01-01T00:00:09.999Z", false),
+            ("2030-01-01T00:00:10Z", "2030-01-01T00:00:10Z", true),
+            ("2030-01-01T00:00:10.2Z", "2030-01-01T00:00:10.5Z", false),
+            ("2030-01-01T00:00:10.2Z", "2030-01-01T00:00:11Z", true),
+            ("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.7Z", false),
+            ("1969-12-31T23:59:59.5Z", "1970-01-01T00:00:00Z", true),
+        ];
+        for (expiry, now, forgotten) in table {
+            assert_eq!(
+                revocation_expiry(at(expiry)) <= expired_by(at(now)),
+                forgotten,
+                "{expiry} at {now}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -15,7 +15,9 @@
 //! `instances` table; the seed's API sees only the rows not deleted through
 //! the compute API (`deleted_at IS NULL`). The images `createImage` takes
 //! are the rows of `images`; each is written once and deleted once, each
-//! by one statement, so no image change needs a transaction.
+//! by one statement, so no image change needs a transaction. The identity
+//! service's token keys and revocations are the rows of `token_keys` and
+//! `revoked_tokens`, each change one statement too.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -30,13 +32,14 @@ use nova_compute::{
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
+use nova_identity::{generate_token_key, TokenStore, TokenStoreError, TokenStoreFuture};
 use tokio_postgres::types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 use crate::{
-    details_document, image_document, parse_details, parse_image, redact_password, OpenError,
-    SCHEMA_VERSION,
+    details_document, expired_by, image_document, parse_details, parse_image, redact_password,
+    revocation_expiry, OpenError, SCHEMA_VERSION,
 };
 
 /// Connections per process; PostgreSQL's own limit is shared by every
@@ -53,7 +56,7 @@ const MIGRATION_LOCK: i64 = 0x6e6f_7661;
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "
     CREATE TABLE instances (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -84,6 +87,22 @@ const MIGRATIONS: [&str; 3] = [
     );
     CREATE INDEX images_by_owner ON images (owner);
 ",
+    // The identity service's: its Fernet keys, the one at the lowest
+    // position sealing new tokens, and the audit ids of revoked tokens
+    // with their expiry in Unix seconds, after which a revocation is
+    // forgotten (the index serves that). Never a token itself.
+    "
+    CREATE TABLE token_keys (
+        position integer PRIMARY KEY,
+        key text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE revoked_tokens (
+        audit_id text PRIMARY KEY,
+        expires_at bigint NOT NULL
+    );
+    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+",
 ];
 
 /// What the seed's API reads of a row.
@@ -93,7 +112,8 @@ const COLUMNS: &str = "id, name, created_at, updated_at, version";
 const SERVER_COLUMNS: &str =
     "id, name, created_at, updated_at, version, project_id, deleted_at, details";
 
-/// Instances, servers and their images in a PostgreSQL database.
+/// Instances, servers and their images in a PostgreSQL database, and the
+/// identity service's token keys and revocations ([`TokenStore`]).
 ///
 /// When the server cannot be reached, requests answer
 /// [`StoreError::Unavailable`] within a few seconds; the pool makes new
@@ -742,6 +762,124 @@ impl ImageStore for PostgresStore {
                 .await
                 .map_err(query_unavailable)?;
             Ok(deleted == 1)
+        })
+    }
+}
+
+/// The pool's failure as the identity service logs it.
+fn token_pool_error(error: PoolError) -> TokenStoreError {
+    TokenStoreError(match &error {
+        PoolError::Backend(error) => describe(error),
+        other => other.to_string(),
+    })
+}
+
+/// A query's failure as the identity service logs it.
+fn token_query_error(error: tokio_postgres::Error) -> TokenStoreError {
+    TokenStoreError(describe(&error))
+}
+
+/// The token keys, the one sealing new tokens first.
+async fn token_keys(client: &deadpool_postgres::Client) -> Result<Vec<String>, TokenStoreError> {
+    let statement = client
+        .prepare_cached("SELECT key FROM token_keys ORDER BY position")
+        .await
+        .map_err(token_query_error)?;
+    let rows = client
+        .query(&statement, &[])
+        .await
+        .map_err(token_query_error)?;
+    rows.iter()
+        .map(|row| row.try_get(0).map_err(token_query_error))
+        .collect()
+}
+
+impl TokenStore for PostgresStore {
+    fn token_keys(&self) -> TokenStoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(token_pool_error)?;
+            let kept = token_keys(&client).await?;
+            if !kept.is_empty() {
+                return Ok(kept);
+            }
+            // Processes finding no key at once each offer one at position
+            // 0. The primary key lets exactly one in: another's insert
+            // waits for that one's commit and then does nothing, so every
+            // process reads back the same key. An offer made after any key
+            // was kept, at whatever position, does nothing either.
+            let offer = client
+                .prepare_cached(
+                    "INSERT INTO token_keys (position, key)
+                     SELECT 0, $1 WHERE NOT EXISTS (SELECT 1 FROM token_keys)
+                     ON CONFLICT (position) DO NOTHING",
+                )
+                .await
+                .map_err(token_query_error)?;
+            client
+                .execute(&offer, &[&generate_token_key()])
+                .await
+                .map_err(token_query_error)?;
+            let kept = token_keys(&client).await?;
+            if kept.is_empty() {
+                return Err(TokenStoreError(
+                    "no token key was kept in the PostgreSQL store".to_owned(),
+                ));
+            }
+            Ok(kept)
+        })
+    }
+
+    fn revoke_token<'a>(
+        &'a self,
+        audit_id: &'a str,
+        expires_at: jiff::Timestamp,
+    ) -> TokenStoreFuture<'a, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(token_pool_error)?;
+            // Revoked twice, it is kept until the later expiry.
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO revoked_tokens (audit_id, expires_at) VALUES ($1, $2)
+                     ON CONFLICT (audit_id) DO UPDATE
+                     SET expires_at = GREATEST(revoked_tokens.expires_at, excluded.expires_at)",
+                )
+                .await
+                .map_err(token_query_error)?;
+            client
+                .execute(&statement, &[&audit_id, &revocation_expiry(expires_at)])
+                .await
+                .map_err(token_query_error)?;
+            Ok(())
+        })
+    }
+
+    fn is_token_revoked<'a>(&'a self, audit_id: &'a str) -> TokenStoreFuture<'a, bool> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(token_pool_error)?;
+            let statement = client
+                .prepare_cached("SELECT 1 FROM revoked_tokens WHERE audit_id = $1")
+                .await
+                .map_err(token_query_error)?;
+            let row = client
+                .query_opt(&statement, &[&audit_id])
+                .await
+                .map_err(token_query_error)?;
+            Ok(row.is_some())
+        })
+    }
+
+    fn forget_expired_revocations(&self, now: jiff::Timestamp) -> TokenStoreFuture<'_, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(token_pool_error)?;
+            let statement = client
+                .prepare_cached("DELETE FROM revoked_tokens WHERE expires_at <= $1")
+                .await
+                .map_err(token_query_error)?;
+            client
+                .execute(&statement, &[&expired_by(now)])
+                .await
+                .map_err(token_query_error)?;
+            Ok(())
         })
     }
 }

@@ -10,7 +10,9 @@
 //! The seed's instances and the compute API's servers are the rows of one
 //! `instances` table; the seed's API sees only the rows not deleted through
 //! the compute API (`deleted_at_us IS NULL`). The images `createImage`
-//! takes are the rows of `images`, written through the same writer.
+//! takes are the rows of `images`, and the identity service's token keys
+//! and revocations those of `token_keys` and `revoked_tokens`, all written
+//! through the same writer.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -26,13 +28,15 @@ use nova_compute::{
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
+use nova_identity::{generate_token_key, TokenStore, TokenStoreError, TokenStoreFuture};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::{
-    details_document, image_document, parse_details, parse_image, OpenError, SCHEMA_VERSION,
+    details_document, expired_by, image_document, parse_details, parse_image, revocation_expiry,
+    OpenError, SCHEMA_VERSION,
 };
 
 /// The most changes committed in one transaction.
@@ -43,7 +47,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "
     CREATE TABLE instances (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,6 +77,22 @@ const MIGRATIONS: [&str; 3] = [
     );
     CREATE INDEX images_by_owner ON images (owner);
 ",
+    // The identity service's: its Fernet keys, the one at the lowest
+    // position sealing new tokens, and the audit ids of revoked tokens
+    // with their expiry in Unix seconds, after which a revocation is
+    // forgotten (the index serves that). Never a token itself.
+    "
+    CREATE TABLE token_keys (
+        position INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL
+    );
+    CREATE TABLE revoked_tokens (
+        audit_id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+",
 ];
 
 /// What the seed's API reads of a row.
@@ -85,7 +105,8 @@ const SERVER_COLUMNS: &str =
 /// The rows the seed's API sees: those not deleted through the compute API.
 const LIVE: &str = "deleted_at_us IS NULL";
 
-/// Instances, servers and their images in a SQLite file.
+/// Instances, servers and their images in a SQLite file, and the
+/// identity service's token keys and revocations ([`TokenStore`]).
 ///
 /// Writes go to one thread that owns the writing connection: it takes every
 /// change waiting in its queue (up to 512), applies them in one
@@ -137,6 +158,20 @@ enum Op {
     },
     CreateImage(Image),
     DeleteImage(Uuid),
+    /// Answers the token keys, first keeping `candidate` as the only one
+    /// if there are none.
+    TokenKeys {
+        candidate: String,
+    },
+    RevokeToken {
+        audit_id: String,
+        /// See [`revocation_expiry`].
+        expires_at: i64,
+    },
+    ForgetRevocations {
+        /// See [`expired_by`].
+        expired_by: i64,
+    },
 }
 
 enum Outcome {
@@ -153,6 +188,9 @@ enum Outcome {
     ImageCreated(Result<(), StoreError>),
     /// Whether there was an image to delete.
     ImageDeleted(bool),
+    TokenKeys(Vec<String>),
+    TokenRevoked,
+    RevocationsForgotten,
 }
 
 struct Job {
@@ -418,7 +456,50 @@ fn apply(connection: &Connection, op: Op) -> rusqlite::Result<Outcome> {
         Op::DeleteImage(id) => Outcome::ImageDeleted(
             connection.execute("DELETE FROM images WHERE id = ?1", [id.to_string()])? == 1,
         ),
+        Op::TokenKeys { candidate } => Outcome::TokenKeys(keep_token_key(connection, &candidate)?),
+        Op::RevokeToken {
+            audit_id,
+            expires_at,
+        } => {
+            // Revoked twice, it is kept until the later expiry.
+            connection.execute(
+                "INSERT INTO revoked_tokens (audit_id, expires_at) VALUES (?1, ?2)
+                 ON CONFLICT (audit_id) DO UPDATE
+                 SET expires_at = max(expires_at, excluded.expires_at)",
+                params![audit_id, expires_at],
+            )?;
+            Outcome::TokenRevoked
+        }
+        Op::ForgetRevocations { expired_by } => {
+            connection.execute(
+                "DELETE FROM revoked_tokens WHERE expires_at <= ?1",
+                [expired_by],
+            )?;
+            Outcome::RevocationsForgotten
+        }
     })
+}
+
+/// Keeps `candidate` as the first token key if there is none yet, and
+/// answers the keys. It runs in the writer's `BEGIN IMMEDIATE`
+/// transaction, which holds the file's write lock from the check to the
+/// commit, so another process on the file cannot keep a key of its own
+/// in between.
+fn keep_token_key(connection: &Connection, candidate: &str) -> rusqlite::Result<Vec<String>> {
+    connection.execute(
+        "INSERT INTO token_keys (position, key, created_at_us)
+         SELECT 0, ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM token_keys)",
+        params![candidate, Timestamp::now().unix_micros()],
+    )?;
+    token_keys(connection)
+}
+
+/// The token keys, the one sealing new tokens first.
+fn token_keys(connection: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut statement =
+        connection.prepare_cached("SELECT key FROM token_keys ORDER BY position")?;
+    let keys = statement.query_map([], |row| row.get(0))?;
+    keys.collect()
 }
 
 /// Inserts `image`; [`StoreError::DuplicateId`] if its id is taken.
@@ -959,6 +1040,88 @@ impl ImageStore for SqliteStore {
             match self.write(Op::DeleteImage(id)).await? {
                 Outcome::ImageDeleted(deleted) => Ok(deleted),
                 _ => Err(unavailable("the writer answered another request")),
+            }
+        })
+    }
+}
+
+/// The store's failure as the identity service logs it.
+fn token_store_error(error: StoreError) -> TokenStoreError {
+    TokenStoreError(error.to_string())
+}
+
+fn writer_mixed_up() -> TokenStoreError {
+    token_store_error(unavailable("the writer answered another request"))
+}
+
+/// Reads go through the reading connections, changes through the writer,
+/// as the servers' do; a revocation shares its commit with whatever
+/// changes are queued beside it.
+impl TokenStore for SqliteStore {
+    fn token_keys(&self) -> TokenStoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let kept = self
+                .readers
+                .read(|connection| token_keys(connection).map(Ok))
+                .await
+                .map_err(token_store_error)?;
+            if !kept.is_empty() {
+                return Ok(kept);
+            }
+            let op = Op::TokenKeys {
+                candidate: generate_token_key(),
+            };
+            match self.write(op).await.map_err(token_store_error)? {
+                Outcome::TokenKeys(keys) if !keys.is_empty() => Ok(keys),
+                Outcome::TokenKeys(_) => Err(TokenStoreError(
+                    "no token key was kept in the SQLite store".to_owned(),
+                )),
+                _ => Err(writer_mixed_up()),
+            }
+        })
+    }
+
+    fn revoke_token<'a>(
+        &'a self,
+        audit_id: &'a str,
+        expires_at: jiff::Timestamp,
+    ) -> TokenStoreFuture<'a, ()> {
+        Box::pin(async move {
+            let op = Op::RevokeToken {
+                audit_id: audit_id.to_owned(),
+                expires_at: revocation_expiry(expires_at),
+            };
+            match self.write(op).await.map_err(token_store_error)? {
+                Outcome::TokenRevoked => Ok(()),
+                _ => Err(writer_mixed_up()),
+            }
+        })
+    }
+
+    fn is_token_revoked<'a>(&'a self, audit_id: &'a str) -> TokenStoreFuture<'a, bool> {
+        let audit_id = audit_id.to_owned();
+        Box::pin(async move {
+            self.readers
+                .read(move |connection| {
+                    let found = connection
+                        .prepare_cached("SELECT 1 FROM revoked_tokens WHERE audit_id = ?1")?
+                        .query_row([audit_id], |_| Ok(()))
+                        .optional()?;
+                    Ok(Ok(found.is_some()))
+                })
+                .await
+                .map_err(token_store_error)
+        })
+    }
+
+    fn forget_expired_revocations(&self, now: jiff::Timestamp) -> TokenStoreFuture<'_, ()> {
+        Box::pin(async move {
+            let op = Op::ForgetRevocations {
+                expired_by: expired_by(now),
+            };
+            match self.write(op).await.map_err(token_store_error)? {
+                Outcome::RevocationsForgotten => Ok(()),
+                _ => Err(writer_mixed_up()),
             }
         })
     }

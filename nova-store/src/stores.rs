@@ -1,6 +1,7 @@
 //! The stores of one configuration: asked for by the instance apps of a
 //! paste.deploy file, opened once per distinct URL before serving, handed to
-//! the controllers, and closed together after serving.
+//! the controllers (and each one's token store to the identity service),
+//! and closed together after serving.
 
 use std::fmt;
 use std::future::Future;
@@ -8,8 +9,9 @@ use std::sync::Arc;
 
 use nova_compute::ServerStore;
 use nova_controller::StoreError;
+use nova_identity::TokenStore;
 
-use crate::{open_seeding, OpenError, StoreUrl};
+use crate::{open_store, OpenError, OpenStore, StoreUrl};
 
 /// One store a configuration asks for: an instance app's `store` and `seed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +31,17 @@ pub struct StoreRequest {
 /// once, so two instance apps naming it share one writer and one set of
 /// instances. `memory:` is one store, however often it is named.
 ///
-/// A clone shares the same stores (it costs one `Arc` per store); closing
+/// Each store also keeps the identity service's token keys and revoked
+/// tokens: [`Stores::token_store`] hands out the [`TokenStore`] on the
+/// same database, so identity services sharing a database share their
+/// keys and revocations.
+///
+/// A clone shares the same stores (it costs two `Arc`s per store); closing
 /// any clone closes them for all.
 ///
 /// ```
 /// use std::sync::Arc;
+/// use nova_identity::TokenStore;
 /// use nova_store::{StoreRequest, StoreUrl, Stores};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -55,6 +63,11 @@ pub struct StoreRequest {
 /// assert!(stores.get(&memory).unwrap().list().await.unwrap().is_empty());
 /// assert!(Arc::ptr_eq(&durable, &stores.get(&file).unwrap()));
 ///
+/// // The identity service gets the token store in the same file.
+/// let tokens = stores.token_store(&file).unwrap();
+/// let keys = tokens.token_keys().await.unwrap(); // made on first asking
+/// assert_eq!(tokens.token_keys().await.unwrap(), keys);
+///
 /// // After serving: everything written is committed and the file released.
 /// stores.close().await.unwrap();
 /// # });
@@ -64,7 +77,7 @@ pub struct Stores {
     /// Each store under its resolved URL, in the order first asked for. A
     /// configuration names a handful of stores, so a list searched from the
     /// front is all the index needed.
-    open: Vec<(StoreUrl, Arc<dyn ServerStore>)>,
+    open: Vec<(StoreUrl, OpenStore)>,
 }
 
 impl fmt::Debug for Stores {
@@ -92,7 +105,7 @@ impl Stores {
     ) -> Result<Stores, OpenError> {
         Self::open_with(requests, |url, seed| {
             let url = url.clone();
-            async move { open_seeding(&url, seed).await }
+            async move { open_store(&url, seed).await }
         })
         .await
     }
@@ -105,7 +118,7 @@ impl Stores {
     ) -> Result<Stores, OpenError>
     where
         F: Fn(&StoreUrl, bool) -> Opening,
-        Opening: Future<Output = Result<Arc<dyn ServerStore>, OpenError>>,
+        Opening: Future<Output = Result<OpenStore, OpenError>>,
     {
         let mut wanted: Vec<StoreRequest> = Vec::new();
         for StoreRequest { url, seed } in requests {
@@ -145,11 +158,25 @@ impl Stores {
     /// [`Stores::open`] resolves the requests, so any spelling of an opened
     /// store finds it.
     pub fn get(&self, url: &StoreUrl) -> Option<Arc<dyn ServerStore>> {
+        self.find(url).map(|store| store.servers.clone())
+    }
+
+    /// The token store of the store `url` names, if it was opened (found
+    /// as [`Stores::get`] finds it): on the same database, through the same
+    /// connections, as that store's servers; for `memory:`, a
+    /// [`MemoryTokenStore`](nova_identity::MemoryTokenStore) that lives as
+    /// long as the memory store. A durable one is closed with its store
+    /// ([`Stores::close`]): after that it refuses every change.
+    pub fn token_store(&self, url: &StoreUrl) -> Option<Arc<dyn TokenStore>> {
+        self.find(url).map(|store| store.tokens.clone())
+    }
+
+    fn find(&self, url: &StoreUrl) -> Option<&OpenStore> {
         let url = url.clone().resolved();
         self.open
             .iter()
             .find(|(open, _)| *open == url)
-            .map(|(_, store)| store.clone())
+            .map(|(_, store)| store)
     }
 
     /// The resolved URL of every open store, in the order first asked for.
@@ -174,8 +201,11 @@ impl Stores {
     /// failure.
     pub async fn close(self) -> Result<(), CloseErrors> {
         let mut failures = Vec::new();
+        // A durable store's token store is the same object as its
+        // servers, so closing the servers closes it; a memory token store
+        // has nothing to close.
         for (url, store) in self.open {
-            if let Err(error) = store.close().await {
+            if let Err(error) = store.servers.close().await {
                 failures.push(CloseError { url, error });
             }
         }

@@ -6,10 +6,11 @@
 //! `CI=true` they fail instead, so CI can never skip them silently.
 //!
 //! [`Clients`] is what a user of the clients has: a `clouds.yaml` naming
-//! a nova-server (the README's, [`clouds_yaml`]) and the `openstack` CLI
-//! and Python to run against it, every command bounded in time so that a
-//! `--wait` for a state the server never reaches fails the test instead of
-//! hanging it.
+//! a nova-server (the README's, [`clouds_yaml`]), or an openrc for one
+//! user of its identity service ([`Clients::openrc`]), and the `openstack`
+//! CLI and Python to run against it, every command bounded in time so that
+//! a `--wait` for a state the server never reaches fails the test instead
+//! of hanging it.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -24,6 +25,10 @@ pub const VENV_VARIABLE: &str = "NOVA_TEST_OPENSTACK_VENV";
 
 /// The name of the cloud in [`clouds_yaml`], what `OS_CLOUD` names.
 pub const CLOUD: &str = "nova-rs";
+
+/// Every user's password in the shipped `api-paste.ini`'s identity
+/// service.
+pub const PASSWORD: &str = "open-sesame";
 
 /// The longest one client command may take. `--wait` polls every 5
 /// seconds; a command that takes longer than this is waiting for
@@ -53,16 +58,16 @@ pub fn python() -> Option<PathBuf> {
     venv().map(|venv| venv.join("bin/python"))
 }
 
-/// The README's `clouds.yaml` for a nova-server at `addr` serving the
-/// shipped `api-paste.ini`, until nova-rs has an identity service:
+/// The README's shared-token `clouds.yaml` for a nova-server at `addr`
+/// serving the shipped `api-paste.ini`, its identity service unused:
 ///
 /// - `admin_token` sends the token as `X-Auth-Token` to whatever endpoint
 ///   a service resolves to, with no catalog to look it up in;
 /// - `compute_endpoint_override` and `image_endpoint_override` name the
 ///   compute API and the image service (openstacksdk reads each one's
 ///   version document there);
-/// - `identity_api_version: 3` with an `identity_endpoint_override` the
-///   SDK can read a version document from: `openstack server list` insists
+/// - `identity_api_version: 3` with an `identity_endpoint_override` (the
+///   identity service's v3): `openstack server list` insists
 ///   on an identity v3 proxy before it lists anything (it uses it only for
 ///   `--project` and `--user`), and without both keys the SDK discovers
 ///   the compute API's `v2.1` at the auth endpoint and builds a v2 proxy.
@@ -77,7 +82,7 @@ pub fn clouds_yaml(addr: SocketAddr) -> String {
     compute_endpoint_override: http://{addr}/v2.1
     image_endpoint_override: http://{addr}/image
     identity_api_version: 3
-    identity_endpoint_override: http://{addr}/v2.1
+    identity_endpoint_override: http://{addr}/identity/v3
 "
     )
 }
@@ -107,10 +112,10 @@ pub fn quick_cloud_config(dir: &Path) -> PathBuf {
     api_paste_with(dir, QUICK_CLOUD)
 }
 
-/// The clients, configured for one nova-server: a private directory with
-/// the README's `clouds.yaml`, and every command run with
-/// `OS_CLIENT_CONFIG_FILE` naming it, `OS_CLOUD` set to [`CLOUD`], no
-/// other `OS_*` variable of the caller's, and [`COMMAND_LIMIT`].
+/// The clients, configured for one nova-server: a private directory, the
+/// commands' working directory, and every command run with the clients'
+/// `OS_*` variables, no other `OS_*` variable of the caller's, and
+/// [`COMMAND_LIMIT`].
 ///
 /// Its commands block: call them from `tokio::task::spawn_blocking` when
 /// the server runs on the same runtime.
@@ -118,16 +123,59 @@ pub fn quick_cloud_config(dir: &Path) -> PathBuf {
 pub struct Clients {
     venv: PathBuf,
     dir: tempfile::TempDir,
+    /// The `OS_*` variables every command is run with.
+    environment: Vec<(&'static str, String)>,
 }
 
 impl Clients {
-    /// The clients of `venv`, configured for the nova-server at `addr`.
+    /// The clients of `venv`, configured for the nova-server at `addr` by
+    /// the README's `clouds.yaml`: `OS_CLIENT_CONFIG_FILE` names it and
+    /// `OS_CLOUD` is [`CLOUD`].
     pub fn new(venv: PathBuf, addr: SocketAddr) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("temporary dir: {error}"));
-        let config = dir.path().join("clouds.yaml");
-        std::fs::write(&config, clouds_yaml(addr))
-            .unwrap_or_else(|error| panic!("write {}: {error}", config.display()));
-        Clients { venv, dir }
+        let dir = private_dir(&clouds_yaml(addr));
+        let config = dir.path().join("clouds.yaml").display().to_string();
+        let environment = vec![
+            ("OS_CLIENT_CONFIG_FILE", config),
+            ("OS_CLOUD", CLOUD.to_owned()),
+        ];
+        Clients {
+            venv,
+            dir,
+            environment,
+        }
+    }
+
+    /// The clients of `venv` as `user` of project `project`, both in the
+    /// domain `Default`, with `password`, authenticating with the identity
+    /// service of the nova-server at `addr` (`/identity`, where the shipped
+    /// `api-paste.ini` mounts it) and finding the services in its catalog:
+    /// the variables of a devstack openrc. `OS_CLIENT_CONFIG_FILE` names an
+    /// empty `clouds.yaml`, so that a developer's own clouds play no part.
+    pub fn openrc(
+        venv: PathBuf,
+        addr: SocketAddr,
+        user: &str,
+        project: &str,
+        password: &str,
+    ) -> Self {
+        let dir = private_dir("clouds: {}\n");
+        let config = dir.path().join("clouds.yaml").display().to_string();
+        let environment = vec![
+            ("OS_CLIENT_CONFIG_FILE", config),
+            ("OS_AUTH_URL", format!("http://{addr}/identity/v3")),
+            ("OS_USERNAME", user.to_owned()),
+            ("OS_PASSWORD", password.to_owned()),
+            ("OS_PROJECT_NAME", project.to_owned()),
+            ("OS_USER_DOMAIN_NAME", "Default".to_owned()),
+            ("OS_PROJECT_DOMAIN_NAME", "Default".to_owned()),
+            ("OS_IDENTITY_API_VERSION", "3".to_owned()),
+            ("OS_REGION_NAME", "RegionOne".to_owned()),
+        ];
+        Clients {
+            venv,
+            dir,
+            environment,
+        }
     }
 
     /// The private directory, the commands' working directory.
@@ -144,10 +192,12 @@ impl Clients {
                 command.env_remove(name);
             }
         }
-        command
-            .env("OS_CLIENT_CONFIG_FILE", self.dir().join("clouds.yaml"))
-            .env("OS_CLOUD", CLOUD)
-            .current_dir(self.dir());
+        command.envs(
+            self.environment
+                .iter()
+                .map(|(name, value)| (*name, value.as_str())),
+        );
+        command.current_dir(self.dir());
         command
     }
 
@@ -175,6 +225,24 @@ impl Clients {
         })
     }
 
+    /// Runs `openstack ARGS`, which should fail, and returns what it
+    /// printed to standard error; panics, with the command and everything
+    /// it printed, if it exits 0 (or does not finish within
+    /// [`COMMAND_LIMIT`]).
+    pub fn openstack_fails(&self, args: &[&str]) -> String {
+        let mut command = self.command("openstack");
+        command.args(args);
+        let output = run_bounded(command);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            !output.status.success(),
+            "openstack {} succeeded\n--- stdout\n{}\n--- stderr\n{stderr}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        stderr
+    }
+
     /// Runs the Python script `script` (a path from the repository's root)
     /// with `args`, and returns the one JSON document it printed.
     pub fn python_json(&self, script: &str, args: &[&str]) -> serde_json::Value {
@@ -187,6 +255,15 @@ impl Clients {
         serde_json::from_str(stdout.trim())
             .unwrap_or_else(|error| panic!("{script} printed no JSON ({error}):\n{stdout}"))
     }
+}
+
+/// A new private directory holding `clouds.yaml` with `config`.
+fn private_dir(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("temporary dir: {error}"));
+    let path = dir.path().join("clouds.yaml");
+    std::fs::write(&path, config)
+        .unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+    dir
 }
 
 /// The standard output of a command that exited 0; panics otherwise.

@@ -182,27 +182,34 @@ pub fn repo_file(path: &str) -> PathBuf {
 /// replaced, any other added), and returns its path. Tests use it to make
 /// builds and actions quick, or to set a quota.
 pub fn api_paste_with(dir: &Path, keys: &[(&str, &str)]) -> PathBuf {
-    const SECTION: &str = "[app:osapi_compute_app_v21]";
+    api_paste_with_sections(dir, &[("[app:osapi_compute_app_v21]", keys)])
+}
+
+/// As [`api_paste_with`], with keys set in any of the file's sections:
+/// each `(section header, keys)`.
+pub fn api_paste_with_sections(dir: &Path, sections: &[(&str, &[(&str, &str)])]) -> PathBuf {
     let shipped = std::fs::read_to_string(repo_file("etc/nova-rs/api-paste.ini"))
         .expect("read etc/nova-rs/api-paste.ini");
     let mut lines: Vec<String> = shipped.lines().map(str::to_owned).collect();
-    let section = lines
-        .iter()
-        .position(|line| line.trim() == SECTION)
-        .expect("the compute app's section");
-    for (key, value) in keys {
-        let setting = format!("{key} = {value}");
-        let existing = lines
+    for (header, keys) in sections {
+        let section = lines
             .iter()
-            .skip(section + 1)
-            .take_while(|line| !line.starts_with('['))
-            .position(|line| {
-                line.split_once('=')
-                    .is_some_and(|(name, _)| name.trim() == *key)
-            });
-        match existing {
-            Some(offset) => lines[section + 1 + offset] = setting,
-            None => lines.insert(section + 1, setting),
+            .position(|line| line.trim() == *header)
+            .unwrap_or_else(|| panic!("no section {header} in the shipped file"));
+        for (key, value) in *keys {
+            let setting = format!("{key} = {value}");
+            let existing = lines
+                .iter()
+                .skip(section + 1)
+                .take_while(|line| !line.starts_with('['))
+                .position(|line| {
+                    line.split_once('=')
+                        .is_some_and(|(name, _)| name.trim() == *key)
+                });
+            match existing {
+                Some(offset) => lines[section + 1 + offset] = setting,
+                None => lines.insert(section + 1, setting),
+            }
         }
     }
     let path = dir.join("api-paste.ini");

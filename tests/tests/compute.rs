@@ -1790,8 +1790,8 @@ async fn the_image_service_lists_and_shows_images(server: &TestServer) {
         .unwrap();
     assert_eq!(
         response.status(),
-        403,
-        "the image service wants the token too"
+        401,
+        "the image service wants a token too, behind Keystone's filter"
     );
 }
 

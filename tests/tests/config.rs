@@ -205,7 +205,8 @@ async fn the_api_paste_file_serves_versions_healthcheck_and_the_authenticated_ap
         (200, json!({"detailed": false, "reasons": ["OK"]}))
     );
 
-    // The API wants a token.
+    // The API wants a token: keystonemiddleware's 401, naming the
+    // identity service.
     let response = server
         .client
         .get(server.url("/v2.1/instances"))
@@ -213,9 +214,13 @@ async fn the_api_paste_file_serves_versions_healthcheck_and_the_authenticated_ap
         .await
         .unwrap();
     ids.push(request_id(&response));
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        format!("Keystone uri=\"http://{}/identity\"", server.addr()).as_str()
+    );
     let (status, body) = status_and_json(response).await;
-    assert_eq!(status, 403);
-    assert_fault(&body, "forbidden", 403);
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["title"], "Unauthorized");
 
     let response = server
         .request(Method::GET, "/v2.1/instances")

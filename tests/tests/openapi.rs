@@ -160,6 +160,7 @@ fn every_reference_of_the_compute_document_resolves_and_its_parts_fit() {
     );
 }
 
+/// Every error answer but the token filter's 401 is a Nova fault.
 #[test]
 fn every_documented_error_is_a_nova_fault_of_the_right_kind() {
     for document in [instance_document(), compute_document()] {
@@ -180,6 +181,12 @@ fn every_documented_error_is_a_nova_fault_of_the_right_kind() {
                     .iter()
                     .map(|k| k.as_str().unwrap())
                     .collect();
+                if code == 401 {
+                    // keystonemiddleware's answer, in front of Nova: its own
+                    // body, not a fault.
+                    assert_eq!(kinds, ["error"], "{path} {method} {status}");
+                    continue;
+                }
                 let fault = nova_router::Fault::new(http::StatusCode::from_u16(code).unwrap(), "x");
                 assert_eq!(kinds, [fault.kind()], "{path} {method} {status}");
             }

@@ -1,14 +1,15 @@
 //! The compute API's workloads: the configuration their servers get (the
 //! shipped `etc/nova-rs/api-paste.ini`, changed only where a benchmark
-//! must), seeding servers through the API, and capturing nova-server's
-//! answers for the baseline to send back.
+//! must), the token a row sends (the shared one, or one its identity
+//! service issues), seeding servers through the API, and capturing
+//! nova-server's answers for the baseline to send back.
 
 use std::fs;
 use std::path::PathBuf;
 
 use super::config::SuiteConfig;
 use super::launch::{launch_for, TOKEN};
-use super::workloads::{Api, Store, Workload, SERVERS};
+use super::workloads::{Api, Credential, Store, Workload, KEYSTONE_SERVER_SHOW, SERVERS};
 use crate::baseline::CapturedAnswers;
 use crate::load::{self, Ids, Mix, Op, Target};
 use crate::process::ServerProcess;
@@ -19,6 +20,10 @@ const SHIPPED_API_PASTE: &str = include_str!("../../../etc/nova-rs/api-paste.ini
 
 /// The section of the compute API's application in that file.
 const COMPUTE_APP_SECTION: &str = "app:osapi_compute_app_v21";
+
+/// The password of the shipped configuration's users: its default, which
+/// the file leaves unchanged.
+const PASSWORD: &str = "open-sesame";
 
 /// What the bench changes in that section, and why:
 /// - `build_seconds = 0`: a new server is `ACTIVE` at once, so the servers
@@ -41,7 +46,7 @@ fn describe(config: &SuiteConfig) -> String {
         .map(|(key, value)| format!("`{key} = {value}`"))
         .collect();
     format!(
-        "compute API rows (`server-…`, `servers-…`): nova-server --config {}, the shipped etc/nova-rs/api-paste.ini with {} in [{COMPUTE_APP_SECTION}]; token `{TOKEN}`, `OpenStack-API-Version: {}` (what openstacksdk sends for servers); {} servers seeded through `POST /v2.1/servers` with `min_count` = `max_count` = {} (flavor 1, cirros, the default network) before `server-show` and `servers-detail-N`; `server-create` posts `{{\"server\": {{\"name\": \"b\", \"flavorRef\": \"1\", \"imageRef\": <cirros>, \"networks\": \"none\"}}}}`; `servers-detail-N` rows and their baselines use at most 8 connections; their baseline rows answer the bodies nova-server gave the same requests earlier in this run (memory store, same seeding)",
+        "compute API rows (`server-…`, `servers-…`): nova-server --config {}, the shipped etc/nova-rs/api-paste.ini with {} in [{COMPUTE_APP_SECTION}]; token `{TOKEN}` (the shared static token: let through without validation, as the admin of a default project), `OpenStack-API-Version: {}` (what openstacksdk sends for servers); {} servers seeded through `POST /v2.1/servers` with `min_count` = `max_count` = {} (flavor 1, cirros, the default network) before `server-show` and `servers-detail-N`; `{KEYSTONE_SERVER_SHOW}` is `server-show` with, for the seeding and every request, a Fernet token the server's identity service issued once it started (`POST /identity/v3/auth/tokens`, password, user admin scoped to project admin), which the token filter validates on each request (decryption, expiry, a revocation lookup in the store), so its servers are admin's project's and, an admin, it is shown the same fields as the shared token; `server-create` posts `{{\"server\": {{\"name\": \"b\", \"flavorRef\": \"1\", \"imageRef\": <cirros>, \"networks\": \"none\"}}}}`; `servers-detail-N` rows and their baselines use at most 8 connections; their baseline rows answer the bodies nova-server gave the same requests earlier in this run (memory store, same seeding)",
         config_path(config).display(),
         keys.join(", "),
         load::COMPUTE_VERSION,
@@ -141,6 +146,23 @@ fn with_keys(ini: &str, section: &str, keys: &[(&str, &str)]) -> Result<String, 
     Ok(text)
 }
 
+/// `target` sending the token `credential` names: for a Keystone user, one
+/// the server's identity service issues now (a server with the memory
+/// store makes its Fernet key when it starts, so a token is good for that
+/// server only).
+pub(super) async fn authenticate(
+    target: Target,
+    credential: Credential,
+) -> Result<Target, BenchError> {
+    match credential {
+        Credential::SharedToken => target.with_token(TOKEN),
+        Credential::Keystone(user) => {
+            let token = target.issue_token(user, PASSWORD).await?;
+            target.with_token(&token)
+        }
+    }
+}
+
 /// The cloud's image, the target that boots it, and `servers` servers
 /// seeded on it; returns their paths.
 pub(super) async fn seed(target: Target, servers: u64) -> Result<(Target, Ids), BenchError> {
@@ -168,6 +190,7 @@ fn capture_answers(config: &SuiteConfig, ops: &[Op]) -> Result<(), BenchError> {
         name: "capture",
         api: Api::Compute,
         store: Store::Memory,
+        credential: Credential::SharedToken,
         instances: SERVERS,
         mix: Mix::only(Op::ServerShow),
         rust_log: None,

@@ -50,7 +50,10 @@ pub(super) fn measure_workload(
                 target.with_image("00000000-0000-4000-8000-000000000000"),
                 made_up_server_ids(1_000),
             ),
-            (Api::Compute, _) => compute::seed(target, workload.instances).await?,
+            (Api::Compute, _) => {
+                let target = compute::authenticate(target, workload.credential).await?;
+                compute::seed(target, workload.instances).await?
+            }
         };
         let (outcome, cpu) = run_sampling_cpu(&target, &plan, &workload.mix, &ids, &server).await;
         let (server_cpu, load_cpu) = cpu?;

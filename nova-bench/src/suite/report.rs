@@ -9,7 +9,7 @@ use super::criterion::MicroResult;
 use super::measure::Measured;
 use super::scale::{ScalePoint, NAME_BYTES};
 use super::units::{mebibytes, micros, thousands};
-use super::workloads::{Store, Workload, INDEX_BASELINE};
+use super::workloads::{Store, Workload, INDEX_BASELINE, KEYSTONE_SERVER_SHOW};
 use crate::baseline::INDEX_INSTANCES;
 use crate::load::Plan;
 
@@ -109,6 +109,9 @@ impl Report {
             out,
             "\nreq/s counts every measured request; errors are answers with another status than the workload expects (by status) or requests that got no answer. CPU is the share of one core used during the measured time; server CPU µs/req is the server's CPU time per request, the cost figure that holds even when other processes share the cores (compare the load average above)."
         );
+        if let Some(note) = self.token_note() {
+            let _ = writeln!(out, "\n{note}");
+        }
 
         if !self.scale.is_empty() {
             self.write_scale(&mut out);
@@ -182,6 +185,61 @@ impl Report {
         if let Some(note) = &self.scale_note {
             let _ = writeln!(out, "\n{note}.");
         }
+    }
+
+    /// What validating a Keystone token costs per request, from the
+    /// `server-show` rows with either token, on each store both ran on.
+    fn token_note(&self) -> Option<String> {
+        let pairs: Vec<(Store, &Measured, &Measured)> = [Store::Memory, Store::Sqlite]
+            .into_iter()
+            .filter_map(|store| {
+                let shared = self.measured("server-show", store)?;
+                let keystone = self.measured(KEYSTONE_SERVER_SHOW, store)?;
+                Some((store, shared, keystone))
+            })
+            .collect();
+        if pairs.is_empty() {
+            return None;
+        }
+        let figures: Vec<String> = pairs
+            .iter()
+            .map(|(store, shared, keystone)| {
+                let (with_shared, with_keystone) =
+                    (shared.cpu_us_per_request(), keystone.cpu_us_per_request());
+                format!(
+                    "{} {with_keystone:.1} µs against {with_shared:.1} µs ({:+.1} µs, {:+.0} %)",
+                    store.label(),
+                    with_keystone - with_shared,
+                    (with_keystone / with_shared.max(f64::EPSILON) - 1.0) * 100.0,
+                )
+            })
+            .collect();
+        let mut note = format!(
+            "Token validation: `server-show` costs the server, per request, with a Fernet token from the identity service (`{KEYSTONE_SERVER_SHOW}`) against the shared static token: {}.",
+            figures.join("; ")
+        );
+        let sizes: Vec<String> = pairs
+            .iter()
+            .filter(|(_, shared, keystone)| {
+                shared.outcome.mean_body_bytes() != keystone.outcome.mean_body_bytes()
+            })
+            .map(|(store, shared, keystone)| {
+                format!(
+                    "{} {} bytes against {}",
+                    store.label(),
+                    thousands(keystone.outcome.mean_body_bytes()),
+                    thousands(shared.outcome.mean_body_bytes())
+                )
+            })
+            .collect();
+        if !sizes.is_empty() {
+            let _ = write!(
+                note,
+                " The answers differ ({}): the static token acts as an admin and is shown the admin-only fields a project member is not, so part of the difference is the view's, not the token's.",
+                sizes.join("; ")
+            );
+        }
+        Some(note)
     }
 
     fn measured(&self, name: &str, store: Store) -> Option<&Measured> {
@@ -314,7 +372,83 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::Outcome;
     use crate::suite::workloads::workloads;
+
+    /// A row's figures: 10,000 requests in one second, the server using
+    /// `server_cpu` of a core, answers of `body_bytes` each.
+    fn measured(server_cpu: f64, body_bytes: u64) -> RowResult {
+        let requests = 10_000;
+        RowResult::Measured(Box::new(Measured {
+            outcome: Outcome {
+                latency_ns: hdrhistogram::Histogram::new(3).unwrap(),
+                ok: requests,
+                unexpected: Default::default(),
+                transport_errors: 0,
+                body_bytes: requests * body_bytes,
+                measured: Duration::from_secs(1),
+            },
+            peak_rss: 0,
+            server_cpu,
+            load_cpu: 1.0,
+        }))
+    }
+
+    fn report(rows: Vec<Row>) -> Report {
+        Report {
+            preamble: vec![],
+            rows,
+            scale: vec![],
+            scale_note: None,
+            router: vec![],
+            plan: Plan {
+                connections: 1,
+                warm_up: Duration::ZERO,
+                measure: Duration::ZERO,
+            },
+        }
+    }
+
+    #[test]
+    fn the_token_note_gives_each_stores_cost_per_request_with_either_token() {
+        let figures = |name: &str, store: Store| match (name, store) {
+            ("server-show", Store::Memory) => Some(measured(0.5, 1_900)),
+            (KEYSTONE_SERVER_SHOW, Store::Memory) => Some(measured(0.6, 1_500)),
+            ("server-show", Store::Sqlite) => Some(measured(0.8, 1_900)),
+            (KEYSTONE_SERVER_SHOW, Store::Sqlite) => Some(measured(1.0, 1_500)),
+            _ => None,
+        };
+        let rows = workloads()
+            .into_iter()
+            .filter_map(|workload| {
+                let result = figures(workload.name, workload.store)?;
+                Some(Row { workload, result })
+            })
+            .collect();
+        let text = report(rows).to_markdown("2026-01-01");
+        assert!(
+            text.contains("memory 60.0 µs against 50.0 µs (+10.0 µs, +20 %); sqlite 100.0 µs against 80.0 µs (+20.0 µs, +25 %)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("The answers differ (memory 1,500 bytes against 1,900; sqlite 1,500 bytes against 1,900)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_token_note_is_given_without_both_server_show_rows() {
+        let rows = workloads()
+            .into_iter()
+            .filter(|w| w.name == "server-show")
+            .map(|workload| Row {
+                workload,
+                result: measured(0.5, 1_900),
+            })
+            .collect();
+        let text = report(rows).to_markdown("2026-01-01");
+        assert!(!text.contains("Token validation"), "{text}");
+    }
 
     #[test]
     fn sqlite_rows_say_they_were_not_run_when_the_server_has_no_store_flag() {

@@ -8,7 +8,7 @@ use super::config::SuiteConfig;
 use super::launch::{launch_for, TOKEN};
 use super::measure::populate_to;
 use super::units::{seconds, thousands};
-use super::workloads::{Api, Store, Workload, SHOW_INSTANCES};
+use super::workloads::{Api, Credential, Store, Workload, SHOW_INSTANCES};
 use crate::load::{self, Ids, Mix, Op, Outcome, Plan, Target};
 use crate::process::ServerProcess;
 use crate::BenchError;
@@ -66,6 +66,7 @@ pub(super) fn measure_scale(
         name: "scale",
         api: Api::Instances,
         store: Store::Memory,
+        credential: Credential::SharedToken,
         instances: 0,
         mix: Mix::only(Op::Show),
         rust_log: None,

@@ -1,6 +1,7 @@
 //! The workload table as specified: each row's name, the API, server and
-//! store it runs against, the instances or servers it starts with, its mix
-//! of operations and the baseline row it is compared with.
+//! store it runs against, the token it sends, the instances or servers it
+//! starts with, its mix of operations and the baseline row it is compared
+//! with.
 
 use crate::baseline::INDEX_INSTANCES;
 use crate::load::{Mix, Op};
@@ -19,6 +20,17 @@ const DETAIL_CONNECTIONS: usize = 8;
 
 /// The name of the baseline row the `index` row is compared with.
 pub(super) const INDEX_BASELINE: &str = "baseline, index-sized body";
+
+/// The `server-show` row whose requests carry a Fernet token from the
+/// identity service: beside `server-show`, it gives what validating a
+/// token costs per request.
+pub(super) const KEYSTONE_SERVER_SHOW: &str = "server-show, keystone token";
+
+/// The identity service's user [`KEYSTONE_SERVER_SHOW`] authenticates as:
+/// devstack's `admin`, scoped to project `admin`. An admin, like the
+/// holder of the shared token, is shown the admin-only fields, so both
+/// rows render the same answer and differ only in the token's check.
+pub(super) const KEYSTONE_USER: &str = "admin";
 
 /// Which server a workload runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,12 +65,27 @@ pub(super) enum Api {
     Compute,
 }
 
+/// What a workload's requests carry in `X-Auth-Token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Credential {
+    /// The shared static token, [`super::launch::TOKEN`]: let through
+    /// without validation, as the admin of a default project. The only
+    /// one the baseline and the instance API accept.
+    SharedToken,
+    /// A Fernet token the compute API's identity service issues to this
+    /// user, scoped to the user's project of the same name, once the row's
+    /// server has started: validated on every request. The row's servers
+    /// are seeded with it, so they are that project's.
+    Keystone(&'static str),
+}
+
 /// One row of the workload table, as specified.
 #[derive(Debug, Clone)]
 pub(super) struct Workload {
     pub(super) name: &'static str,
     pub(super) api: Api,
     pub(super) store: Store,
+    pub(super) credential: Credential,
     /// Instances (or, for the compute API, servers) created before it runs.
     pub(super) instances: u64,
     pub(super) mix: Mix,
@@ -75,6 +102,7 @@ pub(super) fn workloads() -> Vec<Workload> {
         name,
         api: Api::Instances,
         store,
+        credential: Credential::SharedToken,
         instances,
         mix,
         rust_log: None,
@@ -137,7 +165,8 @@ pub(super) fn workloads() -> Vec<Workload> {
 
 /// The compute API's workloads, each with the baseline row of the same
 /// name: `server-show`, `servers-detail-100`, `servers-detail-1000`,
-/// `server-create`.
+/// `server-create`. Each runs with the shared token; `server-show` runs
+/// with a Keystone token too ([`compute_rows`]).
 fn compute_ops() -> [(&'static str, &'static str, Op); 4] {
     [
         ("server-show", "baseline, server-show body", Op::ServerShow),
@@ -168,6 +197,7 @@ fn compute_row(name: &'static str, baseline: &'static str, op: Op, store: Store)
         name,
         api: Api::Compute,
         store,
+        credential: Credential::SharedToken,
         instances,
         mix: Mix::only(op),
         rust_log: None,
@@ -183,11 +213,24 @@ fn compute_baselines() -> Vec<Workload> {
         .collect()
 }
 
+/// The compute API's rows on `store`: each workload of [`compute_ops`],
+/// and right after `server-show` the same workload as
+/// [`KEYSTONE_USER`] with a Keystone token ([`KEYSTONE_SERVER_SHOW`]),
+/// compared with the same baseline row, so the table shows the two side
+/// by side.
 fn compute_rows(store: Store) -> Vec<Workload> {
-    compute_ops()
-        .into_iter()
-        .map(|(name, baseline, op)| compute_row(name, baseline, op, store))
-        .collect()
+    let mut rows = Vec::new();
+    for (name, baseline, op) in compute_ops() {
+        rows.push(compute_row(name, baseline, op, store));
+        if op == Op::ServerShow {
+            rows.push(Workload {
+                name: KEYSTONE_SERVER_SHOW,
+                credential: Credential::Keystone(KEYSTONE_USER),
+                ..compute_row(name, baseline, op, store)
+            });
+        }
+    }
+    rows
 }
 
 /// The rows `only` selects: every row whose name contains one of its
@@ -229,13 +272,47 @@ mod tests {
     #[test]
     fn each_compute_workload_runs_on_both_stores() {
         let rows = workloads();
-        for (name, _, _) in compute_ops() {
+        let names = compute_ops().map(|(name, _, _)| name);
+        for name in names.into_iter().chain([KEYSTONE_SERVER_SHOW]) {
             let stores: Vec<Store> = rows
                 .iter()
                 .filter(|w| w.name == name)
                 .map(|w| w.store)
                 .collect();
             assert_eq!(stores, [Store::Memory, Store::Sqlite], "{name}");
+        }
+    }
+
+    #[test]
+    fn the_keystone_token_row_follows_server_show_and_differs_only_in_its_token() {
+        let rows = workloads();
+        for store in [Store::Memory, Store::Sqlite] {
+            let at = rows
+                .iter()
+                .position(|w| w.name == "server-show" && w.store == store)
+                .unwrap();
+            let (shared, keystone) = (&rows[at], &rows[at + 1]);
+            assert_eq!(keystone.name, KEYSTONE_SERVER_SHOW, "{store:?}");
+            assert_eq!(keystone.store, store);
+            assert_eq!(shared.credential, Credential::SharedToken);
+            assert_eq!(keystone.credential, Credential::Keystone(KEYSTONE_USER));
+            assert_eq!(keystone.api, shared.api);
+            assert_eq!(keystone.instances, shared.instances);
+            assert_eq!(keystone.mix.only_op(), Some(Op::ServerShow));
+            assert_eq!(keystone.compared_with, shared.compared_with);
+            assert_eq!(keystone.max_connections, shared.max_connections);
+            assert_eq!(keystone.rust_log, shared.rust_log);
+        }
+    }
+
+    #[test]
+    fn only_compute_rows_on_nova_server_send_a_keystone_token() {
+        // The baseline and the instance API know the shared token only.
+        for row in workloads() {
+            if let Credential::Keystone(_) = row.credential {
+                assert_eq!(row.api, Api::Compute, "{}", row.name);
+                assert_ne!(row.store, Store::Baseline, "{}", row.name);
+            }
         }
     }
 
@@ -251,6 +328,24 @@ mod tests {
                 "baseline, servers-detail-1000 body",
                 "servers-detail-1000",
                 "servers-detail-1000",
+            ]
+        );
+        assert_eq!(
+            names(&["server-show"]),
+            [
+                "baseline, server-show body",
+                "server-show",
+                KEYSTONE_SERVER_SHOW,
+                "server-show",
+                KEYSTONE_SERVER_SHOW,
+            ]
+        );
+        assert_eq!(
+            names(&["keystone"]),
+            [
+                "baseline, server-show body",
+                KEYSTONE_SERVER_SHOW,
+                KEYSTONE_SERVER_SHOW
             ]
         );
         assert_eq!(

@@ -531,3 +531,26 @@ async fn the_time_of_a_listing_is_the_clocks() {
         glance.clock.now().to_seconds_string()
     );
 }
+
+#[tokio::test]
+async fn a_reader_of_the_owning_project_may_not_delete_its_snapshot() {
+    let glance = Glance::new();
+    let own = glance.snapshot("own", "p1", &[]).await;
+    let reader = RequestContext {
+        user_id: "r".to_owned(),
+        project_id: "p1".to_owned(),
+        roles: vec!["reader".to_owned()],
+    };
+    let path = format!("/v2/images/{own}");
+    let (status, body) = send_as(&glance.app, "DELETE", &path, Some(reader.clone())).await;
+    assert_eq!(
+        (status, message(&body)),
+        (
+            403,
+            "You are not authorized to complete delete_image action."
+        ),
+        "Glance's delete_image asks for a member of the owner's project"
+    );
+    let (status, _) = send_as(&glance.app, "GET", &path, Some(reader)).await;
+    assert_eq!(status, 200, "a reader still sees it");
+}

@@ -64,6 +64,25 @@ impl Ask {
         self
     }
 
+    /// As a reader (read-only, not a member) of `project`.
+    pub(crate) fn reader_of(mut self, project: &str) -> Self {
+        self.context = Some(RequestContext {
+            user_id: "reader".to_owned(),
+            project_id: project.to_owned(),
+            roles: vec!["reader".to_owned()],
+        });
+        self
+    }
+
+    /// With exactly these roles (none: a token whose roles Nova's
+    /// defaults do not know).
+    pub(crate) fn with_roles(mut self, roles: &[&str]) -> Self {
+        if let Some(context) = self.context.as_mut() {
+            context.roles = roles.iter().map(|&role| role.to_owned()).collect();
+        }
+        self
+    }
+
     /// As an admin scoped to `project`.
     pub(crate) fn admin_of(mut self, project: &str) -> Self {
         self.context = Some(RequestContext {

@@ -426,3 +426,36 @@ async fn unknown_and_malformed_ids_are_404() {
 }
 
 use nova_controller::InstanceStore as _;
+
+#[tokio::test]
+async fn nameless_security_groups_are_ignored_and_the_server_falls_back_to_default() {
+    let api = api();
+    let mut server = tiny("groups");
+    server["security_groups"] = json!([{}, {"name": "web"}, {}, {"name": "web"}]);
+    let (status, body) = api.create("2.37", server).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["server"]["security_groups"],
+        json!([{"name": "web"}, {"name": "web"}]),
+        "the request's named groups are echoed as Nova echoes them"
+    );
+    let id = body["server"]["id"].as_str().unwrap().to_owned();
+    let (_, shown, _) = api
+        .send("GET", &format!("/servers/{id}"), "2.37", None)
+        .await;
+    assert_eq!(shown["server"]["security_groups"], json!([{"name": "web"}]));
+
+    let mut server = tiny("nameless");
+    server["security_groups"] = json!([{}]);
+    let (status, body) = api.create("2.37", server).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["server"]["security_groups"], json!([]));
+    let id = body["server"]["id"].as_str().unwrap().to_owned();
+    let (_, shown, _) = api
+        .send("GET", &format!("/servers/{id}"), "2.37", None)
+        .await;
+    assert_eq!(
+        shown["server"]["security_groups"],
+        json!([{"name": "default"}])
+    );
+}

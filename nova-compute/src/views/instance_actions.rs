@@ -9,6 +9,7 @@ use nova_controller::Timestamp;
 use serde_json::{json, Map, Value};
 
 use crate::api::Call;
+use crate::policy::{self, Rule};
 use crate::views::servers::HOST;
 use crate::{ActionEvent, InstanceAction};
 
@@ -56,15 +57,18 @@ struct EventParts {
 }
 
 impl EventParts {
-    /// What `call`'s caller sees.
-    fn of(call: &Call) -> Self {
-        let admin = call.is_admin;
+    /// What `call`'s caller sees of a server of `server_project`.
+    fn of(call: &Call, server_project: &str) -> Self {
+        let all = policy::allows(call, Rule::InstanceActionsEvents, server_project);
+        let events = all || call.at_least(2, 51);
         EventParts {
-            events: admin || call.at_least(2, 51),
-            traceback: admin,
-            host: admin && call.at_least(2, 62),
+            events,
+            traceback: all,
+            host: all && call.at_least(2, 62),
             host_id: call.at_least(2, 62),
-            details: admin && call.at_least(2, 84),
+            details: events
+                && call.at_least(2, 84)
+                && policy::allows(call, Rule::InstanceActionsEventsDetails, server_project),
         }
     }
 }
@@ -102,7 +106,7 @@ pub(crate) fn action_with_events(
     now: Timestamp,
 ) -> Value {
     let mut view = action(call, server_id, recorded, now);
-    let parts = EventParts::of(call);
+    let parts = EventParts::of(call, server_project);
     if parts.events {
         let project = if recorded.project_id.is_empty() {
             server_project

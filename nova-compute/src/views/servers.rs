@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::Call;
 use crate::lookup::{details_of, project_of};
+use crate::policy::{self, Rule};
 use crate::state::vm_state;
 use crate::{ComputeApi, Server, ServerDetails};
 
@@ -33,7 +34,8 @@ pub(crate) struct Parts {
     pub extended_status: bool,
     /// `os-extended-volumes:volumes_attached`.
     pub volumes: bool,
-    /// `OS-EXT-SRV-ATTR:*` and `host_status`, where policy allows (admin).
+    /// `OS-EXT-SRV-ATTR:*` and `host_status`, each where its rule lets
+    /// the caller see them.
     pub admin_attributes: bool,
     /// `server_groups` (2.71; not in the detail listing).
     pub server_groups: bool,
@@ -140,7 +142,7 @@ pub(crate) fn show(
     put("metadata", json!(details.metadata));
     put("hostId", json!(host_id(project)));
     put("image", image(call, &details));
-    put("flavor", flavor(call, &details));
+    put("flavor", flavor(call, project, &details));
     put("created", json!(server.created_at.to_seconds_string()));
     put(
         "updated",
@@ -166,7 +168,7 @@ pub(crate) fn show(
                 "created": fault.created.unwrap_or(server.updated_at).to_seconds_string(),
             });
             if let Some(more) = &fault.details {
-                if call.is_admin || fault.code != 500 {
+                if policy::is_admin(call) || fault.code != 500 {
                     body["details"] = json!(more);
                 }
             }
@@ -214,7 +216,8 @@ pub(crate) fn show(
             .collect();
         put("security_groups", json!(groups));
     }
-    let admin_attributes = parts.admin_attributes && call.is_admin;
+    let admin_attributes =
+        parts.admin_attributes && policy::allows(call, Rule::ExtendedServerAttributes, project);
     if admin_attributes {
         put("OS-EXT-SRV-ATTR:host", json!(HOST));
         put(
@@ -248,7 +251,10 @@ pub(crate) fn show(
     if call.at_least(2, 9) {
         put("locked", json!(details.lock.is_some()));
     }
-    if call.at_least(2, 16) && admin_attributes {
+    if call.at_least(2, 16)
+        && parts.admin_attributes
+        && policy::allows(call, Rule::ServersShowHostStatus, project)
+    {
         put("host_status", json!("UP"));
     }
     if call.at_least(2, 19) {
@@ -303,19 +309,24 @@ fn image(call: &Call, details: &ServerDetails) -> Value {
     image
 }
 
-/// The flavor by id and link before 2.47, embedded from 2.47.
-fn flavor(call: &Call, details: &ServerDetails) -> Value {
+/// The flavor by id and link before 2.47, embedded from 2.47 (its
+/// `extra_specs` where their rule lets the caller see them, for a server
+/// of `project`).
+fn flavor(call: &Call, project: &str, details: &ServerDetails) -> Value {
     let flavor = &details.flavor;
     if call.at_least(2, 47) {
-        json!({
+        let mut embedded = json!({
             "vcpus": flavor.vcpus,
             "ram": flavor.ram,
             "disk": flavor.disk,
             "ephemeral": flavor.ephemeral,
             "swap": flavor.swap,
             "original_name": flavor.name,
-            "extra_specs": flavor.extra_specs,
-        })
+        });
+        if policy::allows(call, Rule::ServersShowFlavorExtraSpecs, project) {
+            embedded["extra_specs"] = json!(flavor.extra_specs);
+        }
+        embedded
     } else {
         json!({
             "id": flavor.id,

@@ -32,16 +32,14 @@ fn identity_with(public_url: Option<&str>) -> Arc<Identity> {
 struct Fixture {
     app: IdentityApp,
     clock: Arc<ManualClock>,
+    store: Arc<MemoryTokenStore>,
 }
 
 fn fixture_with(public_url: Option<&str>) -> Fixture {
     let clock = Arc::new(ManualClock::new(Timestamp::from_second(START).unwrap()));
-    let app = IdentityApp::with_parts(
-        identity_with(public_url),
-        clock.clone(),
-        Arc::new(MemoryRevocationList::new()),
-    );
-    Fixture { app, clock }
+    let store = Arc::new(MemoryTokenStore::new());
+    let app = IdentityApp::with_parts(identity_with(public_url), clock.clone(), store.clone());
+    Fixture { app, clock, store }
 }
 
 fn fixture() -> Fixture {
@@ -339,7 +337,7 @@ async fn a_project_without_a_role_or_unknown_is_401() {
 async fn a_token_rescopes_keeping_its_expiry_and_audit_chain() {
     let f = fixture();
     let unscoped = f.token("demo", json!("unscoped")).await;
-    let first = f.app.validate(&unscoped).unwrap();
+    let first = f.app.validate(&unscoped).await.unwrap();
     f.clock.advance(SignedDuration::from_secs(600));
     let response = f
         .authenticate(json!({"auth": {
@@ -452,10 +450,10 @@ async fn a_token_expires_when_the_clock_passes_its_expiry() {
     let f = fixture();
     let token = f.token("demo", Value::Null).await;
     f.clock.advance(SignedDuration::from_secs(3599));
-    assert!(f.app.validate(&token).is_ok());
+    assert!(f.app.validate(&token).await.is_ok());
     f.clock.advance(SignedDuration::from_secs(1));
     assert!(matches!(
-        f.app.validate(&token),
+        f.app.validate(&token).await,
         Err(TokenError::Expired { .. })
     ));
 
@@ -483,8 +481,8 @@ async fn delete_revokes_the_subject_token_only() {
         .send(Method::DELETE, "/v3/auth/tokens", &headers, "")
         .await;
     assert_eq!(response.status(), 204);
-    assert_eq!(f.app.validate(&first), Err(TokenError::Revoked));
-    assert!(f.app.validate(&second).is_ok());
+    assert_eq!(f.app.validate(&first).await, Err(TokenError::Revoked));
+    assert!(f.app.validate(&second).await.is_ok());
 
     let response = f
         .send(Method::DELETE, "/v3/auth/tokens", &headers, "")
@@ -506,20 +504,96 @@ async fn delete_revokes_the_subject_token_only() {
 }
 
 #[tokio::test]
-async fn tokens_survive_a_restart_with_the_same_keys() {
+async fn tokens_survive_a_restart_on_the_same_store_and_no_other() {
     let f = fixture();
     let token = f.token("demo", Value::Null).await;
-    let restarted = IdentityApp::with_parts(
-        identity_with(None),
-        f.clock.clone(),
-        Arc::new(MemoryRevocationList::new()),
-    );
-    let validated = restarted.validate(&token).unwrap();
+    let restarted = IdentityApp::with_parts(identity_with(None), f.clock.clone(), f.store.clone());
+    let validated = restarted.validate(&token).await.unwrap();
     let context = validated.request_context().unwrap();
     assert_eq!(context.user_id, f.user_id("demo"));
     assert_eq!(context.project_id, f.project_id("demo"));
     assert_eq!(context.roles, ["member", "reader"]);
     assert!(!context.is_admin());
+
+    let elsewhere = IdentityApp::with_parts(
+        identity_with(None),
+        f.clock.clone(),
+        Arc::new(MemoryTokenStore::new()),
+    );
+    assert_eq!(
+        elsewhere.validate(&token).await,
+        Err(TokenError::Malformed),
+        "another store's key does not open it"
+    );
+}
+
+#[tokio::test]
+async fn configured_keys_open_tokens_whatever_the_store() {
+    let key = TokenKeys::generate_key();
+    let configured = |store: Arc<MemoryTokenStore>| {
+        let shared = shared_identity();
+        let identity = Arc::new(Identity {
+            directory: shared.directory.clone(),
+            keys: TokenKeys::new(std::slice::from_ref(&key)),
+            token_expiration: shared.token_expiration,
+            public_url: None,
+        });
+        let clock = Arc::new(ManualClock::new(Timestamp::from_second(START).unwrap()));
+        IdentityApp::with_parts(identity, clock, store)
+    };
+    let first = Fixture {
+        app: configured(Arc::new(MemoryTokenStore::new())),
+        clock: Arc::new(ManualClock::new(Timestamp::from_second(START).unwrap())),
+        store: Arc::new(MemoryTokenStore::new()),
+    };
+    let token = first.token("demo", Value::Null).await;
+    let other = configured(Arc::new(MemoryTokenStore::new()));
+    assert!(other.validate(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_store_that_fails_makes_validation_unavailable_not_invalid() {
+    struct Broken;
+    impl TokenStore for Broken {
+        fn token_keys(&self) -> crate::TokenStoreFuture<'_, Vec<String>> {
+            Box::pin(std::future::ready(Err(crate::TokenStoreError(
+                "connection refused".to_owned(),
+            ))))
+        }
+        fn revoke_token<'a>(&'a self, _: &'a str, _: Timestamp) -> crate::TokenStoreFuture<'a, ()> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+        fn is_token_revoked<'a>(&'a self, _: &'a str) -> crate::TokenStoreFuture<'a, bool> {
+            Box::pin(std::future::ready(Ok(false)))
+        }
+        fn forget_expired_revocations(&self, _: Timestamp) -> crate::TokenStoreFuture<'_, ()> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+    }
+    let clock = Arc::new(ManualClock::new(Timestamp::from_second(START).unwrap()));
+    let app = IdentityApp::with_parts(identity_with(None), clock.clone(), Arc::new(Broken));
+    let f = Fixture {
+        app,
+        clock,
+        store: Arc::new(MemoryTokenStore::new()),
+    };
+    let response = f
+        .authenticate(
+            json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "demo", "domain": {"id": "default"}, "password": "open-sesame"}}}}}),
+        )
+        .await;
+    assert_eq!(response.status(), 503);
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "The service is temporarily unavailable."
+    );
+    assert!(!String::from_utf8_lossy(response.body()).contains("connection refused"));
+    assert_eq!(
+        f.app.validate("anything").await,
+        Err(TokenError::Unavailable)
+    );
 }
 
 #[tokio::test]

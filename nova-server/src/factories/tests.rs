@@ -104,10 +104,11 @@ fn the_shipped_api_paste_file_names_its_store_and_opens_nothing() {
     let file = dir.path().join("api-paste.ini");
     std::fs::write(&file, text).unwrap();
     let loaded = load(&ConfigSource::File(file), "main", &Overrides::default()).unwrap();
-    // The compute API and the image service (mounted twice: its version
-    // document and its API) name one store, where the snapshots are.
+    // The compute API, the image service (mounted twice: its version
+    // document and its API) and the identity service name one store, where
+    // the snapshots, the token key and the revocations are.
     let urls: Vec<&StoreUrl> = loaded.app.stores().iter().map(|s| &s.url).collect();
-    assert_eq!(urls.len(), 3, "{urls:?}");
+    assert_eq!(urls.len(), 4, "{urls:?}");
     assert!(
         urls.iter()
             .all(|url| **url == StoreUrl::Sqlite(dir.path().join("nova.db"))),

@@ -8,13 +8,17 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Spawns `command` (a nova-server invocation) with the variables that
-/// would change its tokens or store removed and its standard error read
-/// line by line into the returned channel.
+/// would change its tokens or store removed, logging at `info` unless it
+/// sets `RUST_LOG`, and its standard error read line by line into the
+/// returned channel.
 pub(crate) fn spawn_logged(command: &mut Command) -> (Child, mpsc::Receiver<String>) {
+    // A test may ask for more: info unless it set a level itself.
+    if !command.get_envs().any(|(name, _)| name == "RUST_LOG") {
+        command.env("RUST_LOG", "info");
+    }
     let mut child = command
         .env_remove("NOVA_AUTH_TOKENS")
         .env_remove("NOVA_STORE")
-        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -2,7 +2,8 @@
 //! Then the compute API's side of every store [`crate::open`] makes,
 //! memory, SQLite and PostgreSQL: one suite run against each, and each
 //! durable store's upgrade from the seed's schema and its handling of a
-//! damaged details document.
+//! damaged details document. Then the identity service's token store of
+//! each: a suite, and PostgreSQL shared by two processes.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +13,7 @@ use nova_compute::{
     ServerScope, ServerUpdate, Visibility,
 };
 use nova_controller::{Change, IfMatch, Instance, InstanceStore, StoreFuture, Timestamp};
+use nova_identity::{MemoryTokenStore, TokenStore};
 use nova_router::Fault;
 use uuid::Uuid;
 
@@ -73,6 +75,14 @@ impl InstanceStore for Watched {
         } else {
             Box::pin(std::future::ready(Ok(())))
         }
+    }
+}
+
+/// `store` as [`Stores`] keeps it, with a token store of its own.
+fn opened(store: Arc<Watched>) -> OpenStore {
+    OpenStore {
+        servers: store,
+        tokens: Arc::new(MemoryTokenStore::new()),
     }
 }
 
@@ -202,7 +212,7 @@ async fn a_store_that_cannot_be_opened_fails_the_lot_and_closes_the_ones_opened(
 async fn the_stores_opened_before_a_failure_are_closed_even_if_one_cannot_be() {
     let fine = Watched::new(false);
     let stuck = Watched::new(true);
-    let opened = [fine.clone(), stuck.clone()];
+    let watched = [fine.clone(), stuck.clone()];
     let result = Stores::open_with(
         [
             request(url("sqlite:a.db"), true),
@@ -210,12 +220,11 @@ async fn the_stores_opened_before_a_failure_are_closed_even_if_one_cannot_be() {
             request(url("sqlite:c.db"), true),
         ],
         |url, _| {
-            let store: Result<Arc<dyn ServerStore>, OpenError> =
-                match url.to_string().rsplit('/').next() {
-                    Some("a.db") => Ok(opened[0].clone()),
-                    Some("b.db") => Ok(opened[1].clone()),
-                    _ => Err(OpenError::DriverNotBuilt("c")),
-                };
+            let store = match url.to_string().rsplit('/').next() {
+                Some("a.db") => Ok(opened(watched[0].clone())),
+                Some("b.db") => Ok(opened(watched[1].clone())),
+                _ => Err(OpenError::DriverNotBuilt("c")),
+            };
             std::future::ready(store)
         },
     )
@@ -232,9 +241,9 @@ async fn close_closes_every_store_and_reports_each_that_failed() {
     let secret = url("postgres://nova:s3cret@db/nova");
     let stores = Stores {
         open: vec![
-            (secret.clone(), stuck.clone()),
-            (StoreUrl::Memory, fine.clone()),
-            (url("sqlite:/x.db"), Watched::new(true)),
+            (secret.clone(), opened(stuck.clone())),
+            (StoreUrl::Memory, opened(fine.clone())),
+            (url("sqlite:/x.db"), opened(Watched::new(true))),
         ],
     };
     assert!(!format!("{stores:?}").contains("s3cret"), "{stores:?}");
@@ -886,9 +895,10 @@ async fn concurrent_images_are_all_kept(backend: Backend) {
     store.close().await.unwrap();
 }
 
-macro_rules! server_suite {
-    ($($test:ident),* $(,)?) => {
-        mod memory_servers {
+/// One test per backend for each suite function, in a module per backend.
+macro_rules! suite {
+    ($memory:ident, $sqlite:ident, $postgres:ident: $($test:ident),* $(,)?) => {
+        mod $memory {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $test() {
@@ -897,7 +907,7 @@ macro_rules! server_suite {
             )*
         }
         #[cfg(feature = "sqlite")]
-        mod sqlite_servers {
+        mod $sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $test() {
@@ -906,7 +916,7 @@ macro_rules! server_suite {
             )*
         }
         #[cfg(feature = "postgres")]
-        mod postgres_servers {
+        mod $postgres {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $test() {
@@ -917,7 +927,8 @@ macro_rules! server_suite {
     };
 }
 
-server_suite!(
+suite!(
+    memory_servers, sqlite_servers, postgres_servers:
     the_seeds_instances_are_servers_without_details,
     a_server_reads_back_as_it_was_created_and_changed,
     the_seeds_api_does_not_see_a_server_deleted_through_the_compute_api,
@@ -1319,6 +1330,354 @@ async fn a_damaged_image_document_in_postgres_is_corrupt() {
     )
     .await;
     assert_image_corrupt(store, damaged.id).await;
+}
+
+// ---- the identity service's token store ----
+
+/// The store `url` names opened as a configuration opens it, and its
+/// token store.
+async fn open_tokens(url: &StoreUrl) -> (Stores, Arc<dyn TokenStore>) {
+    let stores = Stores::open([request(url.clone(), true)]).await.unwrap();
+    let tokens = stores.token_store(url).unwrap();
+    (stores, tokens)
+}
+
+fn at(second: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(second).unwrap()
+}
+
+async fn the_token_key_is_made_once_and_kept(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let (stores, tokens) = open_tokens(&location.url).await;
+    // Asked at once by many requests of a new store: one key for all.
+    let askers: Vec<_> = (0..8)
+        .map(|_| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move { tokens.token_keys().await.unwrap() })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for asker in askers {
+        answers.push(asker.await.unwrap());
+    }
+    let keys = answers[0].clone();
+    assert_eq!(keys.len(), 1);
+    // 32 bytes in base64url with its padding, as Fernet writes a key.
+    assert_eq!((keys[0].len(), keys[0].ends_with('=')), (44, true));
+    assert!(answers.iter().all(|answer| *answer == keys), "{answers:?}");
+    assert_eq!(tokens.token_keys().await.unwrap(), keys, "asked again");
+    stores.close().await.unwrap();
+    if location.url != StoreUrl::Memory {
+        let (reopened, tokens) = open_tokens(&location.url).await;
+        assert_eq!(tokens.token_keys().await.unwrap(), keys, "reopened");
+        reopened.close().await.unwrap();
+    }
+}
+
+async fn revocations_are_kept_until_their_tokens_have_expired(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let durable = location.url != StoreUrl::Memory;
+    let (stores, tokens) = open_tokens(&location.url).await;
+    tokens
+        .revoke_token("expires-at-100", at(100))
+        .await
+        .unwrap();
+    let half_past_150 = jiff::Timestamp::from_millisecond(150_500).unwrap();
+    tokens
+        .revoke_token("expires-at-150.5", half_past_150)
+        .await
+        .unwrap();
+    tokens
+        .revoke_token("expires-at-200", at(200))
+        .await
+        .unwrap();
+    tokens.revoke_token("revoked-twice", at(100)).await.unwrap();
+    tokens.revoke_token("revoked-twice", at(300)).await.unwrap();
+    if durable {
+        // An earlier expiry does not cut a revocation short.
+        tokens.revoke_token("revoked-twice", at(120)).await.unwrap();
+    }
+    assert!(tokens.is_token_revoked("expires-at-100").await.unwrap());
+    assert!(!tokens.is_token_revoked("never-revoked").await.unwrap());
+    // Stores keeping whole seconds must not forget a token expiring at
+    // 150.5 at 150.2.
+    let just_after_150 = jiff::Timestamp::from_millisecond(150_200).unwrap();
+    tokens
+        .forget_expired_revocations(just_after_150)
+        .await
+        .unwrap();
+    // (audit id, still revoked)
+    let table = [
+        ("expires-at-100", false),
+        ("expires-at-150.5", true),
+        ("expires-at-200", true),
+        ("revoked-twice", true),
+    ];
+    for (audit_id, revoked) in table {
+        assert_eq!(
+            tokens.is_token_revoked(audit_id).await.unwrap(),
+            revoked,
+            "{audit_id}"
+        );
+    }
+    stores.close().await.unwrap();
+    if durable {
+        let (reopened, tokens) = open_tokens(&location.url).await;
+        assert!(tokens.is_token_revoked("expires-at-200").await.unwrap());
+        assert!(!tokens.is_token_revoked("expires-at-100").await.unwrap());
+        tokens.forget_expired_revocations(at(250)).await.unwrap();
+        assert!(!tokens.is_token_revoked("expires-at-200").await.unwrap());
+        assert!(tokens.is_token_revoked("revoked-twice").await.unwrap());
+        reopened.close().await.unwrap();
+    }
+}
+
+suite!(
+    memory_tokens, sqlite_tokens, postgres_tokens:
+    the_token_key_is_made_once_and_kept,
+    revocations_are_kept_until_their_tokens_have_expired,
+);
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn the_token_store_of_a_url_is_that_of_the_store_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sqlite(&dir.path().join("nova.db"));
+    let stores = Stores::open([request(file.clone(), true), request(url("memory"), true)])
+        .await
+        .unwrap();
+    let durable = stores.token_store(&file).unwrap();
+    // The very store that keeps the file's servers: one writer, one set
+    // of connections.
+    let servers = stores.get(&file).unwrap();
+    assert_eq!(
+        Arc::as_ptr(&durable).cast::<()>(),
+        Arc::as_ptr(&servers).cast::<()>()
+    );
+    let memory = stores.token_store(&StoreUrl::Memory).unwrap();
+    assert!(Arc::ptr_eq(
+        &memory,
+        &stores.token_store(&url("memory:")).unwrap()
+    ));
+    assert!(stores.token_store(&url("sqlite:elsewhere.db")).is_none());
+    // Two stores: two keys, two sets of revocations.
+    let memory_keys = memory.token_keys().await.unwrap();
+    assert_ne!(durable.token_keys().await.unwrap(), memory_keys);
+    durable.revoke_token("in-the-file", at(100)).await.unwrap();
+    assert!(!memory.is_token_revoked("in-the-file").await.unwrap());
+    stores.close().await.unwrap();
+    // Closed with its store.
+    assert!(durable.revoke_token("late", at(100)).await.is_err());
+    // Another memory store is another key.
+    let again = Stores::open([request(StoreUrl::Memory, true)])
+        .await
+        .unwrap();
+    let other = again.token_store(&StoreUrl::Memory).unwrap();
+    assert_ne!(other.token_keys().await.unwrap(), memory_keys);
+    again.close().await.unwrap();
+}
+
+/// Two processes starting at once on one new database: each opens the
+/// store and asks for the keys at the same time, and both get the same
+/// single key; a revocation through one is seen by the other.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_two_processes_share_keys_and_revocations(url: &StoreUrl) {
+    let ((first_stores, first), (second_stores, second)) =
+        tokio::join!(open_tokens(url), open_tokens(url));
+    let (first_keys, second_keys) = tokio::join!(first.token_keys(), second.token_keys());
+    let keys = first_keys.unwrap();
+    assert_eq!(keys.len(), 1, "one key kept");
+    assert_eq!(second_keys.unwrap(), keys);
+    first.revoke_token("revoked-by-one", at(200)).await.unwrap();
+    assert!(second.is_token_revoked("revoked-by-one").await.unwrap());
+    second.forget_expired_revocations(at(300)).await.unwrap();
+    assert!(!first.is_token_revoked("revoked-by-one").await.unwrap());
+    first_stores.close().await.unwrap();
+    second_stores.close().await.unwrap();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_starting_at_once_on_one_sqlite_file_share_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_two_processes_share_keys_and_revocations(&sqlite(&dir.path().join("nova.db"))).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_starting_at_once_on_one_postgres_database_share_one_key() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    assert_two_processes_share_keys_and_revocations(&StoreUrl::Postgres(url)).await;
+}
+
+/// A server and an image as version 3 stored them, with their documents.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn version_3_rows() -> (Server, String, Image, String) {
+    let (server, details) = version_2_server();
+    let image = new_image("v3-snap", "p", &[]);
+    let document = serde_json::to_string(&image).unwrap();
+    (server, details, image, document)
+}
+
+/// What a store upgraded from version 3 must show: what that version
+/// wrote, unchanged, and a token store that keeps its key and
+/// revocations.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_upgraded_from_version_3(url: &StoreUrl, old: &Server, image: &Image) {
+    let (stores, tokens) = open_tokens(url).await;
+    let store = stores.get(url).unwrap();
+    assert_eq!(store.server(old.id).await.unwrap().as_ref(), Some(old));
+    assert_eq!(store.list().await.unwrap(), [old.instance()], "not seeded");
+    assert_eq!(store.image(image.id).await.unwrap().as_ref(), Some(image));
+    let keys = tokens.token_keys().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    tokens
+        .revoke_token("after-the-upgrade", at(4_000_000_000))
+        .await
+        .unwrap();
+    stores.close().await.unwrap();
+    let (reopened, tokens) = open_tokens(url).await;
+    assert_eq!(tokens.token_keys().await.unwrap(), keys);
+    assert!(tokens.is_token_revoked("after-the-upgrade").await.unwrap());
+    reopened.close().await.unwrap();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_version_3_sqlite_file_opens_with_its_servers_and_images_and_keeps_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let (old, details, image, document) = version_3_rows();
+    {
+        // The schema version 3 wrote, by hand.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE instances (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    created_at_us INTEGER NOT NULL,
+                    updated_at_us INTEGER NOT NULL,
+                    version INTEGER NOT NULL
+                );
+                ALTER TABLE instances ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
+                ALTER TABLE instances ADD COLUMN deleted_at_us INTEGER;
+                ALTER TABLE instances ADD COLUMN details TEXT;
+                CREATE TABLE images (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    owner TEXT NOT NULL,
+                    visibility TEXT NOT NULL,
+                    document TEXT NOT NULL
+                );
+                CREATE INDEX images_by_owner ON images (owner);
+                PRAGMA user_version = 3;",
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO instances
+                     (id, name, created_at_us, updated_at_us, version, project_id, details)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+                rusqlite::params![
+                    old.id.to_string(),
+                    old.name,
+                    old.created_at.unix_micros(),
+                    old.updated_at.unix_micros(),
+                    old.project_id,
+                    details,
+                ],
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO images (id, owner, visibility, document) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    image.id.to_string(),
+                    image.owner,
+                    image.visibility.as_str(),
+                    document,
+                ],
+            )
+            .unwrap();
+    }
+    assert_upgraded_from_version_3(&sqlite(&path), &old, &image).await;
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, crate::SCHEMA_VERSION);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_version_3_postgres_database_opens_with_its_servers_and_images_and_keeps_tokens() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let (old, details, image, document) = version_3_rows();
+    test_postgres::execute(
+        &url,
+        &format!(
+            "CREATE TABLE nova_schema (version integer NOT NULL);
+             INSERT INTO nova_schema (version) VALUES (3);
+             CREATE TABLE instances (
+                 seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 id uuid NOT NULL UNIQUE,
+                 name text NOT NULL,
+                 created_at timestamptz NOT NULL,
+                 updated_at timestamptz NOT NULL,
+                 version bigint NOT NULL
+             );
+             ALTER TABLE instances
+                 ADD COLUMN project_id text NOT NULL DEFAULT '',
+                 ADD COLUMN deleted_at timestamptz,
+                 ADD COLUMN details text;
+             CREATE TABLE images (
+                 seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 id uuid NOT NULL UNIQUE,
+                 owner text NOT NULL,
+                 visibility text NOT NULL,
+                 document text NOT NULL
+             );
+             CREATE INDEX images_by_owner ON images (owner);
+             INSERT INTO instances (id, name, created_at, updated_at, version, project_id, details)
+             VALUES ('{}', '{}', '{}', '{}', 1, '{}', '{}');
+             INSERT INTO images (id, owner, visibility, document)
+             VALUES ('{}', '{}', '{}', '{}');",
+            old.id,
+            old.name,
+            old.created_at,
+            old.updated_at,
+            old.project_id,
+            details.replace('\'', "''"),
+            image.id,
+            image.owner,
+            image.visibility.as_str(),
+            document.replace('\'', "''"),
+        ),
+    )
+    .await;
+    assert_upgraded_from_version_3(&StoreUrl::Postgres(url.clone()), &old, &image).await;
+    test_postgres::execute(
+        &url,
+        &format!(
+            "DO $$ BEGIN
+                 IF (SELECT max(version) FROM nova_schema) <> {} THEN
+                     RAISE EXCEPTION 'not upgraded';
+                 END IF;
+             END $$;",
+            crate::SCHEMA_VERSION
+        ),
+    )
+    .await;
 }
 
 /// A throw-away PostgreSQL database per test, on the server that
