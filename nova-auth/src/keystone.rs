@@ -320,12 +320,16 @@ impl<S: NovaService> Service<Request> for KeystoneFilter<S> {
                 return ready(reject(&why, &www_authenticate));
             }
         };
-        if let Some(shared) = &self.shared_tokens {
-            if shared.accepts(token.as_bytes()) {
-                tracing::debug!("shared token accepted");
-                return self.inner.call(req);
-            }
+        let shared = self
+            .shared_tokens
+            .as_ref()
+            .is_some_and(|shared| shared.accepts(token.as_bytes()));
+        if shared {
+            tracing::debug!("shared token accepted");
+            return self.inner.call(req);
         }
+        // Owned only now: the request moves into the validation below.
+        let token = token.to_owned();
         let validator = Arc::clone(&self.validator);
         let inner = Arc::clone(&self.inner);
         let endpoint = self.www_authenticate.clone();
@@ -392,7 +396,7 @@ fn www_authenticate_value(uri: &str) -> Result<HeaderValue, IdentityUriError> {
 }
 
 /// The request's one token, or why there is none to validate.
-fn presented_token(headers: &HeaderMap) -> Result<String, InvalidToken> {
+fn presented_token(headers: &HeaderMap) -> Result<&str, InvalidToken> {
     let mut values = headers.get_all(AUTH_TOKEN_HEADER).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => return Err(InvalidToken::Missing),
@@ -408,7 +412,7 @@ fn presented_token(headers: &HeaderMap) -> Result<String, InvalidToken> {
     if !value.iter().all(u8::is_ascii_graphic) {
         return Err(InvalidToken::Malformed);
     }
-    String::from_utf8(value.to_vec()).map_err(|_| InvalidToken::Malformed)
+    std::str::from_utf8(value).map_err(|_| InvalidToken::Malformed)
 }
 
 /// Removes every identity header, whether spelled with `-` or `_`: WSGI

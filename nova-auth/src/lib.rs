@@ -45,10 +45,13 @@ pub use keystone::{IdentityUriError, KeystoneFilter};
 pub use validator::{InvalidToken, ProjectScope, TokenValidator, ValidToken, ValidationFuture};
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use http::HeaderName;
-use nova_router::{ready, Fault, NovaService, Request, Response, ResponseFuture, Service};
+use bytes::Bytes;
+use http::{HeaderName, StatusCode};
+use nova_router::{
+    ready, serialized_json_response, Fault, NovaService, Request, Response, ResponseFuture, Service,
+};
 use subtle::ConstantTimeEq;
 
 /// The header the seed's filter reads.
@@ -56,6 +59,25 @@ pub const AUTH_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-auth-token"
 
 /// The token the seed accepts, used when nothing else is configured.
 pub const DEFAULT_TOKEN: &str = "open-sesame";
+
+/// What [`AuthFilter`] tells a client it refuses.
+const FORBIDDEN_MESSAGE: &str = "a valid X-Auth-Token header is required";
+
+/// The body of [`AuthFilter`]'s 403, the same for every refusal: serialised
+/// once, and kept where a response can borrow it without copying or
+/// counting references, since refusing is the whole of the filter's work on
+/// a request without a token.
+static FORBIDDEN_BODY: OnceLock<Bytes> = OnceLock::new();
+
+/// [`AuthFilter`]'s answer to a request it refuses.
+fn forbidden() -> Response {
+    let body = FORBIDDEN_BODY.get_or_init(|| {
+        Fault::forbidden(FORBIDDEN_MESSAGE)
+            .into_response()
+            .into_body()
+    });
+    serialized_json_response(StatusCode::FORBIDDEN, Bytes::from_static(body.as_ref()))
+}
 
 /// Why a set of tokens was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -187,7 +209,7 @@ impl<S: NovaService> Service<Request> for AuthFilter<S> {
         if self.is_authorized(&req) {
             self.inner.call(req)
         } else {
-            ready(Fault::forbidden("a valid X-Auth-Token header is required").into_response())
+            ready(forbidden())
         }
     }
 }

@@ -54,6 +54,9 @@ pub enum BenchError {
     /// The options make no sense together.
     #[error("{0}")]
     Usage(String),
+    /// `--profile` could not run or read `perf`.
+    #[error("profiling: {0}")]
+    Profiler(String),
 }
 
 impl BenchError {

@@ -15,7 +15,8 @@
 //! - [`baseline`]: the bare hyper server.
 //! - [`process`]: starting a server binary, finding its address in its log,
 //!   reading its memory and CPU time from `/proc`, stopping it.
-//! - [`suite`]: the workloads, the scale runs and the printed report.
+//! - [`suite`]: the workloads in interleaved rounds, the scale runs, the
+//!   printed report of medians with the targets, and `--profile`.
 //!
 //! # Driving a server with the load generator
 //!

@@ -347,6 +347,15 @@ impl Outcome {
         self.body_bytes += other.body_bytes;
     }
 
+    /// This outcome and `later`, a later measurement of the same workload,
+    /// as one: the requests of both, over both measured times.
+    pub fn followed_by(&self, later: &Outcome) -> Outcome {
+        let mut both = self.clone();
+        both.absorb(later.clone());
+        both.measured += later.measured;
+        both
+    }
+
     /// Every measured request, answered or not.
     pub fn requests(&self) -> u64 {
         self.ok + self.errors()

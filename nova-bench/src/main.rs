@@ -29,7 +29,8 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Commands {
-    /// Runs every workload and prints the report as Markdown.
+    /// Runs every workload in interleaved rounds and prints the report of
+    /// medians, with the targets, as Markdown.
     Suite {
         /// The nova-server binary to measure (a release build).
         #[arg(long, value_name = "PATH")]
@@ -57,6 +58,11 @@ enum Commands {
         /// baselines; the scale run only if one is `scale`.
         #[arg(long, value_name = "WORDS", value_delimiter = ',')]
         only: Vec<String>,
+        /// Instead of the suite, run this one workload (`show`, or
+        /// `show@sqlite` for its SQLite row) with `perf record -g` attached
+        /// to its server, and print the top of `perf report`.
+        #[arg(long, value_name = "WORKLOAD")]
+        profile: Option<String>,
     },
     /// Loads a server that is already running with one workload and prints
     /// what it measured: for profiling a server by hand (`perf record -p`).
@@ -114,6 +120,7 @@ fn main() -> ExitCode {
             criterion_dir,
             work_dir,
             only,
+            profile,
         } => run_suite(
             SuiteConfig {
                 server,
@@ -126,6 +133,7 @@ fn main() -> ExitCode {
                 only,
             },
             save,
+            profile.as_deref(),
         ),
         Commands::Drive {
             addr,
@@ -150,7 +158,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_suite(config: SuiteConfig, save: Option<PathBuf>) -> Result<(), BenchError> {
+fn run_suite(
+    config: SuiteConfig,
+    save: Option<PathBuf>,
+    profile: Option<&str>,
+) -> Result<(), BenchError> {
     if save.is_some() && config.quick {
         return Err(BenchError::Usage(
             "--save records full runs only; drop --quick".to_owned(),
@@ -165,6 +177,15 @@ fn run_suite(config: SuiteConfig, save: Option<PathBuf>) -> Result<(), BenchErro
         return Err(BenchError::Usage(
             "--connections must be at least 1".to_owned(),
         ));
+    }
+    if let Some(workload) = profile {
+        if save.is_some() || !config.only.is_empty() {
+            return Err(BenchError::Usage(
+                "--profile runs one workload; drop --save and --only".to_owned(),
+            ));
+        }
+        println!("{}", suite::profile(&config, workload)?);
+        return Ok(());
     }
     let report = suite::run(&config)?;
     let date = today();

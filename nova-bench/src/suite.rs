@@ -1,17 +1,23 @@
 //! The benchmark suite behind `cargo xtask bench`: which workloads run on
-//! which server, the scale runs, and the Markdown report with the targets.
+//! which server, in how many rounds, the scale runs, and the Markdown
+//! report with the targets; and `--profile`, one workload under `perf`.
 //!
-//! Every workload gets a server process of its own, started fresh and
-//! populated through the API, so its peak memory and its figures depend on
-//! nothing that ran before it. The baseline runs first, on the same CPUs,
-//! with the same connections and times.
+//! Every workload row gets a server process of its own, started once and
+//! populated through the API before the first round, so its figures depend
+//! on nothing another row did to it. All of them stay up, idle but for
+//! their own rounds, while the rows run in interleaved rounds (`rounds`
+//! says why); the table gives medians over the rounds. The baselines are
+//! rows like the others, on the same CPUs, with the same connections and
+//! times.
 //!
 //! This module runs the parts in order; each part has a module of its own:
 //! [`SuiteConfig`] what to run, `workloads` the workload table, `compute`
-//! the compute API's configuration, tokens, seeding and captured answers, `launch`
-//! starting a workload's server, `measure` measuring one workload, `scale`
-//! the scale run, `environment` the machine and build, `criterion` the
-//! router micro-benchmarks, and [`Report`] the printed report.
+//! the compute API's configuration, tokens, seeding and captured answers,
+//! `launch` starting a workload's server, `measure` a row's server and one
+//! round of it, `rounds` the order of the rounds and the medians over them,
+//! `scale` the scale run, `environment` the machine and build, `criterion`
+//! the router micro-benchmarks, `targets` issue 12's targets, [`Report`]
+//! the printed report, and `profile` the `--profile` mode.
 
 // The suite is a long command-line run: it reports progress on stderr (here
 // and in its submodules).
@@ -23,8 +29,11 @@ mod criterion;
 mod environment;
 mod launch;
 mod measure;
+mod profile;
 mod report;
+mod rounds;
 mod scale;
+mod targets;
 mod units;
 mod workloads;
 
@@ -33,12 +42,14 @@ use std::fs;
 use crate::BenchError;
 use environment::{describe_load_at_end, describe_run};
 use launch::{launch_for, supports_store_flag};
-use measure::measure_workload;
+use measure::RowServer;
 use report::{Row, RowResult};
+use rounds::{round_order, Measured};
 use units::seconds;
 use workloads::{select, workloads, Api, Store};
 
 pub use config::SuiteConfig;
+pub use profile::profile;
 pub use report::Report;
 
 /// Runs the whole suite, printing progress on standard error.
@@ -48,8 +59,9 @@ pub fn run(config: &SuiteConfig) -> Result<Report, BenchError> {
     let has_store_flag = supports_store_flag(&config.server);
     let plan = config.plan();
     let mut preamble = describe_run(config, has_store_flag);
+    let rounds = config.rounds();
     preamble.push(format!(
-        "method: {} keep-alive HTTP/1.1 connections, each with one request in flight (closed loop); {} warm-up then {} measured per workload; a fresh server per workload, populated through the API; nova-server logs every request (access log on, to a file) unless the row says otherwise",
+        "method: {} keep-alive HTTP/1.1 connections, each with one request in flight (closed loop); {rounds} rounds per workload, interleaved: round 1 of every row in table order, round 2 in the reverse order, and so on, so each row's rounds are spread over the whole run and the rows a target compares were measured in the same stretches of it; each round {} of warm-up on fresh connections, then {} measured; the table gives the median over the rounds; one server per workload, started once, populated through the API before the first round and kept up (idle) between its rounds; nova-server logs every request (access log on, to a file) unless the row says otherwise",
         plan.connections,
         seconds(plan.warm_up),
         seconds(plan.measure)
@@ -82,13 +94,13 @@ pub fn run(config: &SuiteConfig) -> Result<Report, BenchError> {
         preamble.extend(compute::prepare(config, &selected)?);
     }
 
-    let mut rows = Vec::new();
+    // Every row's server first, each populated, so the rounds can go
+    // across the whole table.
+    let mut servers = Vec::new();
     for (index, workload) in selected.into_iter().enumerate() {
-        let result = if !runnable(workload.store, workload.api) {
-            RowResult::NotAvailable("n/a (no --store in this build)".to_owned())
-        } else {
+        let server = if runnable(workload.store, workload.api) {
             eprintln!(
-                "bench: {} ({}), {} {}",
+                "bench: starting {} ({}), {} {}",
                 workload.name,
                 workload.store.label(),
                 workload.instances,
@@ -98,9 +110,31 @@ pub fn run(config: &SuiteConfig) -> Result<Report, BenchError> {
                 }
             );
             let launch = launch_for(config, &workload, has_store_flag, index)?;
-            RowResult::Measured(Box::new(measure_workload(
-                config, &launch, &workload, index,
-            )?))
+            Some(RowServer::start(config, &launch, &workload, index)?)
+        } else {
+            None
+        };
+        servers.push((workload, server));
+    }
+    let mut measured: Vec<Vec<_>> = servers.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for at in round_order(servers.len(), round) {
+            if let (workload, Some(server)) = &servers[at] {
+                eprintln!(
+                    "bench: round {} of {rounds}: {} ({})",
+                    round + 1,
+                    workload.name,
+                    workload.store.label()
+                );
+                measured[at].push(server.measure_round()?);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for ((workload, server), rounds) in servers.into_iter().zip(measured) {
+        let result = match server {
+            Some(server) => RowResult::Measured(Box::new(Measured::new(rounds, server.stop()?))),
+            None => RowResult::NotAvailable("n/a (no --store in this build)".to_owned()),
         };
         rows.push(Row { workload, result });
     }
@@ -124,5 +158,6 @@ pub fn run(config: &SuiteConfig) -> Result<Report, BenchError> {
         scale_note,
         router,
         plan,
+        rounds,
     })
 }

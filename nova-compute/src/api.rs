@@ -116,17 +116,17 @@ pub struct Call {
 impl Call {
     pub(crate) fn from_request(req: Request, cloud: &Cloud) -> Result<Call, ComputeError> {
         let version = ApiVersion::of(&req);
-        let context = RequestContext::of(&req).cloned();
         let request_id = RequestId::of(&req).map_or_else(
             || RequestId::generate().as_str().to_owned(),
             |id| id.as_str().to_owned(),
         );
         let script_name = ScriptName::of(&req).to_owned();
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        // Taken, not cloned: the request ends here.
+        let context = parts.extensions.remove::<RequestContext>();
         let args = parts
             .extensions
-            .get::<RoutingArgs>()
-            .cloned()
+            .remove::<RoutingArgs>()
             .ok_or_else(|| ComputeError::UnknownAction(String::new()))?;
         let url_project_id = args.param("project_id").map(str::to_owned);
         let (project_id, user_id, roles) = match (context, &url_project_id) {
@@ -150,8 +150,7 @@ impl Call {
             .get(HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .unwrap_or("localhost")
-            .to_owned();
+            .unwrap_or("localhost");
         let host_url = format!("http://{host}");
         let query = parts
             .uri
@@ -275,6 +274,19 @@ pub(crate) fn wrapped(key: &str, value: serde_json::Value) -> serde_json::Value 
     let mut object = serde_json::Map::with_capacity(1);
     object.insert(key.to_owned(), value);
     serde_json::Value::Object(object)
+}
+
+/// `{"KEY": value}` written straight out, for a value that is not a JSON
+/// tree (a [`ServerView`](crate::views::servers::ServerView)).
+pub(crate) struct Keyed<'a, T: ?Sized>(pub &'a str, pub &'a T);
+
+impl<T: Serialize + ?Sized> Serialize for Keyed<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut object = serializer.serialize_map(Some(1))?;
+        object.serialize_entry(self.0, self.1)?;
+        object.end()
+    }
 }
 
 /// An answer with no body: 202 or 204.

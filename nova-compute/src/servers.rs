@@ -12,7 +12,7 @@ use nova_router::Response;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::api::{empty, json, set_header, wrapped, Call};
+use crate::api::{empty, json, set_header, Call, Keyed};
 use crate::image_catalog::{find_image, Viewer};
 use crate::lookup::{
     change_server, details_of, find_server, is_gone, last_changed, project_of, record_action,
@@ -50,9 +50,9 @@ fn with_etag(mut response: Response, server: &Server) -> Response {
 
 async fn show(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let server = find_server(api, call, call.param("id"), Rule::ServersShow).await?;
-    let body = view::show(api, call, &server, api.clock.now(), Parts::show(call));
+    let view = view::ServerView::new(api, call, &server, api.clock.now(), Parts::show(call));
     Ok(with_etag(
-        json(StatusCode::OK, &wrapped("server", body)),
+        json(StatusCode::OK, &Keyed("server", &view)),
         &server,
     ))
 }
@@ -88,9 +88,9 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         },
     )
     .await?;
-    let body = view::show(api, call, &server, api.clock.now(), Parts::update(call));
+    let view = view::ServerView::new(api, call, &server, api.clock.now(), Parts::update(call));
     Ok(with_etag(
-        json(StatusCode::OK, &wrapped("server", body)),
+        json(StatusCode::OK, &Keyed("server", &view)),
         &server,
     ))
 }
@@ -697,27 +697,48 @@ async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, C
     };
     let page: Vec<&Row> = rows.iter().skip(start).take(listing.limit).collect();
     let parts = Parts::detail(call);
-    let servers: Vec<Value> = page
-        .iter()
-        .map(|row| {
-            if detail {
-                view::show(api, call, &row.server, now, parts)
-            } else {
-                view::basic(call, &row.server)
-            }
-        })
-        .collect();
-    let mut body = wrapped("servers", Value::Array(servers));
-    if listing.limit > 0 && page.len() == listing.limit {
-        if let Some(last) = page.last() {
+    let next = (listing.limit > 0 && page.len() == listing.limit)
+        .then(|| page.last())
+        .flatten()
+        .map(|last| {
             let collection = if detail { "servers/detail" } else { "servers" };
-            body["servers_links"] = json!([{
+            json!([{
                 "rel": "next",
                 "href": crate::pagination::next_link(call, &call.query, collection, &last.server.id.to_string()),
-            }]);
-        }
+            }])
+        });
+    if detail {
+        // Each server's view is written straight into the answer.
+        let servers: Vec<view::ServerView<'_>> = page
+            .iter()
+            .map(|row| view::ServerView::new(api, call, &row.server, now, parts))
+            .collect();
+        return Ok(json(
+            StatusCode::OK,
+            &ServerListing {
+                servers: &servers,
+                next,
+            },
+        ));
     }
+    let servers: Vec<Value> = page
+        .iter()
+        .map(|row| view::basic(call, &row.server))
+        .collect();
+    let body = ServerListing {
+        servers: &servers,
+        next,
+    };
     Ok(json(StatusCode::OK, &body))
+}
+
+/// `{"servers": [...], "servers_links": [next]}`, the links only when
+/// there is a next page.
+#[derive(serde::Serialize)]
+struct ServerListing<'a, T: serde::Serialize> {
+    servers: &'a [T],
+    #[serde(rename = "servers_links", skip_serializing_if = "Option::is_none")]
+    next: Option<Value>,
 }
 
 // ---- create --------------------------------------------------------------

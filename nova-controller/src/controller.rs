@@ -6,7 +6,8 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ETAG, LOCATION};
 use http::StatusCode;
 use nova_router::{
-    json_response, Fault, Request, Response, ResponseFuture, RoutingArgs, ScriptName, Service,
+    json_response, serialized_json_response, Fault, Request, Response, ResponseFuture, RoutingArgs,
+    ScriptName, Service,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -39,8 +40,15 @@ use crate::{Change, ControllerError, IfMatch, Instance, InstanceStore};
 /// that cannot tell (PostgreSQL) is listed every time.
 #[derive(Clone)]
 pub struct InstanceController {
+    // One `Arc` for everything a request needs, so that each request
+    // clones (and counts) one reference, not one per part.
+    shared: Arc<Shared>,
+}
+
+/// What every request of a controller works with.
+struct Shared {
     store: Arc<dyn InstanceStore>,
-    listing: Arc<ListingCache>,
+    listing: ListingCache,
 }
 
 /// The last serialised listing and the store generation it was read at.
@@ -87,14 +95,16 @@ impl InstanceController {
     /// A controller over `store`.
     pub fn new(store: Arc<dyn InstanceStore>) -> Self {
         InstanceController {
-            store,
-            listing: Arc::default(),
+            shared: Arc::new(Shared {
+                store,
+                listing: ListingCache::default(),
+            }),
         }
     }
 
     /// The store this controller works on.
     pub fn store(&self) -> &Arc<dyn InstanceStore> {
-        &self.store
+        &self.shared.store
     }
 
     /// The `index` answer: the kept one if the store has not changed since
@@ -107,7 +117,7 @@ impl InstanceController {
         // Read before listing: see InstanceStore::generation.
         let generation = store.generation();
         if let Some(body) = generation.and_then(|generation| listing.get(generation)) {
-            return Ok(json_body(StatusCode::OK, body));
+            return Ok(serialized_json_response(StatusCode::OK, body));
         }
         let instances = store.list().await?;
         let response = json_response(
@@ -122,28 +132,25 @@ impl InstanceController {
         Ok(response)
     }
 
-    async fn dispatch(
-        store: Arc<dyn InstanceStore>,
-        listing: Arc<ListingCache>,
-        req: Request,
-    ) -> Result<Response, ControllerError> {
+    async fn dispatch(shared: &Shared, req: Request) -> Result<Response, ControllerError> {
+        let Shared { store, listing } = shared;
         let args = req
             .extensions()
             .get::<RoutingArgs>()
             .ok_or(ControllerError::NotRouted)?;
         match args.action() {
-            "index" => Self::index(&*store, &listing).await,
+            "index" => Self::index(&**store, listing).await,
             "create" => {
                 let name = instance_name(&req)?;
                 let instance = Instance::new(name);
-                store.insert(instance.clone()).await?;
+                // The answer is made before the store takes the instance,
+                // so it need not be copied; it is sent only if the store
+                // took it.
                 let mut response = one_instance(StatusCode::CREATED, &instance);
-                // Under a URL map the API is mounted below a prefix, which
-                // the client needs to reach the new instance.
-                let location = format!("{}/instances/{}", ScriptName::of(&req), instance.id);
-                if let Ok(location) = HeaderValue::from_str(&location) {
+                if let Some(location) = location(ScriptName::of(&req), instance.id) {
                     response.headers_mut().insert(LOCATION, location);
                 }
+                store.insert(instance).await?;
                 Ok(response)
             }
             "show" => {
@@ -190,17 +197,6 @@ impl InstanceController {
     }
 }
 
-/// A JSON answer with a body serialised earlier.
-fn json_body(status: StatusCode, body: Bytes) -> Response {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(nova_router::JSON_CONTENT_TYPE),
-    );
-    response
-}
-
 /// `{"instance": {…}}` with the instance's `ETag`.
 fn one_instance(status: StatusCode, instance: &Instance) -> Response {
     let mut response = json_response(status, &OneInstance { instance });
@@ -208,10 +204,35 @@ fn one_instance(status: StatusCode, instance: &Instance) -> Response {
     response
 }
 
+/// `{mount}/instances/{id}`: under a URL map the API is mounted below a
+/// prefix, which the client needs to reach the new instance.
+fn location(mount: &str, id: Uuid) -> Option<HeaderValue> {
+    const COLLECTION: &str = "/instances/";
+    let mut text =
+        String::with_capacity(mount.len() + COLLECTION.len() + uuid::fmt::Hyphenated::LENGTH);
+    text.push_str(mount);
+    text.push_str(COLLECTION);
+    text.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+    // Handed over rather than copied; a mount point is a path, so always a
+    // valid header value.
+    HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
+}
+
 /// The strong entity tag of a version: `"7"`.
-fn etag(version: u64) -> HeaderValue {
+fn etag(mut version: u64) -> HeaderValue {
+    // Written by hand: every answer about an instance carries one.
+    let mut text = [b'"'; 22];
+    let mut start = text.len() - 1;
+    loop {
+        start -= 1;
+        text[start] = b'0' + (version % 10) as u8;
+        version /= 10;
+        if version == 0 {
+            break;
+        }
+    }
     // Digits and quotes are always a valid header value.
-    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+    HeaderValue::from_bytes(&text[start - 1..]).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
 /// The instance id of the route, as a UUID. Only the canonical hyphenated
@@ -236,10 +257,9 @@ impl Service<Request> for InstanceController {
     type Future = ResponseFuture;
 
     fn call(&self, req: Request) -> Self::Future {
-        let store = self.store.clone();
-        let listing = self.listing.clone();
+        let shared = self.shared.clone();
         Box::pin(async move {
-            Ok(match Self::dispatch(store, listing, req).await {
+            Ok(match Self::dispatch(&shared, req).await {
                 Ok(response) => response,
                 Err(error) => {
                     // A 5xx tells the client only our fixed words (see

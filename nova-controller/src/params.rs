@@ -4,6 +4,8 @@
 //! body merged; nova-rs also reads JSON, both flat (`{"name": …}`) and in
 //! Nova's envelope (`{"instance": {"name": …}}`).
 
+use std::borrow::Cow;
+
 use http::header::CONTENT_TYPE;
 use nova_router::Request;
 use percent_encoding::percent_decode;
@@ -105,27 +107,37 @@ fn name_from_form(text: &[u8], is_body: bool) -> Result<Option<String>, Controll
         let key = decode_form_component(key)?;
         if key != "name" {
             if is_body {
-                return Err(RequestBodyError::UnexpectedField(key).into());
+                return Err(RequestBodyError::UnexpectedField(key.into_owned()).into());
             }
             continue;
         }
         if name.is_some() {
             return Err(NameError::Repeated.into());
         }
-        name = Some(decode_form_component(value)?);
+        name = Some(decode_form_component(value)?.into_owned());
     }
     Ok(name)
 }
 
-fn decode_form_component(raw: &[u8]) -> Result<String, ControllerError> {
+fn decode_form_component(raw: &[u8]) -> Result<Cow<'_, str>, ControllerError> {
+    let not_utf8 = |_| -> ControllerError {
+        RequestBodyError::Malformed("form data is not valid UTF-8 once decoded".to_owned()).into()
+    };
+    // Most components (the key `name`, a plain name) have nothing to
+    // decode: they are read in place.
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(not_utf8);
+    }
     let spaced: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
     let decoded: Vec<u8> = percent_decode(&spaced).collect();
-    String::from_utf8(decoded).map_err(|_| {
-        RequestBodyError::Malformed("form data is not valid UTF-8 once decoded".to_owned()).into()
-    })
+    String::from_utf8(decoded)
+        .map(Cow::Owned)
+        .map_err(|error| not_utf8(error.utf8_error()))
 }
 
 fn name_from_json(body: &[u8]) -> Result<Option<String>, ControllerError> {

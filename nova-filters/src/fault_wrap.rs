@@ -36,8 +36,8 @@ impl<S: NovaService> Service<Request> for FaultWrap<S> {
     type Future = ResponseFuture;
 
     fn call(&self, req: Request) -> Self::Future {
-        let inner = self.inner.clone();
-        Box::pin(async move { Ok(call_catching_panics(&*inner, req).await) })
+        let answer = call_catching_panics(&*self.inner, req);
+        Box::pin(async move { Ok(answer.await) })
     }
 }
 

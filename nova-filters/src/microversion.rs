@@ -69,7 +69,7 @@ impl<S> Microversions<S> {
 /// The version string the headers carry, as `microversion_parse` finds it:
 /// the standard header's entry for `compute` first, else the last entry of
 /// the legacy header.
-fn requested(headers: &HeaderMap) -> Option<String> {
+fn requested(headers: &HeaderMap) -> Option<&str> {
     let standard = headers
         .get_all(OPENSTACK_API_VERSION)
         .iter()
@@ -79,7 +79,7 @@ fn requested(headers: &HeaderMap) -> Option<String> {
             let (service, version) = entry.trim().split_once(char::is_whitespace)?;
             service
                 .eq_ignore_ascii_case(SERVICE_TYPE)
-                .then(|| version.trim().to_owned())
+                .then(|| version.trim())
         });
     standard.or_else(|| {
         let legacy = headers
@@ -88,8 +88,36 @@ fn requested(headers: &HeaderMap) -> Option<String> {
             .rev()
             .find_map(|value| value.to_str().ok())?;
         let last = legacy.rsplit(',').next()?.trim();
-        (!last.is_empty()).then(|| last.to_owned())
+        (!last.is_empty()).then_some(last)
     })
+}
+
+/// The values of both version headers, `compute 2.47` and `2.47`, written
+/// by hand rather than formatted: every answer of the API carries them.
+fn version_headers(version: ApiVersion) -> (HeaderValue, HeaderValue) {
+    // "compute " and two numbers of at most five digits around a dot.
+    let mut text = [0u8; SERVICE_TYPE.len() + 1 + 11];
+    text[..SERVICE_TYPE.len()].copy_from_slice(SERVICE_TYPE.as_bytes());
+    text[SERVICE_TYPE.len()] = b' ';
+    let start = SERVICE_TYPE.len() + 1;
+    let mut end = start;
+    for (index, number) in [version.major(), version.minor()].into_iter().enumerate() {
+        if index == 1 {
+            text[end] = b'.';
+            end += 1;
+        }
+        let digits = number.checked_ilog10().unwrap_or(0) as usize + 1;
+        let mut rest = number;
+        for digit in text[end..end + digits].iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        end += digits;
+    }
+    // Letters, a space, digits and a dot are always a valid header value.
+    let value =
+        |bytes: &[u8]| HeaderValue::from_bytes(bytes).unwrap_or(HeaderValue::from_static("2.1"));
+    (value(&text[..end]), value(&text[start..end]))
 }
 
 impl<S: NovaService> Service<Request> for Microversions<S> {
@@ -107,15 +135,10 @@ impl<S: NovaService> Service<Request> for Microversions<S> {
         Box::pin(async move {
             let mut response = response.await?;
             let headers = response.headers_mut();
-            // A version is digits and a dot: always a valid header value.
-            if let (Ok(standard), Ok(legacy)) = (
-                HeaderValue::from_str(&format!("{SERVICE_TYPE} {version}")),
-                HeaderValue::from_str(&version.to_string()),
-            ) {
-                headers.insert(OPENSTACK_API_VERSION, standard);
-                headers.insert(NOVA_API_VERSION, legacy);
-                headers.append(VARY, HeaderValue::from_static(VARIES_ON));
-            }
+            let (standard, legacy) = version_headers(version);
+            headers.insert(OPENSTACK_API_VERSION, standard);
+            headers.insert(NOVA_API_VERSION, legacy);
+            headers.append(VARY, HeaderValue::from_static(VARIES_ON));
             Ok(response)
         })
     }
@@ -244,6 +267,20 @@ mod tests {
             assert_eq!(body[kind]["message"], message, "{body}");
             assert_eq!(body[kind]["code"], status);
             assert!(!response.headers().contains_key("openstack-api-version"));
+        }
+    }
+
+    #[test]
+    fn version_headers_name_the_service_then_the_version() {
+        for (major, minor, legacy) in [
+            (2, 1, "2.1"),
+            (2, 100, "2.100"),
+            (65535, 65535, "65535.65535"),
+            (1, 0, "1.0"),
+        ] {
+            let (standard, plain) = version_headers(ApiVersion::new(major, minor));
+            assert_eq!(standard, format!("compute {legacy}").as_str());
+            assert_eq!(plain, legacy);
         }
     }
 

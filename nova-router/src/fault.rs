@@ -9,7 +9,8 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 use crate::Response;
 
@@ -96,11 +97,28 @@ impl Fault {
 
     /// The JSON response for this fault.
     pub fn into_response(self) -> Response {
-        let kind = self.kind();
-        let body = serde_json::json!({
-            kind: { "code": self.status.as_u16(), "message": self.message }
-        });
-        json_response(self.status, &body)
+        json_response(self.status, &self)
+    }
+}
+
+/// `{"<kind>": {"code": <status>, "message": "<message>"}}`, written
+/// straight to the output rather than built as a `serde_json::Value` first.
+impl Serialize for Fault {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Detail<'a> {
+            code: u16,
+            message: &'a str,
+        }
+        let mut body = serializer.serialize_map(Some(1))?;
+        body.serialize_entry(
+            &self.kind(),
+            &Detail {
+                code: self.status.as_u16(),
+                message: &self.message,
+            },
+        )?;
+        body.end()
     }
 }
 
@@ -194,21 +212,44 @@ pub fn method_not_allowed(method: &http::Method, allowed: &[http::Method]) -> Re
     response
 }
 
+/// How many headers a response's map has room for from the start.
+const RESPONSE_HEADERS: usize = 10;
+
 /// A JSON response with the given status.
 ///
 /// Serialising the value cannot fail for the plain data nova-rs answers with;
 /// should it ever, the client gets a 500 fault rather than a broken body.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
-    let (status, body) = match serde_json::to_vec(value) {
-        Ok(body) => (status, body),
+    // Room for a typical single-resource answer, so that one is written
+    // without growing the buffer (serde_json's own start is 128 bytes).
+    let mut body = Vec::with_capacity(512);
+    let (status, body) = match serde_json::to_writer(&mut body, value) {
+        Ok(()) => (status, body),
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             br#"{"computeFault":{"code":500,"message":"the response could not be serialised"}}"#
                 .to_vec(),
         ),
     };
-    let mut response = Response::new(Bytes::from(body));
+    serialized_json_response(status, Bytes::from(body))
+}
+
+/// A JSON response with the given status and a body serialised earlier (a
+/// listing kept while nothing changes, a fault that never changes).
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::StatusCode;
+///
+/// let response = nova_router::serialized_json_response(StatusCode::OK, Bytes::from_static(b"{}"));
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// ```
+pub fn serialized_json_response(status: StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
+    // Room for the headers the filters on the way out add (request ids,
+    // microversion, `Vary`), so that the map is not grown and rehashed.
+    *response.headers_mut() = http::HeaderMap::with_capacity(RESPONSE_HEADERS);
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
@@ -251,6 +292,15 @@ mod tests {
             let status = StatusCode::from_u16(code).unwrap();
             assert_eq!(Fault::new(status, "x").kind(), kind, "status {code}");
         }
+    }
+
+    #[test]
+    fn a_fault_body_is_the_kind_then_code_and_message_escaped_as_json() {
+        let response = Fault::new(StatusCode::IM_A_TEAPOT, "say \"hi\"\n").into_response();
+        assert_eq!(
+            std::str::from_utf8(response.body()).unwrap(),
+            r#"{"imATeapot":{"code":418,"message":"say \"hi\"\n"}}"#
+        );
     }
 
     #[test]

@@ -65,7 +65,9 @@ mod urlmap;
 pub use api_version::{ApiVersion, ApiVersionRange, MalformedApiVersion};
 pub use context::RequestContext;
 pub use error::{MapperError, MatchError};
-pub use fault::{json_response, method_not_allowed, Fault, JSON_CONTENT_TYPE};
+pub use fault::{
+    json_response, method_not_allowed, serialized_json_response, Fault, JSON_CONTENT_TYPE,
+};
 pub use mapper::Mapper;
 pub use middleware::RoutesMiddleware;
 pub use mount::{OriginalUri, ScriptName};

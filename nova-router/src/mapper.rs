@@ -3,8 +3,11 @@
 //! Matching is `route-recognizer`'s; this module adds what it leaves out:
 //! method conditions, `{name}` templates checked when a route is connected
 //! (`template`), percent-decoding of path parameters and errors a caller
-//! can match on.
+//! can match on. Most requests are matched through route-recognizer's
+//! answers recorded per path shape when routes are connected (`presplit`),
+//! rather than by walking its NFA again for every request.
 
+mod presplit;
 mod template;
 
 use std::collections::HashMap;
@@ -14,6 +17,7 @@ use http::Method;
 use percent_encoding::percent_decode_str;
 
 use crate::{MapperError, MatchError, RoutingArgs};
+use presplit::{Lookup, PresplitTable};
 use template::parse_template;
 
 #[derive(Debug)]
@@ -73,6 +77,9 @@ pub struct Mapper {
     /// The parameter name a leading project-id segment is recognised as,
     /// if this table is a project mapper (see [`Mapper::project_mapper`]).
     project_param: Option<String>,
+    /// route-recognizer's answers by path shape, kept up to date by
+    /// [`Mapper::connect`].
+    presplit: PresplitTable,
 }
 
 impl fmt::Debug for Mapper {
@@ -161,6 +168,7 @@ impl Mapper {
                 let index = self.routes.len();
                 self.recognizer.add(&parsed.recognizer_pattern, index);
                 self.shapes.insert(parsed.shape, index);
+                self.presplit.learn(&parsed.segments);
                 self.routes.push(Route {
                     template: template.to_owned(),
                     param_names: parsed.param_names,
@@ -168,6 +176,7 @@ impl Mapper {
                     rank: parsed.rank,
                     actions: Vec::new(),
                 });
+                self.record_shapes();
                 index
             }
         };
@@ -209,6 +218,20 @@ impl Mapper {
         Ok(args)
     }
 
+    /// Asks route-recognizer what each route's shape matches, after the
+    /// table changed: a new route may outrank an older one on some paths.
+    fn record_shapes(&mut self) {
+        self.presplit.clear_routes();
+        for route in &self.routes {
+            let Some(path) = self.presplit.representative(&route.segments) else {
+                continue;
+            };
+            if let Ok(matched) = self.recognizer.recognize(&path) {
+                self.presplit.record(&path, **matched.handler());
+            }
+        }
+    }
+
     fn recognize_route(&self, method: &Method, path: &str) -> Result<RoutingArgs, MatchError> {
         // route-recognizer computes `char - 1` and overflows on NUL. No
         // HTTP request carries a raw NUL in its path, so none can match.
@@ -216,36 +239,36 @@ impl Mapper {
             return Err(MatchError::NotFound);
         }
         let normalized = normalize_unreserved(path);
-        let matched = self
-            .recognizer
-            .recognize(&normalized)
-            .map_err(|_| MatchError::NotFound)?;
-        let route = &self.routes[**matched.handler()];
-        let action = route
-            .actions
-            .iter()
-            .find(|(m, _)| m == method)
-            .or_else(|| {
-                (method == Method::HEAD)
-                    .then(|| route.actions.iter().find(|(m, _)| m == Method::GET))
-                    .flatten()
-            })
-            .map(|(_, action)| action.clone());
-        let Some(action) = action else {
-            return Err(MatchError::MethodNotAllowed {
-                allowed: allowed_methods(route),
-            });
-        };
-        let params = matched.params();
-        let mut decoded = Vec::with_capacity(route.param_names.len());
-        for name in &route.param_names {
-            let raw = params.find(name).unwrap_or_default();
-            let value = percent_decode_str(raw)
-                .decode_utf8()
-                .map_err(|_| MatchError::InvalidParameterEncoding { name: name.clone() })?;
-            decoded.push((name.clone(), value.into_owned()));
+        let split = self.presplit.split(&normalized);
+        let lookup = split
+            .as_ref()
+            .map_or(Lookup::Walk, |split| self.presplit.lookup(split));
+        match (lookup, &split) {
+            (Lookup::Route(index), Some(split)) => {
+                let route = &self.routes[index];
+                let raw_params = route
+                    .segments
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, segment)| segment.is_none())
+                    .map(|(position, _)| split.segment(position));
+                routing_args(route, method, raw_params)
+            }
+            (Lookup::NoRoute, _) => Err(MatchError::NotFound),
+            _ => {
+                let matched = self
+                    .recognizer
+                    .recognize(&normalized)
+                    .map_err(|_| MatchError::NotFound)?;
+                let route = &self.routes[**matched.handler()];
+                let params = matched.params();
+                let raw_params = route
+                    .param_names
+                    .iter()
+                    .map(|name| params.find(name).unwrap_or_default());
+                routing_args(route, method, raw_params)
+            }
         }
-        Ok(RoutingArgs::new(action, decoded))
     }
 
     /// The connected routes as (template, method, action), in connection
@@ -259,6 +282,45 @@ impl Mapper {
                 .map(move |(method, action)| (route.template.as_str(), method, action.as_str()))
         })
     }
+}
+
+/// The arguments of a request for `method` that matched `route`, whose
+/// parameters have the raw (percent-encoded) values `raw_params`, in
+/// template order.
+fn routing_args<'a>(
+    route: &Route,
+    method: &Method,
+    raw_params: impl Iterator<Item = &'a str>,
+) -> Result<RoutingArgs, MatchError> {
+    let action = route
+        .actions
+        .iter()
+        .find(|(m, _)| m == method)
+        .or_else(|| {
+            (method == Method::HEAD)
+                .then(|| route.actions.iter().find(|(m, _)| m == Method::GET))
+                .flatten()
+        })
+        .map(|(_, action)| action.clone());
+    let Some(action) = action else {
+        return Err(MatchError::MethodNotAllowed {
+            allowed: allowed_methods(route),
+        });
+    };
+    let mut decoded = Vec::with_capacity(route.param_names.len());
+    for (name, raw) in route.param_names.iter().zip(raw_params) {
+        // Most values (ids) have nothing to decode, which one scan tells.
+        let value = if raw.contains('%') {
+            percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| MatchError::InvalidParameterEncoding { name: name.clone() })?
+                .into_owned()
+        } else {
+            raw.to_owned()
+        };
+        decoded.push((name.clone(), value));
+    }
+    Ok(RoutingArgs::new(action, decoded))
 }
 
 /// `/6f70/servers` -> `("6f70", "/servers")` when the first segment is a

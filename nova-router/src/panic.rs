@@ -7,6 +7,7 @@
 //! it; a server places it at its edge as the last resort.
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
@@ -19,6 +20,10 @@ pub const PANIC_MESSAGE: &str = "the server failed to handle the request";
 /// Calls `service` with `req`; a panic in the call or in the future it
 /// returns is logged and answered 500 `computeFault` with [`PANIC_MESSAGE`].
 ///
+/// The service is called at once and the future returned owns what it
+/// needs, so a caller need not keep the service (or a counted reference to
+/// it) alive while the answer is awaited.
+///
 /// ```
 /// use nova_router::{call_catching_panics, service_fn, Request};
 ///
@@ -28,18 +33,29 @@ pub const PANIC_MESSAGE: &str = "the server failed to handle the request";
 /// assert_eq!(call_catching_panics(&app, req).await.status(), 500);
 /// # });
 /// ```
-pub async fn call_catching_panics<S: NovaService + ?Sized>(service: &S, req: Request) -> Response {
-    // The call itself may panic as well as the future it returns, so both
-    // happen inside the guarded future.
-    let guarded = AssertUnwindSafe(async move { service.call(req).await }).catch_unwind();
-    match guarded.await {
-        Ok(Ok(response)) => response,
-        Ok(Err(never)) => match never {},
-        Err(panic) => {
-            tracing::error!(reason = %reason(&*panic), "a handler panicked; answering 500");
-            Fault::internal(PANIC_MESSAGE).into_response()
+pub fn call_catching_panics<S: NovaService + ?Sized>(
+    service: &S,
+    req: Request,
+) -> impl Future<Output = Response> + Send + 'static {
+    // The call itself may panic as well as the future it returns.
+    let called = std::panic::catch_unwind(AssertUnwindSafe(|| service.call(req)));
+    async move {
+        let future = match called {
+            Ok(future) => future,
+            Err(panic) => return panic_response(&*panic),
+        };
+        match AssertUnwindSafe(future).catch_unwind().await {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(panic) => panic_response(&*panic),
         }
     }
+}
+
+/// Logs a panic and answers it.
+fn panic_response(panic: &(dyn Any + Send)) -> Response {
+    tracing::error!(reason = %reason(panic), "a handler panicked; answering 500");
+    Fault::internal(PANIC_MESSAGE).into_response()
 }
 
 /// The text of a panic's payload.

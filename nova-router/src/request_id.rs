@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use crate::Request;
 
+/// What every request id starts with.
+const PREFIX: &str = "req-";
+
 /// A request's id, `req-<uuid v4>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(String);
@@ -15,7 +18,13 @@ pub struct RequestId(String);
 impl RequestId {
     /// A fresh id.
     pub fn generate() -> Self {
-        RequestId(format!("req-{}", Uuid::new_v4()))
+        // Written into a buffer of its exact size rather than through
+        // `format!`: every request of a pipeline with ids gets one.
+        let mut text = String::with_capacity(PREFIX.len() + uuid::fmt::Hyphenated::LENGTH);
+        text.push_str(PREFIX);
+        let mut buffer = Uuid::encode_buffer();
+        text.push_str(Uuid::new_v4().hyphenated().encode_lower(&mut buffer));
+        RequestId(text)
     }
 
     /// The id as text.

@@ -5,12 +5,17 @@
 //! method, the path the client sent (never the query string, which may
 //! carry user data, nor any header, which may carry a token), the status,
 //! the latency in microseconds from the request's arrival, and the request
-//! id a `request_id` filter gave it, when there is one.
+//! id a `request_id` filter gave it, when there is one. The program's log
+//! format ([`LogFormat`](crate::LogFormat)) writes this line without the
+//! general formatter's cost.
 
 use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode};
 use nova_filters::OPENSTACK_REQUEST_ID;
+
+/// The tracing target of the access log's lines.
+pub(crate) const ACCESS_LOG_TARGET: &str = "nova::access";
 
 /// Writes the access-log line of one request, given its answer's headers.
 pub(crate) fn log_request(
@@ -27,7 +32,7 @@ pub(crate) fn log_request(
         .and_then(|value| value.to_str().ok())
         .map(tracing::field::display);
     tracing::info!(
-        target: "nova::access",
+        target: ACCESS_LOG_TARGET,
         method = %method,
         path = %path,
         status = status.as_u16(),

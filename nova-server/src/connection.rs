@@ -8,6 +8,12 @@
 //! request is being handled (then no limit applies: the handler and the body
 //! timeout govern). A read that would wait past a deadline fails with
 //! `TimedOut`, and hyper closes the connection.
+//!
+//! The clock is read only when a read has to wait and a deadline applies,
+//! not for every read and write: bytes moving are noted, and stamped with
+//! the time at that wait, which follows them within the same turn of the
+//! connection's task. Reading the clock several times per request was a
+//! visible part of a small request's cost.
 
 use std::future::Future;
 use std::io;
@@ -70,6 +76,12 @@ pub(crate) struct TimedIo<T> {
     /// When the first byte of a not yet dispatched request arrived.
     request_started: Option<Instant>,
     seen_dispatched: u64,
+    /// Bytes moved (or a request was dispatched) since `last_activity`
+    /// was stamped: it is the time of the next wait.
+    activity_unstamped: bool,
+    /// The first byte of a request arrived and `request_started` is the
+    /// time of the next wait.
+    request_start_unstamped: bool,
 }
 
 impl<T> TimedIo<T> {
@@ -83,17 +95,30 @@ impl<T> TimedIo<T> {
             last_activity: now,
             request_started: None,
             seen_dispatched: 0,
+            activity_unstamped: false,
+            request_start_unstamped: false,
         }
     }
 
     /// Catches up with requests dispatched since the last look: the bytes
     /// that started them have been used, so their header clock stops.
-    fn observe_dispatches(&mut self, now: Instant) {
+    fn observe_dispatches(&mut self) {
         let dispatched = self.activity.dispatched.load(Ordering::Acquire);
         if dispatched != self.seen_dispatched {
             self.seen_dispatched = dispatched;
             self.request_started = None;
+            self.request_start_unstamped = false;
+            self.activity_unstamped = true;
+        }
+    }
+
+    /// Gives what happened since the last wait its time, `now`.
+    fn stamp(&mut self, now: Instant) {
+        if std::mem::take(&mut self.activity_unstamped) {
             self.last_activity = now;
+        }
+        if std::mem::take(&mut self.request_start_unstamped) {
+            self.request_started = Some(now);
         }
     }
 
@@ -122,28 +147,30 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         let before = buf.filled().len();
-        let now = Instant::now();
-        this.observe_dispatches(now);
+        this.observe_dispatches();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(result) => {
                 if buf.filled().len() > before {
-                    this.last_activity = now;
+                    this.activity_unstamped = true;
                     if this.request_started.is_none()
                         && this.activity.in_flight.load(Ordering::Acquire) == 0
                     {
-                        this.request_started = Some(now);
+                        this.request_start_unstamped = true;
                     }
                 }
                 Poll::Ready(result)
             }
             Poll::Pending => {
+                // With a request in flight no deadline applies, and the
+                // time is not needed.
+                if this.activity.in_flight.load(Ordering::Acquire) > 0 {
+                    return this.wait_for_request(cx);
+                }
+                let now = Instant::now();
+                this.stamp(now);
                 let Some((deadline, reason)) = this.deadline() else {
-                    this.activity.reader.register(cx.waker());
-                    // The request may have finished in between.
-                    if this.activity.in_flight.load(Ordering::Acquire) == 0 {
-                        cx.waker().wake_by_ref();
-                    }
-                    return Poll::Pending;
+                    // A request was dispatched in between.
+                    return this.wait_for_request(cx);
                 };
                 if deadline <= now {
                     return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, reason)));
@@ -160,6 +187,18 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
     }
 }
 
+impl<T> TimedIo<T> {
+    /// Waits, without a deadline, for the request in flight to finish.
+    fn wait_for_request(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.activity.reader.register(cx.waker());
+        // The request may have finished in between.
+        if self.activity.in_flight.load(Ordering::Acquire) == 0 {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+}
+
 impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -169,7 +208,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         let this = &mut *self;
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.last_activity = Instant::now();
+            this.activity_unstamped = true;
         }
         result
     }
@@ -182,7 +221,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         let this = &mut *self;
         let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.last_activity = Instant::now();
+            this.activity_unstamped = true;
         }
         result
     }

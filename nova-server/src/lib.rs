@@ -40,6 +40,8 @@ mod connection;
 mod edge;
 mod factories;
 mod log_clock;
+mod log_format;
+mod log_writer;
 mod oversize;
 mod pipeline;
 mod server;
@@ -58,6 +60,8 @@ pub use config::{
 pub use edge::{Edge, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 pub use factories::{registry, Overrides};
 pub use log_clock::LogClock;
+pub use log_format::LogFormat;
+pub use log_writer::{PerThreadWriter, ThreadHandle};
 pub use pipeline::Pipeline;
 pub use server::{
     RunningServer, Server, ServerConfig, ServerError, DEFAULT_HEADER_READ_TIMEOUT,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use nova_auth::Tokens;
 use nova_server::{
-    load, ConfigSource, LoadedConfig, LogClock, Overrides, Server, ServerConfig,
+    load, ConfigSource, LoadedConfig, LogFormat, Overrides, PerThreadWriter, Server, ServerConfig,
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
 };
@@ -101,24 +101,32 @@ struct Args {
     store: Option<String>,
 }
 
+/// The log writer's buffer: see `main`.
+const LOG_BUFFER_BYTES: usize = 64 * 1024;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     // Log lines (one per request in the access log) are handed to a thread
     // that writes them, so no request waits on stderr; it writes them in
     // batches and flushes after each. Lines are never dropped: when the
     // queue is full, logging waits. The guard flushes what is queued when
-    // main returns, so it lives until then.
+    // main returns, so it lives until then. A batch under load is many
+    // lines; a buffer of 64 KiB writes it in one system call where the
+    // default 8 KiB took several.
     let (writer, _flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("nova-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+        .finish(std::io::BufWriter::with_capacity(
+            LOG_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(writer)
-        .with_timer(LogClock)
+        .with_writer(PerThreadWriter::new(writer))
         .with_ansi(std::io::stderr().is_terminal())
+        .event_format(LogFormat::default())
         .init();
 
     // Load and check the file: every section and key, nothing opened. A

@@ -5,6 +5,12 @@
 //! contain one of the words, with their baselines, the scale run only if
 //! one is `scale`, and no micro-benchmarks: `--only server` is the compute
 //! API's workloads.
+//!
+//! `--profile WORKLOAD` (`show`, `show@sqlite`, …) runs that one workload
+//! instead, with `perf record -g` attached to its server, on the
+//! `profiling` cargo profile (release with debug information, in
+//! `target/profiling`) built with frame pointers so perf can walk the
+//! stacks; the release build the suite measures is left as it is.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -20,6 +26,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut save = false;
     let mut connections = "64".to_owned();
     let mut only = None;
+    let mut profile = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -42,6 +49,14 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
                         .clone(),
                 );
             }
+            "--profile" => {
+                profile = Some(
+                    rest.next()
+                        .filter(|workload| !workload.is_empty())
+                        .ok_or("--profile needs a workload, e.g. --profile show or --profile show@sqlite")?
+                        .clone(),
+                );
+            }
             other => return Err(format!("unknown bench option {other:?}")),
         }
     }
@@ -50,6 +65,12 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     }
     if only.is_some() && save {
         return Err("--save records full runs only; drop --only".to_owned());
+    }
+    if let Some(workload) = &profile {
+        if save || only.is_some() {
+            return Err("--profile runs one workload; drop --save and --only".to_owned());
+        }
+        return run_profile(root, workload, quick, &connections);
     }
     // One build for everything, so that the servers and the micro-benchmarks
     // share one feature resolution and no dependency is compiled twice. The
@@ -83,13 +104,71 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         cargo(root, &criterion)?;
     }
 
-    let release = target_dir(root).join("release");
-    let server = release.join("nova-server");
-    let suite = release.join("nova-bench");
     let criterion_dir = target_dir(root).join("criterion");
+    let mut command = suite_command(root, &target_dir(root).join("release"), &connections);
+    if quick {
+        command.arg("--quick");
+    }
+    if save {
+        command.arg("--save").arg(root.join(RESULTS_DIR));
+    }
+    match &only {
+        Some(words) => command.arg("--only").arg(words),
+        None => command.arg("--criterion-dir").arg(&criterion_dir),
+    };
+    run_suite(command)
+}
+
+/// `--profile WORKLOAD`: the profiling build, then `nova-bench suite
+/// --profile`, pinned as the suite is.
+fn run_profile(root: &Path, workload: &str, quick: bool, connections: &str) -> Result<(), String> {
+    // Before a build of several minutes, the one thing it needs.
+    if !Command::new("perf")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
+    {
+        return Err(
+            "--profile needs Linux perf, and `perf --version` does not run here (Debian: apt-get install linux-perf)"
+                .to_owned(),
+        );
+    }
+    // Frame pointers in every crate of this build only: `perf record -g`
+    // walks the stacks by them. The build has a directory of its own, so
+    // the release build keeps its flags.
+    let rustflags = match env::var("RUSTFLAGS") {
+        Ok(flags) if !flags.trim().is_empty() => format!("{flags} -C force-frame-pointers=yes"),
+        _ => "-C force-frame-pointers=yes".to_owned(),
+    };
+    crate::cargo_with_env(
+        root,
+        &[
+            "build",
+            "--profile",
+            "profiling",
+            "--bins",
+            "--package",
+            "nova-server",
+            "--package",
+            "nova-bench",
+        ],
+        &[("RUSTFLAGS", &rustflags)],
+    )?;
+    let mut command = suite_command(root, &target_dir(root).join("profiling"), connections);
+    command.arg("--profile").arg(workload);
+    if quick {
+        command.arg("--quick");
+    }
+    run_suite(command)
+}
+
+/// `nova-bench suite` from `bin`, measuring `bin`'s nova-server over
+/// `connections` connections; on a machine with two or more CPUs the
+/// servers get CPU 0 and the load generator CPU 1, so neither steals the
+/// other's time.
+fn suite_command(root: &Path, bin: &Path, connections: &str) -> Command {
+    let suite = bin.join("nova-bench");
     let mut command = match pinning() {
-        // On a machine with two or more CPUs the servers get CPU 0 and the
-        // load generator CPU 1, so neither steals the other's time.
         Some((server_cpus, load_cpus)) => {
             let mut command = Command::new("taskset");
             command.args(["-c", load_cpus]).arg(&suite).arg("suite");
@@ -104,22 +183,16 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     };
     command
         .arg("--server")
-        .arg(&server)
+        .arg(bin.join("nova-server"))
         .arg("--connections")
-        .arg(&connections)
+        .arg(connections)
         .arg("--work-dir")
         .arg(target_dir(root).join("bench"))
         .current_dir(root);
-    if quick {
-        command.arg("--quick");
-    }
-    if save {
-        command.arg("--save").arg(root.join(RESULTS_DIR));
-    }
-    match &only {
-        Some(words) => command.arg("--only").arg(words),
-        None => command.arg("--criterion-dir").arg(&criterion_dir),
-    };
+    command
+}
+
+fn run_suite(mut command: Command) -> Result<(), String> {
     println!("xtask: {command:?}");
     let status = command
         .status()

@@ -7,11 +7,13 @@
 //!   runs.
 //! - `cargo xtask fuzz [--time SECONDS]`: every cargo-fuzz target in `fuzz/`
 //!   for that long each (default 60).
-//! - `cargo xtask bench [--quick] [--save] [--connections N]`: builds in
-//!   release mode, runs the router micro-benchmarks (criterion), then the
-//!   `nova-bench` suite against the real `nova-server` binary and a bare hyper
-//!   baseline, and prints the report; `--save` writes it to
-//!   `bench/results/YYYY-MM-DD.md`.
+//! - `cargo xtask bench [--quick] [--save] [--connections N] [--only WORDS]`:
+//!   builds in release mode, runs the router micro-benchmarks (criterion),
+//!   then the `nova-bench` suite against the real `nova-server` binary and a
+//!   bare hyper baseline, in interleaved rounds, and prints the report of
+//!   medians with the targets; `--save` writes it to
+//!   `bench/results/YYYY-MM-DD.md`. `cargo xtask bench --profile WORKLOAD
+//!   [--quick]` runs one workload under `perf record -g` instead.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -51,7 +53,10 @@ fn main() -> ExitCode {
         Some("help" | "--help" | "-h") | None => {
             println!("usage: cargo xtask test");
             println!("       cargo xtask fuzz [--time SECONDS]");
-            println!("       cargo xtask bench [--quick] [--save] [--connections N]");
+            println!(
+                "       cargo xtask bench [--quick] [--save] [--connections N] [--only WORDS]"
+            );
+            println!("       cargo xtask bench --profile WORKLOAD[@sqlite] [--quick]");
             return ExitCode::SUCCESS;
         }
         Some(other) => Err(format!("unknown command {other:?}; try `cargo xtask help`")),

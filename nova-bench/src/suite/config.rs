@@ -32,11 +32,26 @@ pub struct SuiteConfig {
 }
 
 impl SuiteConfig {
+    /// How many rounds each workload row runs: the five, two in a
+    /// brief run.
+    pub(super) fn rounds(&self) -> usize {
+        if self.quick {
+            2
+        } else {
+            5
+        }
+    }
+
+    /// One round of a workload: its warm-up (fresh connections to a server
+    /// that has just sat idle while the other rows ran) and its measured
+    /// time. A full run measures each row 10 s in all, as a single run
+    /// did before rounds; a brief one stays under three minutes on two
+    /// cores, criterion and the scale run included.
     pub(super) fn plan(&self) -> Plan {
         let (warm_up, measure) = if self.quick {
-            (Duration::from_millis(500), Duration::from_secs(2))
+            (Duration::from_millis(300), Duration::from_secs(1))
         } else {
-            (Duration::from_secs(2), Duration::from_secs(10))
+            (Duration::from_secs(1), Duration::from_secs(2))
         };
         Plan {
             connections: self.connections,
@@ -45,16 +60,28 @@ impl SuiteConfig {
         }
     }
 
+    /// `--profile`'s plan for `workload`: a warm-up, then the time
+    /// recorded under `perf`.
+    pub(super) fn profile_plan_for(&self, workload: &Workload) -> Plan {
+        let (warm_up, measure) = if self.quick {
+            (Duration::from_millis(500), Duration::from_secs(3))
+        } else {
+            (Duration::from_secs(2), Duration::from_secs(10))
+        };
+        with_connections_for(
+            Plan {
+                connections: self.connections,
+                warm_up,
+                measure,
+            },
+            workload,
+        )
+    }
+
     /// The plan for `workload`: the run's, with fewer connections where
     /// the row asks for fewer.
     pub(super) fn plan_for(&self, workload: &Workload) -> Plan {
-        let plan = self.plan();
-        Plan {
-            connections: workload
-                .max_connections
-                .map_or(plan.connections, |most| most.min(plan.connections)),
-            ..plan
-        }
+        with_connections_for(self.plan(), workload)
     }
 
     /// Whether the scale run is selected.
@@ -92,5 +119,15 @@ impl SuiteConfig {
         } else {
             1_000_000
         }
+    }
+}
+
+/// `plan` with fewer connections where `workload` asks for fewer.
+fn with_connections_for(plan: Plan, workload: &Workload) -> Plan {
+    Plan {
+        connections: workload
+            .max_connections
+            .map_or(plan.connections, |most| most.min(plan.connections)),
+        ..plan
     }
 }

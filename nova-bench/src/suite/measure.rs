@@ -1,71 +1,113 @@
-//! Measuring one workload: start its server, populate it through the API,
-//! run the load while sampling CPU time, and read the server's peak memory.
+//! Measuring the workload rows: each row's server is started and
+//! populated through the API once ([`RowServer::start`]), measured round
+//! after round while the CPU time of server and load generator is sampled
+//! ([`RowServer::measure_round`]), and stopped after the last round, its
+//! peak memory read ([`RowServer::stop`]).
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use super::compute;
 use super::config::SuiteConfig;
 use super::launch::TOKEN;
+use super::rounds::Round;
 use super::workloads::{Api, Store, Workload};
 use crate::load::{self, made_up_ids, made_up_server_ids, Ids, Mix, Outcome, Plan, Target};
 use crate::process::{self, Launch, ServerProcess};
 use crate::BenchError;
 
-/// A measured workload.
-#[derive(Debug, Clone)]
-pub(super) struct Measured {
-    pub(super) outcome: Outcome,
-    pub(super) peak_rss: u64,
-    pub(super) server_cpu: f64,
-    pub(super) load_cpu: f64,
+/// A workload row's server, started and populated, kept up from its first
+/// round to its last.
+#[derive(Debug)]
+pub(super) struct RowServer {
+    server: ServerProcess,
+    target: Target,
+    ids: Ids,
+    mix: Mix,
+    plan: Plan,
 }
 
-impl Measured {
-    pub(super) fn cpu_us_per_request(&self) -> f64 {
-        self.server_cpu * 1e6 / self.outcome.per_second().max(f64::EPSILON)
+impl RowServer {
+    /// Starts `workload`'s server with `launch` (the `index`-th row of the
+    /// run names its log) and creates what the workload needs through the
+    /// API: instances, or a token and servers for the compute API.
+    pub(super) fn start(
+        config: &SuiteConfig,
+        launch: &Launch,
+        workload: &Workload,
+        index: usize,
+    ) -> Result<Self, BenchError> {
+        let log = config.work_dir.join(format!("workload-{index}.log"));
+        let server = ServerProcess::start(launch, &log)?;
+        let target = Target::new(server.addr(), TOKEN)?;
+        let (target, ids) = load::block_on(async {
+            match (workload.api, workload.store) {
+                (Api::Instances, _) if workload.instances > 0 => {
+                    let ids = populate_to(&target, workload.instances, config.connections).await?;
+                    Ok((target, ids))
+                }
+                (Api::Instances, _) => Ok((target, made_up_ids(1_000))),
+                // The baseline serves no images; any id will do.
+                (Api::Compute, Store::Baseline) => Ok((
+                    target.with_image("00000000-0000-4000-8000-000000000000"),
+                    made_up_server_ids(1_000),
+                )),
+                (Api::Compute, _) => {
+                    let target = compute::authenticate(target, workload.credential).await?;
+                    compute::seed(target, workload.instances).await
+                }
+            }
+        })??;
+        Ok(RowServer {
+            server,
+            target,
+            ids,
+            mix: workload.mix.clone(),
+            plan: config.plan_for(workload),
+        })
     }
-}
 
-/// Runs `workload` on a server of its own started with `launch`, and stops
-/// the server.
-pub(super) fn measure_workload(
-    config: &SuiteConfig,
-    launch: &Launch,
-    workload: &Workload,
-    index: usize,
-) -> Result<Measured, BenchError> {
-    let log = config.work_dir.join(format!("workload-{index}.log"));
-    let server = ServerProcess::start(launch, &log)?;
-    let target = Target::new(server.addr(), TOKEN)?;
-    let plan = config.plan_for(workload);
-    let measured = load::block_on(async {
-        let (target, ids) = match (workload.api, workload.store) {
-            (Api::Instances, _) if workload.instances > 0 => {
-                let ids = populate_to(&target, workload.instances, config.connections).await?;
-                (target, ids)
-            }
-            (Api::Instances, _) => (target, made_up_ids(1_000)),
-            // The baseline serves no images; any id will do.
-            (Api::Compute, Store::Baseline) => (
-                target.with_image("00000000-0000-4000-8000-000000000000"),
-                made_up_server_ids(1_000),
-            ),
-            (Api::Compute, _) => {
-                let target = compute::authenticate(target, workload.credential).await?;
-                compute::seed(target, workload.instances).await?
-            }
-        };
-        let (outcome, cpu) = run_sampling_cpu(&target, &plan, &workload.mix, &ids, &server).await;
+    /// The server's process id.
+    pub(super) fn pid(&self) -> u32 {
+        self.server.pid()
+    }
+
+    /// Runs one round of the workload.
+    pub(super) fn measure_round(&self) -> Result<Round, BenchError> {
+        let (round, ()) = self.measure_with(&self.plan, async {})?;
+        Ok(round)
+    }
+
+    /// Runs the workload once as `plan` says, with `alongside` running
+    /// meanwhile on the load generator's runtime (`--profile` starts
+    /// `perf` from it); returns the round and what `alongside` gave.
+    pub(super) fn measure_with<F: Future>(
+        &self,
+        plan: &Plan,
+        alongside: F,
+    ) -> Result<(Round, F::Output), BenchError> {
+        let ((outcome, cpu), other) = load::block_on(async {
+            tokio::join!(
+                run_sampling_cpu(&self.target, plan, &self.mix, &self.ids, &self.server),
+                alongside
+            )
+        })?;
         let (server_cpu, load_cpu) = cpu?;
-        Ok::<_, BenchError>(Measured {
+        let round = Round {
             outcome,
-            peak_rss: server.memory_bytes("VmHWM")?,
             server_cpu,
             load_cpu,
-        })
-    })??;
-    server.stop()?;
-    Ok(measured)
+        };
+        Ok((round, other))
+    }
+
+    /// Stops the server; returns its peak resident memory (`VmHWM`) over
+    /// the whole run.
+    pub(super) fn stop(self) -> Result<u64, BenchError> {
+        let peak_rss = self.server.memory_bytes("VmHWM")?;
+        self.server.stop()?;
+        Ok(peak_rss)
+    }
 }
 
 /// Creates instances until the server lists `instances`; returns the ids

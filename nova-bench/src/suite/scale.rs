@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::config::SuiteConfig;
 use super::launch::{launch_for, TOKEN};
 use super::measure::populate_to;
+use super::rounds::median;
 use super::units::{seconds, thousands};
 use super::workloads::{Api, Credential, Store, Workload, SHOW_INSTANCES};
 use crate::load::{self, Ids, Mix, Op, Outcome, Plan, Target};
@@ -29,7 +30,7 @@ pub(super) struct ScalePoint {
 impl ScalePoint {
     /// The median over the rounds of `figure`.
     fn median(&self, figure: impl Fn(&Outcome) -> f64) -> f64 {
-        median(self.rounds.iter().map(figure).collect())
+        median(self.rounds.iter().map(figure))
     }
 
     pub(super) fn p99(&self) -> f64 {
@@ -42,17 +43,6 @@ impl ScalePoint {
 
     pub(super) fn errors(&self) -> u64 {
         self.rounds.iter().map(Outcome::errors).sum()
-    }
-}
-
-/// The median of `values` (the mean of the middle two for an even count);
-/// 0 for none.
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
@@ -142,16 +132,4 @@ pub(super) fn measure_scale(
         ));
     }
     Ok((points, Some(note)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
-        assert_eq!(median(vec![]), 0.0);
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
-    }
 }

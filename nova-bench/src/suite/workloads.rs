@@ -148,6 +148,8 @@ pub(super) fn workloads() -> Vec<Workload> {
         ),
         row("forbidden", Store::Memory, 0, Mix::only(Op::Forbidden)),
         row("mixed", Store::Memory, SHOW_INSTANCES, mixed()),
+        // Beside `show` on memory: what the default store adds to a read.
+        row("show", Store::Sqlite, SHOW_INSTANCES, Mix::only(Op::Show)),
         row("create", Store::Sqlite, 0, Mix::only(Op::Create)),
         row(
             "update",
@@ -266,6 +268,19 @@ mod tests {
                 row.name,
                 row.compared_with
             );
+        }
+    }
+
+    #[test]
+    fn every_row_a_target_names_is_in_the_table() {
+        let rows = workloads();
+        for target in crate::suite::targets::RATIO_TARGETS {
+            for (name, store) in [target.row, target.against] {
+                assert!(
+                    rows.iter().any(|w| w.name == name && w.store == store),
+                    "{name} ({store:?})"
+                );
+            }
         }
     }
 

@@ -4,11 +4,14 @@
 //! [`Parts`] says, as Nova's `show(…, show_AZ=…, …)` flags do.
 
 use nova_controller::Timestamp;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::api::Call;
 use crate::lookup::{details_of, project_of};
 use crate::policy::{self, Rule};
+use crate::server::Port;
 use crate::state::vm_state;
 use crate::{ComputeApi, Server, ServerDetails};
 
@@ -116,7 +119,8 @@ pub(crate) fn links(call: &Call, collection: &str, id: &str) -> Value {
     ])
 }
 
-/// The full view of `server` at `now`, as `parts` says.
+/// The full view of `server` at `now`, as `parts` says, as a JSON value:
+/// for an answer that adds to it (`rebuild`'s `adminPass`).
 pub(crate) fn show(
     api: &ComputeApi,
     call: &Call,
@@ -124,214 +128,411 @@ pub(crate) fn show(
     now: Timestamp,
     parts: Parts,
 ) -> Value {
-    let details = details_of(api, server);
-    let state = details.lifecycle().at(now).clone();
-    let deleted = server.deleted_at.is_some() && state.vm_state == vm_state::DELETED;
-    let status = if deleted { "DELETED" } else { state.status() };
-    let id = server.id.to_string();
-    let project = project_of(api, server);
-    let mut view = Map::new();
-    let mut put = |key: &str, value: Value| {
-        view.insert(key.to_owned(), value);
-    };
-    put("id", json!(id));
-    put("name", json!(server.name));
-    put("status", json!(status));
-    put("tenant_id", json!(project));
-    put("user_id", json!(details.user_id));
-    put("metadata", json!(details.metadata));
-    put("hostId", json!(host_id(project)));
-    put("image", image(call, &details));
-    put("flavor", flavor(call, project, &details));
-    put("created", json!(server.created_at.to_seconds_string()));
-    put(
-        "updated",
-        json!(crate::lookup::last_changed(server, &details, now).to_seconds_string()),
-    );
-    put(
-        "addresses",
-        if state.vm_state == vm_state::BUILDING {
-            json!({})
-        } else {
-            addresses(&details, parts.extend_address)
-        },
-    );
-    put("accessIPv4", json!(details.access_ipv4));
-    put("accessIPv6", json!(details.access_ipv6));
-    put("links", links(call, "servers", &id));
-    put("OS-DCF:diskConfig", json!("MANUAL"));
-    if matches!(status, "ERROR" | "DELETED") {
-        if let Some(fault) = &details.fault {
-            let mut body = json!({
-                "code": fault.code,
-                "message": fault.message,
-                "created": fault.created.unwrap_or(server.updated_at).to_seconds_string(),
-            });
-            if let Some(more) = &fault.details {
-                if policy::is_admin(call) || fault.code != 500 {
-                    body["details"] = json!(more);
+    let view = ServerView::new(api, call, server, now, parts);
+    serde_json::to_value(&view).unwrap_or_else(|error| {
+        // Every key the view writes is a string: this cannot happen.
+        tracing::error!(%error, "a server view could not be built");
+        Value::Null
+    })
+}
+
+/// The full view of a server at an instant, as [`Parts`] says: written
+/// straight into the answer's bytes by its [`Serialize`] impl, with no
+/// JSON tree built in between (a view is built for every server a show or
+/// a detailed listing answers with, and read once).
+pub(crate) struct ServerView<'a> {
+    api: &'a ComputeApi,
+    call: &'a Call,
+    server: &'a Server,
+    details: std::borrow::Cow<'a, ServerDetails>,
+    state: crate::state::State,
+    now: Timestamp,
+    parts: Parts,
+}
+
+impl<'a> ServerView<'a> {
+    /// The view of `server` at `now`.
+    pub(crate) fn new(
+        api: &'a ComputeApi,
+        call: &'a Call,
+        server: &'a Server,
+        now: Timestamp,
+        parts: Parts,
+    ) -> Self {
+        let details = details_of(api, server);
+        let state = details.lifecycle().at(now).clone();
+        ServerView {
+            api,
+            call,
+            server,
+            details,
+            state,
+            now,
+            parts,
+        }
+    }
+}
+
+impl Serialize for ServerView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ServerView {
+            api,
+            call,
+            server,
+            details,
+            state,
+            now,
+            parts,
+        } = self;
+        let (call, server, now, parts) = (*call, *server, *now, *parts);
+        let deleted = server.deleted_at.is_some() && state.vm_state == vm_state::DELETED;
+        let status = if deleted { "DELETED" } else { state.status() };
+        let id = server.id.to_string();
+        let project = project_of(api, server);
+        let mut view = serializer.serialize_map(None)?;
+        view.serialize_entry("id", &id)?;
+        view.serialize_entry("name", &server.name)?;
+        view.serialize_entry("status", status)?;
+        view.serialize_entry("tenant_id", project)?;
+        view.serialize_entry("user_id", &details.user_id)?;
+        view.serialize_entry("metadata", &details.metadata)?;
+        view.serialize_entry("hostId", &host_id(project))?;
+        view.serialize_entry("image", &ImageRef { call, details })?;
+        view.serialize_entry(
+            "flavor",
+            &FlavorRef {
+                call,
+                project,
+                details,
+            },
+        )?;
+        view.serialize_entry("created", &server.created_at.to_seconds_string())?;
+        view.serialize_entry(
+            "updated",
+            &crate::lookup::last_changed(server, details, now).to_seconds_string(),
+        )?;
+        view.serialize_entry(
+            "addresses",
+            &Addresses {
+                details,
+                extended: parts.extend_address,
+                // A server being built has no address yet.
+                none: state.vm_state == vm_state::BUILDING,
+            },
+        )?;
+        view.serialize_entry("accessIPv4", &details.access_ipv4)?;
+        view.serialize_entry("accessIPv6", &details.access_ipv6)?;
+        view.serialize_entry(
+            "links",
+            &Links {
+                call,
+                collection: "servers",
+                id: &id,
+            },
+        )?;
+        view.serialize_entry("OS-DCF:diskConfig", "MANUAL")?;
+        if matches!(status, "ERROR" | "DELETED") {
+            if let Some(fault) = &details.fault {
+                let mut body = json!({
+                    "code": fault.code,
+                    "message": fault.message,
+                    "created": fault.created.unwrap_or(server.updated_at).to_seconds_string(),
+                });
+                if let Some(more) = &fault.details {
+                    if policy::is_admin(call) || fault.code != 500 {
+                        body["details"] = json!(more);
+                    }
+                }
+                view.serialize_entry("fault", &body)?;
+            }
+        }
+        if matches!(
+            status,
+            "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE" | "MIGRATING"
+        ) {
+            view.serialize_entry("progress", &0)?;
+        }
+        if parts.az {
+            view.serialize_entry("OS-EXT-AZ:availability_zone", &details.availability_zone)?;
+        }
+        if parts.config_drive {
+            view.serialize_entry(
+                "config_drive",
+                if details.config_drive { "True" } else { "" },
+            )?;
+        }
+        if parts.key_name {
+            view.serialize_entry("key_name", &details.key_name)?;
+        }
+        if parts.usage {
+            // Stored when the operation began; shown once it has happened.
+            let happened = |at: Option<Timestamp>| at.filter(|at| *at <= now);
+            view.serialize_entry(
+                "OS-SRV-USG:launched_at",
+                &usage_time(happened(details.launched_at)),
+            )?;
+            view.serialize_entry(
+                "OS-SRV-USG:terminated_at",
+                &usage_time(happened(details.terminated_at)),
+            )?;
+        }
+        if parts.security_groups {
+            view.serialize_entry("security_groups", &SecurityGroups(&details.security_groups))?;
+        }
+        let admin_attributes =
+            parts.admin_attributes && policy::allows(call, Rule::ExtendedServerAttributes, project);
+        if admin_attributes {
+            view.serialize_entry("OS-EXT-SRV-ATTR:host", HOST)?;
+            view.serialize_entry("OS-EXT-SRV-ATTR:instance_name", &instance_name(server))?;
+            view.serialize_entry("OS-EXT-SRV-ATTR:hypervisor_hostname", HOST)?;
+            if call.at_least(2, 3) {
+                view.serialize_entry("OS-EXT-SRV-ATTR:hostname", &details.hostname)?;
+                view.serialize_entry("OS-EXT-SRV-ATTR:kernel_id", "")?;
+                view.serialize_entry("OS-EXT-SRV-ATTR:launch_index", &details.launch_index)?;
+                view.serialize_entry("OS-EXT-SRV-ATTR:ramdisk_id", "")?;
+                view.serialize_entry("OS-EXT-SRV-ATTR:reservation_id", &details.reservation_id)?;
+                view.serialize_entry("OS-EXT-SRV-ATTR:root_device_name", "/dev/vda")?;
+                if parts.user_data {
+                    view.serialize_entry("OS-EXT-SRV-ATTR:user_data", &details.user_data)?;
                 }
             }
-            put("fault", body);
         }
+        if parts.extended_status {
+            view.serialize_entry("OS-EXT-STS:task_state", &state.task_state)?;
+            view.serialize_entry("OS-EXT-STS:vm_state", &state.vm_state)?;
+            view.serialize_entry("OS-EXT-STS:power_state", &state.power_state)?;
+        }
+        if parts.volumes {
+            view.serialize_entry("os-extended-volumes:volumes_attached", &[(); 0])?;
+        }
+        if call.at_least(2, 9) {
+            view.serialize_entry("locked", &details.lock.is_some())?;
+        }
+        if call.at_least(2, 16)
+            && parts.admin_attributes
+            && policy::allows(call, Rule::ServersShowHostStatus, project)
+        {
+            view.serialize_entry("host_status", "UP")?;
+        }
+        if call.at_least(2, 19) {
+            view.serialize_entry("description", &details.description)?;
+        }
+        if call.at_least(2, 26) {
+            view.serialize_entry("tags", &details.tags)?;
+        }
+        if call.at_least(2, 63) {
+            view.serialize_entry(
+                "trusted_image_certificates",
+                &details.trusted_image_certificates,
+            )?;
+        }
+        if parts.server_groups {
+            view.serialize_entry("server_groups", &[(); 0])?;
+        }
+        if call.at_least(2, 73) {
+            view.serialize_entry(
+                "locked_reason",
+                &details.lock.as_ref().and_then(|l| l.reason.as_deref()),
+            )?;
+        }
+        if call.at_least(2, 90) && !admin_attributes {
+            view.serialize_entry("OS-EXT-SRV-ATTR:hostname", &details.hostname)?;
+        }
+        if parts.az && call.at_least(2, 96) {
+            view.serialize_entry(
+                "pinned_availability_zone",
+                &details.requested_availability_zone,
+            )?;
+        }
+        if call.at_least(2, 100) {
+            view.serialize_entry("scheduler_hints", &details.scheduler_hints)?;
+        }
+        view.end()
     }
-    if matches!(
-        status,
-        "ACTIVE" | "BUILD" | "REBUILD" | "RESIZE" | "VERIFY_RESIZE" | "MIGRATING"
-    ) {
-        put("progress", json!(0));
+}
+
+/// A resource's `self` and `bookmark` links, written as they are made.
+struct Links<'a> {
+    call: &'a Call,
+    collection: &'static str,
+    id: &'a str,
+}
+
+impl Serialize for Links<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut links = serializer.serialize_seq(Some(2))?;
+        links.serialize_element(&Link {
+            rel: "self",
+            href: self.call.self_link(self.collection, self.id),
+        })?;
+        links.serialize_element(&Link {
+            rel: "bookmark",
+            href: self.call.bookmark_link(self.collection, self.id),
+        })?;
+        links.end()
     }
-    if parts.az {
-        put(
-            "OS-EXT-AZ:availability_zone",
-            json!(details.availability_zone),
-        );
+}
+
+/// `{"rel", "href"}`.
+#[derive(Serialize)]
+struct Link {
+    rel: &'static str,
+    href: String,
+}
+
+/// The server's image: `{"id", "links"}`, with (2.98) its properties; `""`
+/// for a server built from a volume.
+struct ImageRef<'a> {
+    call: &'a Call,
+    details: &'a ServerDetails,
+}
+
+impl Serialize for ImageRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let id = &self.details.image_id;
+        if id.is_empty() {
+            return serializer.serialize_str("");
+        }
+        let mut image = serializer.serialize_map(None)?;
+        image.serialize_entry("id", id)?;
+        image.serialize_entry(
+            "links",
+            &[Link {
+                rel: "bookmark",
+                href: self.call.bookmark_link("images", id),
+            }],
+        )?;
+        if self.call.at_least(2, 98) {
+            image.serialize_entry("properties", &serde_json::Map::new())?;
+        }
+        image.end()
     }
-    if parts.config_drive {
-        put(
-            "config_drive",
-            json!(if details.config_drive { "True" } else { "" }),
-        );
+}
+
+/// The server's flavor: by id and link before 2.47, embedded from 2.47
+/// (its `extra_specs` where their rule lets the caller see them).
+struct FlavorRef<'a> {
+    call: &'a Call,
+    project: &'a str,
+    details: &'a ServerDetails,
+}
+
+impl Serialize for FlavorRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let flavor = &self.details.flavor;
+        let mut view = serializer.serialize_map(None)?;
+        if self.call.at_least(2, 47) {
+            view.serialize_entry("vcpus", &flavor.vcpus)?;
+            view.serialize_entry("ram", &flavor.ram)?;
+            view.serialize_entry("disk", &flavor.disk)?;
+            view.serialize_entry("ephemeral", &flavor.ephemeral)?;
+            view.serialize_entry("swap", &flavor.swap)?;
+            view.serialize_entry("original_name", &flavor.name)?;
+            if policy::allows(self.call, Rule::ServersShowFlavorExtraSpecs, self.project) {
+                view.serialize_entry("extra_specs", &flavor.extra_specs)?;
+            }
+        } else {
+            view.serialize_entry("id", &flavor.id)?;
+            view.serialize_entry(
+                "links",
+                &[Link {
+                    rel: "bookmark",
+                    href: self.call.bookmark_link("flavors", &flavor.id),
+                }],
+            )?;
+        }
+        view.end()
     }
-    if parts.key_name {
-        put("key_name", json!(details.key_name));
-    }
-    if parts.usage {
-        // Stored when the operation began; shown once it has happened.
-        let happened = |at: Option<Timestamp>| at.filter(|at| *at <= now);
-        put(
-            "OS-SRV-USG:launched_at",
-            usage_time(happened(details.launched_at)),
-        );
-        put(
-            "OS-SRV-USG:terminated_at",
-            usage_time(happened(details.terminated_at)),
-        );
-    }
-    if parts.security_groups {
-        let groups: Vec<Value> = details
-            .security_groups
-            .iter()
-            .map(|name| json!({ "name": name }))
-            .collect();
-        put("security_groups", json!(groups));
-    }
-    let admin_attributes =
-        parts.admin_attributes && policy::allows(call, Rule::ExtendedServerAttributes, project);
-    if admin_attributes {
-        put("OS-EXT-SRV-ATTR:host", json!(HOST));
-        put(
-            "OS-EXT-SRV-ATTR:instance_name",
-            json!(instance_name(server)),
-        );
-        put("OS-EXT-SRV-ATTR:hypervisor_hostname", json!(HOST));
-        if call.at_least(2, 3) {
-            put("OS-EXT-SRV-ATTR:hostname", json!(details.hostname));
-            put("OS-EXT-SRV-ATTR:kernel_id", json!(""));
-            put("OS-EXT-SRV-ATTR:launch_index", json!(details.launch_index));
-            put("OS-EXT-SRV-ATTR:ramdisk_id", json!(""));
-            put(
-                "OS-EXT-SRV-ATTR:reservation_id",
-                json!(details.reservation_id),
-            );
-            put("OS-EXT-SRV-ATTR:root_device_name", json!("/dev/vda"));
-            if parts.user_data {
-                put("OS-EXT-SRV-ATTR:user_data", json!(details.user_data));
+}
+
+/// `{"NETWORK": [{"version", "addr", …}]}`, networks in the order of
+/// their first port, written without building the map.
+struct Addresses<'a> {
+    details: &'a ServerDetails,
+    extended: bool,
+    /// `{}`: the server has no address yet.
+    none: bool,
+}
+
+impl Serialize for Addresses<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut networks = serializer.serialize_map(None)?;
+        if !self.none {
+            let ports = &self.details.ports;
+            for (index, port) in ports.iter().enumerate() {
+                let network = port.network_name.as_str();
+                // Each network once, where its first port is.
+                if ports[..index].iter().any(|p| p.network_name == network) {
+                    continue;
+                }
+                networks.serialize_entry(
+                    network,
+                    &NetworkAddresses {
+                        ports: &ports[index..],
+                        network,
+                        extended: self.extended,
+                    },
+                )?;
             }
         }
+        networks.end()
     }
-    if parts.extended_status {
-        put("OS-EXT-STS:task_state", json!(state.task_state));
-        put("OS-EXT-STS:vm_state", json!(state.vm_state));
-        put("OS-EXT-STS:power_state", json!(state.power_state));
-    }
-    if parts.volumes {
-        put("os-extended-volumes:volumes_attached", json!([]));
-    }
-    if call.at_least(2, 9) {
-        put("locked", json!(details.lock.is_some()));
-    }
-    if call.at_least(2, 16)
-        && parts.admin_attributes
-        && policy::allows(call, Rule::ServersShowHostStatus, project)
-    {
-        put("host_status", json!("UP"));
-    }
-    if call.at_least(2, 19) {
-        put("description", json!(details.description));
-    }
-    if call.at_least(2, 26) {
-        put("tags", json!(details.tags));
-    }
-    if call.at_least(2, 63) {
-        put(
-            "trusted_image_certificates",
-            json!(details.trusted_image_certificates),
-        );
-    }
-    if parts.server_groups {
-        put("server_groups", json!([]));
-    }
-    if call.at_least(2, 73) {
-        put(
-            "locked_reason",
-            json!(details.lock.as_ref().and_then(|l| l.reason.clone())),
-        );
-    }
-    if call.at_least(2, 90) && !admin_attributes {
-        put("OS-EXT-SRV-ATTR:hostname", json!(details.hostname));
-    }
-    if parts.az && call.at_least(2, 96) {
-        put(
-            "pinned_availability_zone",
-            json!(details.requested_availability_zone),
-        );
-    }
-    if call.at_least(2, 100) {
-        put("scheduler_hints", json!(details.scheduler_hints));
-    }
-    Value::Object(view)
 }
 
-/// `{"id", "links"}` of the image, with (2.98) its properties; `""` for a
-/// server built from a volume.
-fn image(call: &Call, details: &ServerDetails) -> Value {
-    if details.image_id.is_empty() {
-        return json!("");
-    }
-    let mut image = json!({
-        "id": details.image_id,
-        "links": [{"rel": "bookmark", "href": call.bookmark_link("images", &details.image_id)}],
-    });
-    if call.at_least(2, 98) {
-        image["properties"] = json!({});
-    }
-    image
+/// The addresses of one network: its ports among `ports`.
+struct NetworkAddresses<'a> {
+    ports: &'a [Port],
+    network: &'a str,
+    extended: bool,
 }
 
-/// The flavor by id and link before 2.47, embedded from 2.47 (its
-/// `extra_specs` where their rule lets the caller see them, for a server
-/// of `project`).
-fn flavor(call: &Call, project: &str, details: &ServerDetails) -> Value {
-    let flavor = &details.flavor;
-    if call.at_least(2, 47) {
-        let mut embedded = json!({
-            "vcpus": flavor.vcpus,
-            "ram": flavor.ram,
-            "disk": flavor.disk,
-            "ephemeral": flavor.ephemeral,
-            "swap": flavor.swap,
-            "original_name": flavor.name,
-        });
-        if policy::allows(call, Rule::ServersShowFlavorExtraSpecs, project) {
-            embedded["extra_specs"] = json!(flavor.extra_specs);
+impl Serialize for NetworkAddresses<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut list = serializer.serialize_seq(None)?;
+        for port in self.ports.iter().filter(|p| p.network_name == self.network) {
+            list.serialize_element(&Address {
+                port,
+                extended: self.extended,
+            })?;
         }
-        embedded
-    } else {
-        json!({
-            "id": flavor.id,
-            "links": [{"rel": "bookmark", "href": call.bookmark_link("flavors", &flavor.id)}],
-        })
+        list.end()
+    }
+}
+
+/// One address: `{"version", "addr"}` and, when extended, its `OS-EXT-IPS`
+/// type and MAC.
+struct Address<'a> {
+    port: &'a Port,
+    extended: bool,
+}
+
+impl Serialize for Address<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entry = serializer.serialize_map(None)?;
+        entry.serialize_entry("version", &self.port.ip_version)?;
+        entry.serialize_entry("addr", &self.port.address)?;
+        if self.extended {
+            entry.serialize_entry("OS-EXT-IPS:type", "fixed")?;
+            entry.serialize_entry("OS-EXT-IPS-MAC:mac_addr", &self.port.mac_address)?;
+        }
+        entry.end()
+    }
+}
+
+/// `[{"name": …}, …]`.
+struct SecurityGroups<'a>(&'a [String]);
+
+impl Serialize for SecurityGroups<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Group<'a> {
+            name: &'a str,
+        }
+        let mut groups = serializer.serialize_seq(Some(self.0.len()))?;
+        for name in self.0 {
+            groups.serialize_element(&Group { name })?;
+        }
+        groups.end()
     }
 }
 
@@ -357,16 +558,12 @@ pub(crate) fn addresses(details: &ServerDetails, extended: bool) -> Value {
 
 /// Nova's `OS-SRV-USG` timestamps: ISO 8601 without a zone, microseconds
 /// unless there are none (Python's `isoformat`).
-fn usage_time(at: Option<Timestamp>) -> Value {
-    match at {
-        None => Value::Null,
-        Some(at) => {
-            let text = at.to_string();
-            let text = text.trim_end_matches('Z');
-            let text = text.strip_suffix(".000000").unwrap_or(text);
-            json!(text)
-        }
-    }
+fn usage_time(at: Option<Timestamp>) -> Option<String> {
+    at.map(|at| {
+        let text = at.to_string();
+        let text = text.trim_end_matches('Z');
+        text.strip_suffix(".000000").unwrap_or(text).to_owned()
+    })
 }
 
 /// `instance-0000abcd`: Nova's instance name template, from the id.
@@ -378,6 +575,15 @@ pub(crate) fn instance_name(server: &Server) -> String {
 /// a project which of its servers share a host without naming the host.
 fn host_id(project: &str) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha224::digest(format!("{project}{HOST}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    let mut hasher = sha2::Sha224::new();
+    hasher.update(project.as_bytes());
+    hasher.update(HOST.as_bytes());
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }

@@ -311,3 +311,15 @@ async fn a_store_failure_is_answered_in_our_words_and_logged_in_the_drivers() {
         assert!(log.contains(&error.to_string()), "{log}");
     }
 }
+
+#[test]
+fn an_etag_is_the_version_in_quotes() {
+    for (version, tag) in [
+        (0, "\"0\""),
+        (1, "\"1\""),
+        (42, "\"42\""),
+        (u64::MAX, "\"18446744073709551615\""),
+    ] {
+        assert_eq!(etag(version), tag);
+    }
+}

@@ -1122,6 +1122,9 @@ async fn a_damaged_details_document_in_sqlite_is_corrupt() {
     let store = crate::open(&sqlite(&path)).await.unwrap();
     let damaged = new_server("damaged", "p");
     store.create_servers(vec![damaged.clone()]).await.unwrap();
+    // Damaged while no store has the file open: an open store owns it and
+    // answers reads from what it committed.
+    store.close().await.unwrap();
     let connection = rusqlite::Connection::open(&path).unwrap();
     connection
         .execute(
@@ -1130,7 +1133,119 @@ async fn a_damaged_details_document_in_sqlite_is_corrupt() {
         )
         .unwrap();
     drop(connection);
-    assert_corrupt(store, damaged.id).await;
+    assert_corrupt(crate::open(&sqlite(&path)).await.unwrap(), damaged.id).await;
+}
+
+/// What reading one row answers, through each read: `Ok` with what it
+/// finds, or the word a `Corrupt` reason carries.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, PartialEq)]
+struct Reads {
+    get: Result<bool, &'static str>,
+    list: Result<usize, &'static str>,
+    server: Result<bool, &'static str>,
+    servers: Result<usize, &'static str>,
+    servers_with_deleted: Result<usize, &'static str>,
+}
+
+// A SQLite store answers reads from the rows it read at open; a row
+// damaged outside nova-rs must answer each read as the query on the file
+// did: the reads that select it fail with Corrupt, the others go on.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_sqlite_row_damaged_outside_nova_rs_answers_each_read_as_the_file_does() {
+    fn word(reason: &str) -> &'static str {
+        ["bad id", "bad created_at", "bad deleted_at", "bad details"]
+            .into_iter()
+            .find(|word| reason.contains(word))
+            .unwrap_or("another reason")
+    }
+    fn read<T>(result: Result<T, StoreError>) -> Result<T, &'static str> {
+        result.map_err(|error| match error {
+            StoreError::Corrupt { reason } => word(&reason),
+            other => panic!("{other:?}"),
+        })
+    }
+    let too_late = i64::MAX;
+    // (damage, what each read answers); the store also holds one good row.
+    let table = [
+        (
+            "UPDATE instances SET id = 'not-a-uuid' WHERE id = ?1".to_owned(),
+            Reads {
+                get: Ok(false),
+                list: Err("bad id"),
+                server: Ok(false),
+                servers: Err("bad id"),
+                servers_with_deleted: Err("bad id"),
+            },
+        ),
+        (
+            format!("UPDATE instances SET created_at_us = {too_late} WHERE id = ?1"),
+            Reads {
+                get: Err("bad created_at"),
+                list: Err("bad created_at"),
+                server: Err("bad created_at"),
+                servers: Err("bad created_at"),
+                servers_with_deleted: Err("bad created_at"),
+            },
+        ),
+        (
+            format!("UPDATE instances SET deleted_at_us = {too_late} WHERE id = ?1"),
+            Reads {
+                get: Ok(false),
+                list: Ok(1),
+                server: Err("bad deleted_at"),
+                servers: Ok(1),
+                servers_with_deleted: Err("bad deleted_at"),
+            },
+        ),
+        (
+            "UPDATE instances SET details = '[' WHERE id = ?1".to_owned(),
+            Reads {
+                get: Ok(true),
+                list: Ok(2),
+                server: Err("bad details"),
+                servers: Err("bad details"),
+                servers_with_deleted: Err("bad details"),
+            },
+        ),
+    ];
+    for (damage, expected) in table {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nova.db");
+        let url = sqlite(&path);
+        let store = Stores::open([request(url.clone(), false)]).await.unwrap();
+        let servers = store.get(&url).unwrap();
+        let (damaged, good) = (new_server("damaged", "p"), new_server("good", "p"));
+        servers
+            .create_servers(vec![damaged.clone(), good.clone()])
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute(&damage, [damaged.id.to_string()])
+            .unwrap();
+        drop(connection);
+
+        let store = crate::open(&url).await.unwrap();
+        let reads = Reads {
+            get: read(store.get(damaged.id).await).map(|found| found.is_some()),
+            list: read(store.list().await).map(|found| found.len()),
+            server: read(store.server(damaged.id).await).map(|found| found.is_some()),
+            servers: read(store.servers(scope(None, false)).await).map(|found| found.len()),
+            servers_with_deleted: read(store.servers(scope(None, true)).await)
+                .map(|found| found.len()),
+        };
+        assert_eq!(reads, expected, "{damage}");
+        // The good row reads, and the store takes changes.
+        assert_eq!(store.server(good.id).await.unwrap(), Some(good.clone()));
+        let other = new_server("other", "q");
+        store.create_servers(vec![other.clone()]).await.unwrap();
+        let in_q = store.servers(scope(Some(&["q"]), true)).await.unwrap();
+        assert_eq!(in_q, [other]);
+        store.close().await.unwrap();
+    }
 }
 
 #[cfg(feature = "sqlite")]
@@ -1190,6 +1305,8 @@ async fn a_damaged_image_document_in_sqlite_is_corrupt() {
     let store = crate::open(&sqlite(&path)).await.unwrap();
     let damaged = new_image("damaged", "p", &[]);
     store.create_image(damaged.clone()).await.unwrap();
+    // Damaged while no store has the file open, as above.
+    store.close().await.unwrap();
     let connection = rusqlite::Connection::open(&path).unwrap();
     connection
         .execute(
@@ -1198,7 +1315,7 @@ async fn a_damaged_image_document_in_sqlite_is_corrupt() {
         )
         .unwrap();
     drop(connection);
-    assert_image_corrupt(store, damaged.id).await;
+    assert_image_corrupt(crate::open(&sqlite(&path)).await.unwrap(), damaged.id).await;
 }
 
 #[cfg(feature = "postgres")]
@@ -1483,37 +1600,48 @@ async fn the_token_store_of_a_url_is_that_of_the_store_it_names() {
 
 /// Two processes starting at once on one new database: each opens the
 /// store and asks for the keys at the same time, and both get the same
-/// single key; a revocation through one is seen by the other.
+/// single key. Answers both processes' stores, still open.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-async fn assert_two_processes_share_keys_and_revocations(url: &StoreUrl) {
-    let ((first_stores, first), (second_stores, second)) =
-        tokio::join!(open_tokens(url), open_tokens(url));
-    let (first_keys, second_keys) = tokio::join!(first.token_keys(), second.token_keys());
+async fn assert_two_processes_share_one_key(url: &StoreUrl) -> [(Stores, Arc<dyn TokenStore>); 2] {
+    let (first, second) = tokio::join!(open_tokens(url), open_tokens(url));
+    let (first_keys, second_keys) = tokio::join!(first.1.token_keys(), second.1.token_keys());
     let keys = first_keys.unwrap();
     assert_eq!(keys.len(), 1, "one key kept");
     assert_eq!(second_keys.unwrap(), keys);
-    first.revoke_token("revoked-by-one", at(200)).await.unwrap();
-    assert!(second.is_token_revoked("revoked-by-one").await.unwrap());
-    second.forget_expired_revocations(at(300)).await.unwrap();
-    assert!(!first.is_token_revoked("revoked-by-one").await.unwrap());
-    first_stores.close().await.unwrap();
-    second_stores.close().await.unwrap();
+    [first, second]
 }
 
+// One SQLite file is for one process: each store answers reads from the
+// rows it committed, so two processes on one file would not see each
+// other's revocations. Even so, a second process started on the file by
+// mistake does not make a key of its own: the first key is kept under the
+// file's write lock.
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_starting_at_once_on_one_sqlite_file_share_one_key() {
     let dir = tempfile::tempdir().unwrap();
-    assert_two_processes_share_keys_and_revocations(&sqlite(&dir.path().join("nova.db"))).await;
+    let url = sqlite(&dir.path().join("nova.db"));
+    for (stores, _) in assert_two_processes_share_one_key(&url).await {
+        stores.close().await.unwrap();
+    }
 }
 
+/// Processes sharing a PostgreSQL database share one key, and a
+/// revocation through one is seen by the other at once.
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_starting_at_once_on_one_postgres_database_share_one_key() {
     let Some(url) = test_postgres::fresh_database().await else {
         return;
     };
-    assert_two_processes_share_keys_and_revocations(&StoreUrl::Postgres(url)).await;
+    let [(first_stores, first), (second_stores, second)] =
+        assert_two_processes_share_one_key(&StoreUrl::Postgres(url)).await;
+    first.revoke_token("revoked-by-one", at(200)).await.unwrap();
+    assert!(second.is_token_revoked("revoked-by-one").await.unwrap());
+    second.forget_expired_revocations(at(300)).await.unwrap();
+    assert!(!first.is_token_revoked("revoked-by-one").await.unwrap());
+    first_stores.close().await.unwrap();
+    second_stores.close().await.unwrap();
 }
 
 /// A server and an image as version 3 stored them, with their documents.
