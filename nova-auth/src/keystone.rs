@@ -383,6 +383,13 @@ impl<S: NovaService> Service<Request> for KeystoneFilter<S> {
     }
 }
 
+/// Checks that `uri` can be a filter's `www_authenticate_uri`, as
+/// [`KeystoneFilter::new`] would: for a configuration loader that wants
+/// to refuse a bad value before it builds anything.
+pub fn check_identity_uri(uri: &str) -> Result<(), IdentityUriError> {
+    www_authenticate_value(uri).map(|_| ())
+}
+
 /// `Keystone uri="<uri>"`, once the URI is known to be one.
 fn www_authenticate_value(uri: &str) -> Result<HeaderValue, IdentityUriError> {
     let parsed: http::Uri = uri.parse().map_err(|_| IdentityUriError::NotHttpUri)?;

@@ -41,7 +41,7 @@ mod keystone;
 mod log_capture;
 mod validator;
 
-pub use keystone::{IdentityUriError, KeystoneFilter};
+pub use keystone::{check_identity_uri, IdentityUriError, KeystoneFilter};
 pub use validator::{InvalidToken, ProjectScope, TokenValidator, ValidToken, ValidationFuture};
 
 use std::fmt;

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use nova_auth::{
-    InvalidToken, KeystoneFilter, ProjectScope, TokenValidator, Tokens, ValidToken,
-    ValidationFuture,
+    check_identity_uri, InvalidToken, KeystoneFilter, ProjectScope, TokenValidator, Tokens,
+    ValidToken, ValidationFuture,
 };
 use nova_identity::{Identity, IdentityApp, TokenError, ValidatedToken};
 use nova_paste::{FactoryConfig, FactoryError};
@@ -65,11 +65,7 @@ pub(crate) fn authtoken(
         .map(str::to_owned);
     // Checked now, so a bad value fails the file, not the first request.
     if let Some(uri) = &uri {
-        let probe = nova_router::service_fn(|_req: nova_router::Request| async {
-            nova_router::Response::default()
-        });
-        let validator: Arc<dyn TokenValidator> = Arc::new(NoTokens);
-        KeystoneFilter::new(probe, validator, uri)
+        check_identity_uri(uri)
             .map_err(|error| FactoryError::bad_value("www_authenticate_uri", error))?;
     }
     Ok(app.authenticated(move |inner, identity| {
@@ -90,15 +86,6 @@ pub(crate) fn authtoken(
         let service: SharedService = Arc::new(filter);
         service
     }))
-}
-
-/// A validator for checking a configuration only: refuses every token.
-struct NoTokens;
-
-impl TokenValidator for NoTokens {
-    fn validate<'a>(&'a self, _token: &'a str) -> ValidationFuture<'a> {
-        Box::pin(std::future::ready(Err(InvalidToken::Malformed)))
-    }
 }
 
 /// nova-auth's [`TokenValidator`] over nova-identity's [`IdentityApp`].

@@ -68,6 +68,7 @@ fn ill_typed_keys_are_refused_naming_the_key() {
         ("[app:main]\nuse = versions\napi_path = v2\n", 3, "api_path: must start with /"),
         ("[filter-app:main]\nuse = request_id\nverbose = true\nnext = v\n[app:v]\nuse = versions\n", 3, "unknown key \"verbose\" for request_id"),
         ("[app:main]\nuse = openapi\napi_prefix = v2.1\n", 3, "api_prefix: \"v2.1\" must be empty or start with '/'"),
+        ("[filter-app:main]\nuse = authtoken\nwww_authenticate_uri = keystone:5000\nnext = v\n[app:v]\nuse = versions\n", 3, "www_authenticate_uri: the identity endpoint must be an absolute http or https URI"),
     ];
     for (text, line, says) in table {
         let error = plan(text).unwrap_err();
