@@ -158,7 +158,7 @@ where
                     life.settle(now);
                 }
                 change(server, &mut details, now).map_err(nova_router::Fault::from)?;
-                server.details = Some(Box::new(details));
+                server.details = Some(std::sync::Arc::new(details));
                 server.updated_at = now;
                 Ok(())
             }),

@@ -37,9 +37,11 @@ pub struct Server {
     /// deletion has run ([`ServerDetails::lifecycle`]).
     pub deleted_at: Option<Timestamp>,
     /// The compute API's fields; `None` for an instance created through
-    /// the seed's API. Boxed: a store may hold millions of seed instances,
-    /// which should not each carry room for a server's kilobyte of fields.
-    pub details: Option<Box<ServerDetails>>,
+    /// the seed's API. Behind a pointer, because a store may hold millions
+    /// of seed instances, which should not each carry room for a server's
+    /// kilobyte of fields; shared (`Arc`), because every read hands out a
+    /// copy of the row and that copy should not copy the kilobyte.
+    pub details: Option<std::sync::Arc<ServerDetails>>,
 }
 
 impl Server {

@@ -1177,7 +1177,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             version: 1,
             project_id: call.project_id.clone(),
             deleted_at: None,
-            details: Some(Box::new(details)),
+            details: Some(std::sync::Arc::new(details)),
         });
     }
     let first = created[0].clone();

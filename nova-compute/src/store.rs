@@ -396,7 +396,7 @@ mod tests {
     fn server(name: &str, project: &str) -> Server {
         let mut server = Server::from_instance(Instance::new(name));
         server.project_id = project.to_owned();
-        server.details = Some(Box::default());
+        server.details = Some(Default::default());
         server
     }
 

@@ -128,7 +128,7 @@ impl TestClient {
             version: 1,
             project_id: project.to_owned(),
             deleted_at: None,
-            details: Some(Box::new(ServerDetails {
+            details: Some(std::sync::Arc::new(ServerDetails {
                 flavor: flavor.snapshot(),
                 lifecycle: Some(Lifecycle::settled(State::settled(
                     vm_state::ACTIVE,
@@ -151,14 +151,15 @@ impl TestClient {
         let now = self.clock.now();
         let mut server = self.add_server(project, flavor).await;
         let mut details = server.details.take().unwrap_or_default();
-        let mut life = details.lifecycle();
+        let edited = std::sync::Arc::make_mut(&mut details);
+        let mut life = edited.lifecycle();
         life.begin(
             now,
             task_state::DELETING,
             now.plus_micros(seconds * 1_000_000),
             State::settled(vm_state::DELETED, power_state::NOSTATE),
         );
-        details.lifecycle = Some(life);
+        edited.lifecycle = Some(life);
         let deleted: Option<Timestamp> = Some(now);
         self.api
             .store()

@@ -352,9 +352,9 @@ fn details_document(
 fn parse_details(
     id: uuid::Uuid,
     document: Option<&str>,
-) -> Result<Option<Box<nova_compute::ServerDetails>>, nova_controller::StoreError> {
+) -> Result<Option<std::sync::Arc<nova_compute::ServerDetails>>, nova_controller::StoreError> {
     document
-        .map(serde_json::from_str)
+        .map(|text| serde_json::from_str(text).map(std::sync::Arc::new))
         .transpose()
         .map_err(|error| nova_controller::StoreError::Corrupt {
             reason: format!("instance {id}: bad details: {error}"),

@@ -937,7 +937,7 @@ fn server_columns(
     id: Uuid,
     deleted_at: Option<i64>,
     details: Option<&str>,
-) -> Result<(Option<Timestamp>, Option<Box<ServerDetails>>), StoreError> {
+) -> Result<(Option<Timestamp>, Option<std::sync::Arc<ServerDetails>>), StoreError> {
     let deleted_at = deleted_at
         .map(|micros| {
             Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::Corrupt {
@@ -1361,7 +1361,7 @@ mod tests {
     fn server_named(name: &str) -> Server {
         Server {
             project_id: "p".to_owned(),
-            details: Some(Box::default()),
+            details: Some(Default::default()),
             ..Server::from_instance(Instance::new(name))
         }
     }

@@ -122,7 +122,7 @@ fn change(edit: &Edit, at: Timestamp) -> ServerChange {
         match edit {
             Edit::Rename(name) => server.name = format!("server-{name}"),
             Edit::SetMetadata(key, value) => {
-                let details = server.details.get_or_insert_with(Box::default);
+                let details = std::sync::Arc::make_mut(server.details.get_or_insert_with(Default::default));
                 details
                     .metadata
                     .insert(format!("key-{key}"), value.to_string());
@@ -148,7 +148,7 @@ fn new_servers(names: &[u8], project: u8, clash: Option<Uuid>) -> Vec<Server> {
             details.metadata.insert("name".to_owned(), name.to_string());
             Server {
                 project_id: format!("project-{project}"),
-                details: Some(Box::new(details)),
+                details: Some(std::sync::Arc::new(details)),
                 ..Server::from_instance(Instance::new(format!("server-{name}")))
             }
         })

@@ -272,7 +272,7 @@ async fn a_deleted_servers_actions_are_readable_from_2_21() {
             Box::new(move |server: &mut Server| {
                 server.deleted_at = Some(now);
                 if let Some(details) = server.details.as_mut() {
-                    details.lifecycle =
+                    std::sync::Arc::make_mut(details).lifecycle =
                         Some(Lifecycle::settled(State::settled(vm_state::DELETED, 0)));
                 }
                 Ok(())

@@ -193,7 +193,7 @@ impl Harness {
             version: 1,
             project_id: project.to_owned(),
             deleted_at: None,
-            details: Some(Box::new(details)),
+            details: Some(std::sync::Arc::new(details)),
         };
         self.store.create_servers(vec![server]).await.unwrap();
         id
@@ -206,7 +206,7 @@ impl Harness {
 
     /// The stored server's compute fields.
     pub(crate) async fn details(&self, id: Uuid) -> ServerDetails {
-        *self.stored(id).await.details.unwrap()
+        ServerDetails::clone(&self.stored(id).await.details.unwrap())
     }
 
     /// The server's state now.
@@ -240,7 +240,7 @@ impl Harness {
                 IfMatch::Any,
                 Box::new(move |server: &mut Server| {
                     if let Some(details) = server.details.as_mut() {
-                        edit(details);
+                        edit(std::sync::Arc::make_mut(details));
                     }
                     Ok(())
                 }),

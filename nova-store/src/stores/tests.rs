@@ -393,7 +393,7 @@ fn new_server(name: &str, project: &str) -> Server {
     details.tags = vec!["a".to_owned(), "b".to_owned()];
     Server {
         project_id: project.to_owned(),
-        details: Some(Box::new(details)),
+        details: Some(std::sync::Arc::new(details)),
         ..Server::from_instance(instance)
     }
 }
@@ -467,7 +467,7 @@ async fn a_server_reads_back_as_it_was_created_and_changed(backend: Backend) {
                 change(move |s| {
                     s.name = "web-2".to_owned();
                     s.updated_at = later;
-                    let details = s.details.get_or_insert_with(Box::default);
+                    let details = std::sync::Arc::make_mut(s.details.get_or_insert_with(Default::default));
                     details
                         .metadata
                         .insert("tier".to_owned(), "front".to_owned());
@@ -695,7 +695,7 @@ async fn concurrent_changes_each_apply_to_the_row_as_stored(backend: Backend) {
             let store = store.clone();
             tokio::spawn(async move {
                 let increment = change(|s| {
-                    let details = s.details.get_or_insert_with(Box::default);
+                    let details = std::sync::Arc::make_mut(s.details.get_or_insert_with(Default::default));
                     let count: u32 = details
                         .metadata
                         .get("count")
@@ -1033,7 +1033,7 @@ async fn assert_image_corrupt(store: Arc<dyn ServerStore>, id: Uuid) {
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn version_2_server() -> (Server, String) {
     let server = new_server("v2", "p");
-    let details = serde_json::to_string(server.details.as_ref().unwrap()).unwrap();
+    let details = serde_json::to_string(server.details.as_deref().unwrap()).unwrap();
     (server, details)
 }
 
