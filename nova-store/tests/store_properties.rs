@@ -122,7 +122,8 @@ fn change(edit: &Edit, at: Timestamp) -> ServerChange {
         match edit {
             Edit::Rename(name) => server.name = format!("server-{name}"),
             Edit::SetMetadata(key, value) => {
-                let details = std::sync::Arc::make_mut(server.details.get_or_insert_with(Default::default));
+                let details =
+                    std::sync::Arc::make_mut(server.details.get_or_insert_with(Default::default));
                 details
                     .metadata
                     .insert(format!("key-{key}"), value.to_string());

@@ -467,7 +467,8 @@ async fn a_server_reads_back_as_it_was_created_and_changed(backend: Backend) {
                 change(move |s| {
                     s.name = "web-2".to_owned();
                     s.updated_at = later;
-                    let details = std::sync::Arc::make_mut(s.details.get_or_insert_with(Default::default));
+                    let details =
+                        std::sync::Arc::make_mut(s.details.get_or_insert_with(Default::default));
                     details
                         .metadata
                         .insert("tier".to_owned(), "front".to_owned());
@@ -695,7 +696,8 @@ async fn concurrent_changes_each_apply_to_the_row_as_stored(backend: Backend) {
             let store = store.clone();
             tokio::spawn(async move {
                 let increment = change(|s| {
-                    let details = std::sync::Arc::make_mut(s.details.get_or_insert_with(Default::default));
+                    let details =
+                        std::sync::Arc::make_mut(s.details.get_or_insert_with(Default::default));
                     let count: u32 = details
                         .metadata
                         .get("count")
