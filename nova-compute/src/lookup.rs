@@ -5,6 +5,7 @@
 //! caller act on it; and recording what was done in `os-instance-actions`.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use nova_controller::{IfMatch, Timestamp};
 use uuid::Uuid;
@@ -53,6 +54,15 @@ pub(crate) fn details_of<'a>(api: &ComputeApi, server: &'a Server) -> Cow<'a, Se
             details.availability_zone = api.cloud.availability_zone.clone();
             details
         }),
+    }
+}
+
+/// The compute fields of `server` as [`details_of`], shared rather than
+/// borrowed: a count is bumped where the server has its own.
+pub(crate) fn shared_details(api: &ComputeApi, server: &Server) -> Arc<ServerDetails> {
+    match &server.details {
+        Some(details) => Arc::clone(details),
+        None => Arc::new(details_of(api, server).into_owned()),
     }
 }
 

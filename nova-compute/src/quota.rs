@@ -10,8 +10,8 @@
 //! (`TooManyInstances` through `servers.py`'s `OverQuota` handler).
 
 use crate::api::Call;
-use crate::lookup::{details_of, is_gone};
-use crate::{ComputeApi, ComputeError, ServerScope};
+use crate::lookup::is_gone;
+use crate::{ComputeApi, ComputeError, Server, ServerScope};
 
 /// What a project uses of the resources its quota limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -116,18 +116,31 @@ pub(crate) async fn usage(api: &ComputeApi, project_id: &str) -> Result<Usage, C
         // A deleted server counts until its deletion has run.
         include_deleted: true,
     };
-    let servers = api.store.servers(scope).await?;
     let now = api.clock.now();
+    // An instance created through the seed's API has the cloud's first
+    // flavor (`details_of`), looked up once here rather than per instance.
+    let seed_flavor = api
+        .cloud
+        .flavors
+        .first()
+        .map_or((0, 0), |flavor| (flavor.vcpus, flavor.ram));
     let mut usage = Usage::default();
-    for server in servers.iter().filter(|s| !is_gone(api, s, now)) {
-        let details = details_of(api, server);
-        let flavor = &details.flavor;
+    // Every create counts, so the servers are visited where they lie
+    // rather than copied out of the store.
+    let mut count = |server: &Server| {
+        if is_gone(api, server, now) {
+            return;
+        }
+        let (vcpus, ram) = server.details.as_ref().map_or(seed_flavor, |details| {
+            (details.flavor.vcpus, details.flavor.ram)
+        });
         usage.instances += 1;
-        usage.cores = usage.cores.saturating_add(i64::from(flavor.vcpus));
+        usage.cores = usage.cores.saturating_add(i64::from(vcpus));
         usage.ram = usage
             .ram
-            .saturating_add(i64::try_from(flavor.ram).unwrap_or(i64::MAX));
-    }
+            .saturating_add(i64::try_from(ram).unwrap_or(i64::MAX));
+    };
+    api.store.visit_servers(scope, &mut count).await?;
     Ok(usage)
 }
 

@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use http::header::{ETAG, LOCATION};
 use http::StatusCode;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::api::{empty, json, set_header, Call, Keyed};
 use crate::image_catalog::{find_image, Viewer};
 use crate::lookup::{
-    change_server, details_of, find_server, is_gone, last_changed, project_of, record_action,
+    change_server, find_server, is_gone, last_changed, project_of, record_action, shared_details,
     visible_to,
 };
 use crate::policy::{self, Rule};
@@ -483,7 +484,8 @@ fn filters(call: &Call) -> Result<(Vec<Filter>, bool), ComputeError> {
 /// One server as a listing sees it at one instant.
 struct Row {
     server: Server,
-    details: ServerDetails,
+    /// Shared with the stored row: a listing copies no server's fields.
+    details: Arc<ServerDetails>,
     state: State,
     /// When it last changed, a transition's end included.
     updated: Timestamp,
@@ -658,7 +660,7 @@ async fn list(api: &ComputeApi, call: &Call, detail: bool) -> Result<Response, C
             !gone || with_deleted
         })
         .map(|server| {
-            let details = details_of(api, &server).into_owned();
+            let details = shared_details(api, &server);
             let mut state = details.lifecycle().at(now).clone();
             if is_gone(api, &server, now) {
                 state = State::settled(vm_state::DELETED, state.power_state);

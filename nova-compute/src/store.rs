@@ -92,6 +92,24 @@ pub trait ServerStore: InstanceStore + ImageStore {
     /// The servers in `scope`, in the order they were created.
     fn servers(&self, scope: ServerScope) -> StoreFuture<'_, Vec<Server>>;
 
+    /// Shows `visit` each server in `scope`, in the order they were
+    /// created, for a caller that only reads them (quota usage counts a
+    /// project's servers on every create). A store that holds its rows in
+    /// memory shows them where they lie, copying none; the default asks
+    /// [`servers`](Self::servers).
+    fn visit_servers<'a>(
+        &'a self,
+        scope: ServerScope,
+        visit: &'a mut (dyn FnMut(&Server) + Send),
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            for server in self.servers(scope).await? {
+                visit(&server);
+            }
+            Ok(())
+        })
+    }
+
     /// Applies `change` to the server with this id if its version
     /// satisfies `if_match`, in one atomic step, and adds one to its
     /// version.
@@ -325,6 +343,20 @@ impl ServerStore for MemoryServerStore {
             .cloned()
             .collect();
         ready(Ok(found))
+    }
+
+    fn visit_servers<'a>(
+        &'a self,
+        scope: ServerScope,
+        visit: &'a mut (dyn FnMut(&Server) + Send),
+    ) -> StoreFuture<'a, ()> {
+        let slots = self.read();
+        slots
+            .servers
+            .iter()
+            .filter(|s| scope.contains(s))
+            .for_each(visit);
+        ready(Ok(()))
     }
 
     fn update_server(

@@ -1062,6 +1062,14 @@ impl ServerStore for SqliteStore {
         ready(self.committed.read().servers(&scope))
     }
 
+    fn visit_servers<'a>(
+        &'a self,
+        scope: ServerScope,
+        visit: &'a mut (dyn FnMut(&Server) + Send),
+    ) -> StoreFuture<'a, ()> {
+        ready(self.committed.read().visit_servers(&scope, visit))
+    }
+
     fn update_server(
         &self,
         id: Uuid,

@@ -351,6 +351,24 @@ impl Tables {
             .collect()
     }
 
+    /// Shows `visit` the servers in `scope` where they lie, in creation
+    /// order; an unreadable one in scope is the error
+    /// [`servers`](Self::servers) would give, and `visit` has then seen
+    /// the ones before it.
+    pub(super) fn visit_servers(
+        &self,
+        scope: &ServerScope,
+        visit: &mut (dyn FnMut(&Server) + Send),
+    ) -> Result<(), StoreError> {
+        for row in self.servers.iter().filter(|row| row.in_scope(scope)) {
+            if let Some(why) = &row.unreadable {
+                return Err(why.error.clone());
+            }
+            visit(&row.server);
+        }
+        Ok(())
+    }
+
     /// The image with this id.
     pub(super) fn image(&self, id: Uuid) -> Result<Option<Image>, StoreError> {
         self.images

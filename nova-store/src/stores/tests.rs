@@ -612,6 +612,14 @@ async fn servers_are_listed_by_scope_in_creation_order(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(names(&found), expected, "{projects:?} {include_deleted}");
+        // A visit sees the same servers, in the same order.
+        let mut visited = Vec::new();
+        let mut visit = |server: &Server| visited.push(server.clone());
+        store
+            .visit_servers(scope(projects, include_deleted), &mut visit)
+            .await
+            .unwrap();
+        assert_eq!(visited, found, "visited {projects:?} {include_deleted}");
     }
     store.close().await.unwrap();
 }
@@ -991,6 +999,11 @@ async fn assert_corrupt(store: Arc<dyn ServerStore>, id: Uuid) {
     };
     corrupt(store.server(id).await.map(drop));
     corrupt(store.servers(ServerScope::default()).await.map(drop));
+    corrupt(
+        store
+            .visit_servers(ServerScope::default(), &mut |_: &Server| {})
+            .await,
+    );
     corrupt(
         store
             .update_server(id, IfMatch::Any, change(|s| s.name = "x".into()))
