@@ -24,6 +24,11 @@ impl ComputeApi {
             "flavor_extra_specs" => crate::flavors::dispatch_extra_specs(self, method, call).await,
             "images" => crate::images::dispatch(self, method, call).await,
             "limits" => crate::limits::dispatch(self, method, call).await,
+            "keypairs" => crate::keypairs::dispatch(self, method, call).await,
+            "quota_sets" => crate::quota_sets::dispatch(self, method, call).await,
+            "availability_zone" => crate::availability_zones::dispatch(self, method, call).await,
+            "server_tags" => crate::server_tags::dispatch(self, method, call).await,
+            "server_password" => crate::server_password::dispatch(self, method, call).await,
             _ => Err(ComputeError::UnknownAction(action.clone())),
         }
     }

@@ -5,7 +5,8 @@
 //! routed `controller.action` ([`compute_routes`](nova_router::compute_routes))
 //! to one controller module per resource, as Nova has one controller per
 //! file: `servers`, `server_actions` (`POST /servers/{id}/action`),
-//! `metadata`, `ips`, `instance_actions`, `flavors`, `images`, `limits`.
+//! `metadata`, `ips`, `instance_actions`, `server_tags`, `server_password`,
+//! `flavors`, `images`, `limits`, `availability_zones`.
 //! Request validation lives in `schemas`, response bodies in `views`,
 //! each per microversion, apart from the controllers; who may do what is
 //! one table of Nova's policy rules ([`policy`]).
@@ -34,6 +35,7 @@ pub const COMPUTE_API_VERSIONS: nova_router::ApiVersionRange = nova_router::ApiV
 };
 
 mod api;
+mod availability_zones;
 mod clock;
 mod cloud;
 mod default_caller;
@@ -46,6 +48,9 @@ mod image_service;
 mod images;
 mod instance_actions;
 mod ips;
+mod keypair;
+mod keypair_store;
+mod keypairs;
 mod limits;
 mod lookup;
 mod metadata;
@@ -53,9 +58,13 @@ mod openapi;
 mod pagination;
 pub mod policy;
 mod quota;
+mod quota_sets;
+mod quota_store;
 mod schemas;
 mod server;
 mod server_actions;
+mod server_password;
+mod server_tags;
 mod servers;
 pub mod state;
 mod store;
@@ -70,7 +79,12 @@ pub use default_caller::{DEFAULT_PROJECT, DEFAULT_USER};
 pub use error::ComputeError;
 pub use image::{Image, ImageStatus, Visibility};
 pub use image_service::ImageServiceApp;
+pub use keypair::{
+    fingerprint, generate as generate_keypair, GeneratedKey, KeyError, Keypair, KeypairType,
+};
+pub use keypair_store::{KeypairCreate, KeypairStore};
 pub use openapi::COMPUTE_OPENAPI_DOCUMENT;
+pub use quota_store::{QuotaLimit, QuotaStore};
 pub use server::{
     ActionEvent, FlavorSnapshot, InstanceAction, Lock, Port, Server, ServerDetails, ServerFault,
 };

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::{json, Call};
 use crate::policy::{self, Rule};
-use crate::quota::{usage, Usage};
+use crate::quota::{as_quota, effective_limits, usage, Usage};
 use crate::schemas::query::{compiled, query_object};
 use crate::schemas::Schema;
 use crate::{ComputeApi, ComputeError, Quota};
@@ -67,7 +67,10 @@ async fn index(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> 
         }
     };
     let used = usage(api, project_id).await?;
-    Ok(json(StatusCode::OK, &build(call, &api.cloud.quota, &used)))
+    // The project's limits (Nova's `get_project_quotas`): the defaults
+    // with what the quota sets API stored for it over them.
+    let quota = as_quota(&effective_limits(api, project_id, None).await?);
+    Ok(json(StatusCode::OK, &build(call, &quota, &used)))
 }
 
 /// `{"limits": {"rate": [], "absolute": {...}}}` of `quota` and `used`

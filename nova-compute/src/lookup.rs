@@ -213,3 +213,100 @@ pub(crate) fn record_action(
         }],
     });
 }
+
+/// Nova's `InstanceMappingNotFound`: what the controllers that look up an
+/// instance mapping first (`server_tags.py`) answer for an id no server
+/// ever had.
+fn no_mapping(raw_id: &str) -> ComputeError {
+    ComputeError::NotFound(format!("Instance {raw_id} has no mapping to a cell."))
+}
+
+/// Whether `server`, stored under `raw_id`, may be acted on under `rule` at
+/// `now`, as Nova's mapping-first controllers check (see
+/// [`find_mapped_server`]).
+fn check_mapped(
+    api: &ComputeApi,
+    credentials: &Credentials,
+    server: &Server,
+    raw_id: &str,
+    rule: Rule,
+    now: Timestamp,
+) -> Result<(), ComputeError> {
+    credentials.authorize(rule, project_of(api, server))?;
+    if is_gone(api, server, now) {
+        return Err(ComputeError::instance_not_found(raw_id));
+    }
+    Ok(())
+}
+
+/// The server `raw_id` names, found as the controllers that look up the
+/// instance's cell mapping before anything else find it (Nova's
+/// `server_tags.py`): 404 `Instance {id} has no mapping to a cell.` if no
+/// server ever had the id; then `rule`, its target the server's project,
+/// so another project's server is 403 to a caller who is not an admin
+/// (not 404, as [`find_server`] answers); then 404 `Instance {id} could
+/// not be found.` once its deletion has run.
+pub(crate) async fn find_mapped_server(
+    api: &ComputeApi,
+    call: &Call,
+    raw_id: &str,
+    rule: Rule,
+) -> Result<Server, ComputeError> {
+    let id = server_id(raw_id).map_err(|_| no_mapping(raw_id))?;
+    let now = api.clock.now();
+    let server = api
+        .store
+        .server(id)
+        .await?
+        .ok_or_else(|| no_mapping(raw_id))?;
+    check_mapped(api, &Credentials::of(call), &server, raw_id, rule, now)?;
+    Ok(server)
+}
+
+/// Changes the server `raw_id` names, atomically, found as
+/// [`find_mapped_server`] finds it in the same step, for a change Nova
+/// keeps apart from the instance's row (its tags): the server's
+/// `updated` time stays what it was. `change` gets the compute fields
+/// (materialised for an instance created through the seed's API) and the
+/// time, and may refuse with an error; then nothing is changed.
+pub(crate) async fn change_mapped_server<F>(
+    api: &ComputeApi,
+    call: &Call,
+    raw_id: &str,
+    rule: Rule,
+    change: F,
+) -> Result<Server, ComputeError>
+where
+    F: FnOnce(&mut ServerDetails, Timestamp) -> Result<(), ComputeError> + Send + 'static,
+{
+    let id = server_id(raw_id).map_err(|_| no_mapping(raw_id))?;
+    let now = api.clock.now();
+    let inner = api.clone();
+    let credentials = Credentials::of(call);
+    let raw = raw_id.to_owned();
+    let outcome = api
+        .store
+        .update_server(
+            id,
+            IfMatch::Any,
+            Box::new(move |server: &mut Server| {
+                check_mapped(&inner, &credentials, server, &raw, rule, now)
+                    .map_err(nova_router::Fault::from)?;
+                // Neither the lifecycle is settled nor `updated_at` set:
+                // both would move the `updated` time a client sees.
+                let mut details = details_of(&inner, server).into_owned();
+                change(&mut details, now).map_err(nova_router::Fault::from)?;
+                server.details = Some(std::sync::Arc::new(details));
+                Ok(())
+            }),
+        )
+        .await?;
+    match outcome {
+        ServerUpdate::Applied(server) => Ok(server),
+        ServerUpdate::NotFound => Err(no_mapping(raw_id)),
+        ServerUpdate::VersionMismatch { current } => {
+            Err(ComputeError::PreconditionFailed { id, current })
+        }
+        ServerUpdate::Refused(fault) => Err(ComputeError::Fault(fault)),
+    }
+}

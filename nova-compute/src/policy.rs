@@ -20,7 +20,9 @@
 //! Who passes, by default, as `nova/policies/base.py` names them:
 //! [`Who::Admin`] any admin, [`Who::ProjectMemberOrAdmin`] a member of the
 //! target's project or an admin, [`Who::ProjectReaderOrAdmin`] a reader of
-//! the target's project or an admin, [`Who::Anyone`] anyone. Nova
+//! the target's project or an admin, [`Who::AdminOrUser`] the user the
+//! target belongs to or an admin (the key pair rules, asked through
+//! `authorize_user`), [`Who::Anyone`] anyone. Nova
 //! serves reads to readers and changes to members (its defaults since
 //! Zed).
 //!
@@ -77,15 +79,33 @@
 //! | `os_compute_api:os-flavor-extra-specs:show` | ProjectReaderOrAdmin | `GET /flavors/{id}/os-extra_specs/{key}` |
 //! | `os_compute_api:limits` | Anyone | `GET /limits` |
 //! | `os_compute_api:limits:other_project` | Admin | `GET /limits?tenant_id=` another project |
+//! | `os_compute_api:os-availability-zone:list` | Anyone | `GET /os-availability-zone` |
+//! | `os_compute_api:os-availability-zone:detail` | Admin | `GET /os-availability-zone/detail` |
+//! | `os_compute_api:os-server-tags:index` | ProjectReaderOrAdmin | `GET /servers/{id}/tags` |
+//! | `os_compute_api:os-server-tags:show` | ProjectReaderOrAdmin | `GET /servers/{id}/tags/{tag}` |
+//! | `os_compute_api:os-server-tags:update` | ProjectMemberOrAdmin | `PUT /servers/{id}/tags/{tag}` |
+//! | `os_compute_api:os-server-tags:update_all` | ProjectMemberOrAdmin | `PUT /servers/{id}/tags` |
+//! | `os_compute_api:os-server-tags:delete` | ProjectMemberOrAdmin | `DELETE /servers/{id}/tags/{tag}` |
+//! | `os_compute_api:os-server-tags:delete_all` | ProjectMemberOrAdmin | `DELETE /servers/{id}/tags` |
+//! | `os_compute_api:os-server-password:show` | ProjectReaderOrAdmin | `GET /servers/{id}/os-server-password` |
+//! | `os_compute_api:os-server-password:clear` | ProjectMemberOrAdmin | `DELETE /servers/{id}/os-server-password` |
+//! | `os_compute_api:os-keypairs:index` | AdminOrUser | `GET /os-keypairs`, the target the user listed (`user_id`, 2.10) |
+//! | `os_compute_api:os-keypairs:create` | AdminOrUser | `POST /os-keypairs`, the target the user the key pair is for (`user_id`, 2.10) |
+//! | `os_compute_api:os-keypairs:show` | AdminOrUser | `GET /os-keypairs/{name}` |
+//! | `os_compute_api:os-keypairs:delete` | AdminOrUser | `DELETE /os-keypairs/{name}` |
+//! | `os_compute_api:os-quota-sets:show` | ProjectReaderOrAdmin | `GET /os-quota-sets/{project_id}` |
+//! | `os_compute_api:os-quota-sets:detail` | ProjectReaderOrAdmin | `GET /os-quota-sets/{project_id}/detail` |
+//! | `os_compute_api:os-quota-sets:defaults` | Anyone | `GET /os-quota-sets/{project_id}/defaults` |
+//! | `os_compute_api:os-quota-sets:update` | Admin | `PUT /os-quota-sets/{project_id}` |
+//! | `os_compute_api:os-quota-sets:delete` | Admin | `DELETE /os-quota-sets/{project_id}` |
 //! | `delete_image` | ProjectMemberOrAdmin | the image service's `DELETE /v2/images/{id}`: Glance's rule, its target the image's owner, refused in Glance's words |
 //!
 //! Not in the table, because nothing served here reaches them: flavor
 //! management and extra specs writes (not served),
 //! `create:zero_disk_flavor` (the zero-disk check is not implemented),
 //! `create_image:allow_volume_backed` (no server boots from a volume),
-//! `show:host_status:unknown-only` (the one host is always `UP`), and
-//! the quota sets API (not served; quota checks on create and resize are
-//! no policy in Nova either).
+//! and `show:host_status:unknown-only` (the one host is always `UP`).
+//! Quota checks on create and resize are no policy in Nova either.
 
 use crate::api::Call;
 use crate::ComputeError;
@@ -103,6 +123,11 @@ pub enum Who {
     /// `rule:project_reader_or_admin`: a reader of the target's project,
     /// or an admin.
     ProjectReaderOrAdmin,
+    /// `(rule:context_is_admin) or user_id:%(user_id)s`: an admin, or
+    /// the user the target belongs to (a key pair's owner). Asked through
+    /// `authorize_user`, which gives [`Who::allows`] the caller's and
+    /// the target's user ids where the other rules take projects.
+    AdminOrUser,
     /// `@`: anyone.
     Anyone,
 }
@@ -124,7 +149,8 @@ fn holds(roles: &[String], wanted: &str) -> bool {
 
 impl Who {
     /// Whether a caller scoped to `caller_project` with `roles` passes,
-    /// for a target in `target_project`.
+    /// for a target in `target_project` (for [`Who::AdminOrUser`], the
+    /// caller's user id and the target's owner instead).
     pub fn allows(self, roles: &[String], caller_project: &str, target_project: &str) -> bool {
         let in_project = caller_project == target_project;
         match self {
@@ -135,6 +161,7 @@ impl Who {
             Who::ProjectReaderOrAdmin => {
                 holds(roles, "admin") || (in_project && holds(roles, "reader"))
             }
+            Who::AdminOrUser => holds(roles, "admin") || in_project,
             Who::Anyone => true,
         }
     }
@@ -274,6 +301,43 @@ rules! {
     Limits => "os_compute_api:limits", Anyone, "`GET /limits`";
     LimitsOtherProject => "os_compute_api:limits:other_project", Admin,
         "`GET /limits?tenant_id=` another project";
+    AvailabilityZoneList => "os_compute_api:os-availability-zone:list", Anyone,
+        "`GET /os-availability-zone`";
+    AvailabilityZoneDetail => "os_compute_api:os-availability-zone:detail", Admin,
+        "`GET /os-availability-zone/detail`";
+    ServerTagsIndex => "os_compute_api:os-server-tags:index", ProjectReaderOrAdmin,
+        "`GET /servers/{id}/tags`";
+    ServerTagsShow => "os_compute_api:os-server-tags:show", ProjectReaderOrAdmin,
+        "`GET /servers/{id}/tags/{tag}`";
+    ServerTagsUpdate => "os_compute_api:os-server-tags:update", ProjectMemberOrAdmin,
+        "`PUT /servers/{id}/tags/{tag}`";
+    ServerTagsUpdateAll => "os_compute_api:os-server-tags:update_all", ProjectMemberOrAdmin,
+        "`PUT /servers/{id}/tags`";
+    ServerTagsDelete => "os_compute_api:os-server-tags:delete", ProjectMemberOrAdmin,
+        "`DELETE /servers/{id}/tags/{tag}`";
+    ServerTagsDeleteAll => "os_compute_api:os-server-tags:delete_all", ProjectMemberOrAdmin,
+        "`DELETE /servers/{id}/tags`";
+    ServerPasswordShow => "os_compute_api:os-server-password:show", ProjectReaderOrAdmin,
+        "`GET /servers/{id}/os-server-password`";
+    ServerPasswordClear => "os_compute_api:os-server-password:clear", ProjectMemberOrAdmin,
+        "`DELETE /servers/{id}/os-server-password`";
+    KeypairsIndex => "os_compute_api:os-keypairs:index", AdminOrUser,
+        "`GET /os-keypairs`, the target the user listed (`user_id`, 2.10)";
+    KeypairsCreate => "os_compute_api:os-keypairs:create", AdminOrUser,
+        "`POST /os-keypairs`, the target the user the key pair is for (`user_id`, 2.10)";
+    KeypairsShow => "os_compute_api:os-keypairs:show", AdminOrUser, "`GET /os-keypairs/{name}`";
+    KeypairsDelete => "os_compute_api:os-keypairs:delete", AdminOrUser,
+        "`DELETE /os-keypairs/{name}`";
+    QuotaSetsShow => "os_compute_api:os-quota-sets:show", ProjectReaderOrAdmin,
+        "`GET /os-quota-sets/{project_id}`";
+    QuotaSetsDetail => "os_compute_api:os-quota-sets:detail", ProjectReaderOrAdmin,
+        "`GET /os-quota-sets/{project_id}/detail`";
+    QuotaSetsDefaults => "os_compute_api:os-quota-sets:defaults", Anyone,
+        "`GET /os-quota-sets/{project_id}/defaults`";
+    QuotaSetsUpdate => "os_compute_api:os-quota-sets:update", Admin,
+        "`PUT /os-quota-sets/{project_id}`";
+    QuotaSetsDelete => "os_compute_api:os-quota-sets:delete", Admin,
+        "`DELETE /os-quota-sets/{project_id}`";
     DeleteImage => "delete_image", ProjectMemberOrAdmin,
         "the image service's `DELETE /v2/images/{id}`: Glance's rule, its target the image's owner, refused in Glance's words";
 }
@@ -340,6 +404,18 @@ pub(crate) fn allows(call: &Call, rule: Rule, target_project: &str) -> bool {
 /// allow {rule} to be performed.`
 pub(crate) fn authorize(call: &Call, rule: Rule, target_project: &str) -> Result<(), ComputeError> {
     refused_unless(allows(call, rule, target_project), rule)
+}
+
+/// As [`authorize`] for a rule whose target is a user (a key pair's
+/// owner, [`Who::AdminOrUser`]): `Ok` if the caller is an admin or is
+/// `target_user`.
+pub(crate) fn authorize_user(
+    call: &Call,
+    rule: Rule,
+    target_user: &str,
+) -> Result<(), ComputeError> {
+    let allowed = rule.who().allows(&call.roles, &call.user_id, target_user);
+    refused_unless(allowed, rule)
 }
 
 /// Nova's `context.is_admin`: whether the caller of `call` passes

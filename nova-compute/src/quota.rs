@@ -8,10 +8,126 @@
 //! [`usage`] is what `GET /limits` shows; [`check_quota`] is what server
 //! create asks before it stores anything, answering Nova's 403
 //! (`TooManyInstances` through `servers.py`'s `OverQuota` handler).
+//!
+//! The limits are the configured defaults ([`Quota`]) with the limits the
+//! quota sets API stored ([`QuotaStore`](crate::QuotaStore)) over them:
+//! a user's own limit first, then the project's, then the default, as
+//! Nova's `DbQuotaDriver` resolves them ([`effective_limits`]). A user
+//! with limits of their own is checked against them with their own usage
+//! too, as Nova's `limit_check_project_and_user` does.
+
+use std::collections::BTreeMap;
 
 use crate::api::Call;
 use crate::lookup::is_gone;
-use crate::{ComputeApi, ComputeError, Server, ServerScope};
+use crate::{ComputeApi, ComputeError, Quota, QuotaLimit, Server, ServerScope};
+
+/// Every resource of Nova's quota sets, in the order Nova lists them
+/// (`QUOTAS.resources`, sorted by name).
+pub(crate) const RESOURCES: [&str; 14] = [
+    "cores",
+    "fixed_ips",
+    "floating_ips",
+    "injected_file_content_bytes",
+    "injected_file_path_bytes",
+    "injected_files",
+    "instances",
+    "key_pairs",
+    "metadata_items",
+    "ram",
+    "security_group_rules",
+    "security_groups",
+    "server_group_members",
+    "server_groups",
+];
+
+/// Each resource's limit, by Nova's name, for every name of [`RESOURCES`].
+pub(crate) type Limits = BTreeMap<&'static str, i64>;
+
+/// The configured defaults as Nova's quota sets name them. The network
+/// resources are unlimited, as Nova shows them with Neutron.
+pub(crate) fn default_limits(quota: &Quota) -> Limits {
+    RESOURCES
+        .iter()
+        .map(|&name| {
+            let limit = match name {
+                "cores" => quota.cores,
+                "injected_file_content_bytes" => quota.injected_file_content_bytes,
+                "injected_file_path_bytes" => quota.injected_file_path_length,
+                "injected_files" => quota.injected_files,
+                "instances" => quota.instances,
+                "key_pairs" => quota.key_pairs,
+                "metadata_items" => quota.metadata_items,
+                "ram" => quota.ram,
+                "server_group_members" => quota.server_group_members,
+                "server_groups" => quota.server_groups,
+                _ => -1,
+            };
+            (name, limit)
+        })
+        .collect()
+}
+
+/// The limits of the project `stored` belongs to, or of `user` in it:
+/// each resource's stored limit for the user, else for the project, else
+/// `defaults`' (Nova's `get_user_quotas` and `get_project_quotas`).
+pub(crate) fn resolve(defaults: &Limits, stored: &[QuotaLimit], user: Option<&str>) -> Limits {
+    let mut limits = defaults.clone();
+    // The project's first, so that the user's own overwrite them.
+    let layers = [None, user];
+    for layer in layers.iter().take(if user.is_some() { 2 } else { 1 }) {
+        for limit in stored.iter().filter(|l| l.user_id.as_deref() == *layer) {
+            if let Some(slot) = limits.get_mut(limit.resource.as_str()) {
+                *slot = limit.hard_limit;
+            }
+        }
+    }
+    limits
+}
+
+/// `limits` as the [`Quota`] the checks and `GET /limits` read.
+pub(crate) fn as_quota(limits: &Limits) -> Quota {
+    let get = |name: &str| limits.get(name).copied().unwrap_or(-1);
+    Quota {
+        instances: get("instances"),
+        cores: get("cores"),
+        ram: get("ram"),
+        metadata_items: get("metadata_items"),
+        key_pairs: get("key_pairs"),
+        server_groups: get("server_groups"),
+        server_group_members: get("server_group_members"),
+        injected_files: get("injected_files"),
+        injected_file_content_bytes: get("injected_file_content_bytes"),
+        injected_file_path_length: get("injected_file_path_bytes"),
+    }
+}
+
+/// The limits that apply to `project_id`, or to `user_id` in it: the
+/// configured defaults with the stored limits over them.
+pub(crate) async fn effective_limits(
+    api: &ComputeApi,
+    project_id: &str,
+    user_id: Option<&str>,
+) -> Result<Limits, ComputeError> {
+    let stored = api.store.quota_limits(project_id.to_owned()).await?;
+    Ok(resolve(&default_limits(&api.cloud.quota), &stored, user_id))
+}
+
+/// The project's limits and, if the user has limits of their own, the
+/// user's, as [`Quota`]s.
+async fn project_and_user_quota(
+    api: &ComputeApi,
+    call: &Call,
+) -> Result<(Quota, Option<Quota>), ComputeError> {
+    let stored = api.store.quota_limits(call.project_id.clone()).await?;
+    let defaults = default_limits(&api.cloud.quota);
+    let project = as_quota(&resolve(&defaults, &stored, None));
+    let own = stored
+        .iter()
+        .any(|l| l.user_id.as_deref() == Some(call.user_id.as_str()));
+    let user = own.then(|| as_quota(&resolve(&defaults, &stored, Some(&call.user_id))));
+    Ok((project, user))
+}
 
 /// What a project uses of the resources its quota limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,12 +158,41 @@ pub(crate) async fn instances_within_quota(
     min_count: u32,
     max_count: u32,
 ) -> Result<u32, ComputeError> {
-    let quota = api.cloud.quota;
+    let (project, user) = project_and_user_quota(api, call).await?;
+    // With nothing to count against, skip reading every server.
+    let counted = |quota: &Quota| quota.instances >= 0 || quota.cores >= 0 || quota.ram >= 0;
+    let mut allowed = max_count;
+    if counted(&project) {
+        let used = usage(api, &call.project_id).await?;
+        allowed = within_quota(&project, &used, vcpus, ram, min_count, max_count)?;
+    }
+    if let Some(user_quota) = user.filter(counted) {
+        let used = usage_for(api, &call.project_id, Some(&call.user_id)).await?;
+        allowed = allowed.min(within_quota(
+            &user_quota,
+            &used,
+            vcpus,
+            ram,
+            min_count,
+            max_count,
+        )?);
+    }
+    Ok(allowed)
+}
+
+/// [`instances_within_quota`] against one set of limits and the usage it
+/// counts against.
+fn within_quota(
+    quota: &Quota,
+    used: &Usage,
+    vcpus: i64,
+    ram: i64,
+    min_count: u32,
+    max_count: u32,
+) -> Result<u32, ComputeError> {
     if quota.instances < 0 && quota.cores < 0 && quota.ram < 0 {
-        // Nothing to count against: skip reading every server.
         return Ok(max_count);
     }
-    let used = usage(api, &call.project_id).await?;
     let wanted = i64::from(max_count);
     let (req_cores, req_ram) = (wanted.saturating_mul(vcpus), wanted.saturating_mul(ram));
     let resources = [
@@ -107,6 +252,16 @@ pub(crate) async fn instances_within_quota(
 /// What `project_id` uses now. The default project also owns the
 /// instances created through the seed's API (stored with no project).
 pub(crate) async fn usage(api: &ComputeApi, project_id: &str) -> Result<Usage, ComputeError> {
+    usage_for(api, project_id, None).await
+}
+
+/// What `project_id` uses now, or, with `user_id`, what that user's
+/// servers in it use.
+pub(crate) async fn usage_for(
+    api: &ComputeApi,
+    project_id: &str,
+    user_id: Option<&str>,
+) -> Result<Usage, ComputeError> {
     let mut projects = vec![project_id.to_owned()];
     if project_id == api.cloud.default_project {
         projects.push(String::new());
@@ -118,12 +273,14 @@ pub(crate) async fn usage(api: &ComputeApi, project_id: &str) -> Result<Usage, C
     };
     let now = api.clock.now();
     // An instance created through the seed's API has the cloud's first
-    // flavor (`details_of`), looked up once here rather than per instance.
+    // flavor and its default user (`details_of`), looked up once here
+    // rather than per instance.
     let seed_flavor = api
         .cloud
         .flavors
         .first()
         .map_or((0, 0), |flavor| (flavor.vcpus, flavor.ram));
+    let seed_user = api.cloud.default_user.as_str();
     let mut usage = Usage::default();
     // Every create counts, so the servers are visited where they lie
     // rather than copied out of the store.
@@ -131,9 +288,16 @@ pub(crate) async fn usage(api: &ComputeApi, project_id: &str) -> Result<Usage, C
         if is_gone(api, server, now) {
             return;
         }
-        let (vcpus, ram) = server.details.as_ref().map_or(seed_flavor, |details| {
-            (details.flavor.vcpus, details.flavor.ram)
-        });
+        let (owner, (vcpus, ram)) = match &server.details {
+            Some(details) => (
+                details.user_id.as_str(),
+                (details.flavor.vcpus, details.flavor.ram),
+            ),
+            None => (seed_user, seed_flavor),
+        };
+        if user_id.is_some_and(|user| owner != user) {
+            return;
+        }
         usage.instances += 1;
         usage.cores = usage.cores.saturating_add(i64::from(vcpus));
         usage.ram = usage
@@ -157,8 +321,25 @@ pub(crate) async fn check_quota(
     cores: i64,
     ram: i64,
 ) -> Result<(), ComputeError> {
+    let (project, user) = project_and_user_quota(api, call).await?;
     let used = usage(api, &call.project_id).await?;
-    let quota = api.cloud.quota;
+    check_against(&project, &used, instances, cores, ram)?;
+    if let Some(user_quota) = user {
+        let used = usage_for(api, &call.project_id, Some(&call.user_id)).await?;
+        check_against(&user_quota, &used, instances, cores, ram)?;
+    }
+    Ok(())
+}
+
+/// [`check_quota`] against one set of limits and the usage it counts
+/// against.
+fn check_against(
+    quota: &Quota,
+    used: &Usage,
+    instances: i64,
+    cores: i64,
+    ram: i64,
+) -> Result<(), ComputeError> {
     // (resource, requested, used, limit), in the order Nova sorts `overs`.
     let resources = [
         ("cores", cores, used.cores, quota.cores),

@@ -9,10 +9,13 @@
 //! turns its errors into Nova's wording, values shown as Python shows them.
 
 pub(crate) mod instance_actions;
+pub(crate) mod keypairs;
 pub(crate) mod metadata;
 pub(crate) mod parameter_types;
 pub(crate) mod query;
+pub(crate) mod quota_sets;
 pub(crate) mod server_actions;
+pub(crate) mod server_tags;
 pub(crate) mod servers;
 
 use serde_json::Value;

@@ -133,6 +133,10 @@ pub struct ServerDetails {
     pub trusted_image_certificates: Option<Vec<String>>,
     /// Scheduler hints given at creation (2.100).
     pub scheduler_hints: BTreeMap<String, serde_json::Value>,
+    /// The encrypted password the guest posted to the metadata service,
+    /// as `os-server-password` shows it; empty when none was posted or it
+    /// was cleared. nova-rs has no metadata service: nothing sets it yet.
+    pub password: String,
     /// What was done to it: `os-instance-actions`, oldest first.
     pub actions: Vec<InstanceAction>,
 }

@@ -869,6 +869,14 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
     let inner = api.clone();
     // What the microversion lets a rebuild set besides 2.1's fields.
     let key_names = call.at_least(2, 54);
+    // Nova reads the key pair of the caller (not of the server's owner:
+    // users own keys, projects own servers) before the rebuild.
+    let new_key_name = match fields.get("key_name").and_then(Value::as_str) {
+        Some(name) if key_names => {
+            Some(crate::keypairs::key_of_caller(api, call, name).await?.name)
+        }
+        _ => None,
+    };
     let user_data = call.at_least(2, 57);
     let certificates = call.at_least(2, 63);
     let hostnames = call.at_least(2, 90);
@@ -904,7 +912,7 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
             details.access_ipv6 = ip.to_owned();
         }
         if let (true, Some(key_name)) = (key_names, fields.get("key_name")) {
-            details.key_name = key_name.as_str().map(str::to_owned);
+            details.key_name = key_name.as_str().and(new_key_name.clone());
         }
         if let (true, Some(data)) = (user_data, fields.get("user_data")) {
             details.user_data = data.as_str().map(str::to_owned);

@@ -931,25 +931,16 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     check_image_active(&image, api.clock.now())?;
     check_flavor_fits(&flavor.snapshot(), &image)?;
     let image_id = image.id;
-    if server.get("key_name").is_some_and(|k| !k.is_null()) {
-        // No key pairs exist until the key pair API is served.
-        return Err(ComputeError::BadRequest(
-            "Invalid key_name provided.".to_owned(),
-        ));
-    }
-    let requested_zone = server
-        .get("availability_zone")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    if let Some(zone) = &requested_zone {
-        // `zone:host` and `zone::node` name the zone first.
-        let zone_name = zone.split(':').next().unwrap_or(zone);
-        if zone_name != api.cloud.availability_zone {
-            return Err(ComputeError::BadRequest(
-                "The requested availability zone is not available".to_owned(),
-            ));
-        }
-    }
+    let key_name = match server.get("key_name").and_then(Value::as_str) {
+        Some(name) => Some(crate::keypairs::key_of_caller(api, call, name).await?.name),
+        None => None,
+    };
+    // The zone the server is pinned to (`zone:host` and `zone::node`
+    // name the zone first), checked as Nova checks it.
+    let requested_zone = match server.get("availability_zone").and_then(Value::as_str) {
+        Some(zone) => crate::availability_zones::pinned_zone(&api.cloud, zone)?,
+        None => None,
+    };
     let networks = match server.get("networks") {
         None => Networks::Auto,
         Some(Value::String(s)) if s == "none" => Networks::None,
@@ -1022,11 +1013,14 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 .collect()
         })
         .unwrap_or_default();
-    if metadata.len() as i64 > api.cloud.quota.metadata_items && api.cloud.quota.metadata_items >= 0
-    {
+    let metadata_items = crate::quota::effective_limits(api, &call.project_id, Some(&call.user_id))
+        .await?
+        .get("metadata_items")
+        .copied()
+        .unwrap_or(-1);
+    if metadata.len() as i64 > metadata_items && metadata_items >= 0 {
         return Err(ComputeError::Forbidden(format!(
-            "Quota exceeded for resources: ['metadata_items']. Maximum number of metadata items exceeds {}",
-            api.cloud.quota.metadata_items
+            "Quota exceeded for resources: ['metadata_items']. Maximum number of metadata items exceeds {metadata_items}"
         )));
     }
     // Nova keeps the named groups once each (`set(...)`), and the compute
@@ -1106,7 +1100,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             lifecycle: Some(life),
             ports,
             metadata: metadata.clone(),
-            key_name: None,
+            key_name: key_name.clone(),
             availability_zone: api.cloud.availability_zone.clone(),
             requested_availability_zone: requested_zone.clone(),
             user_data: server
@@ -1160,6 +1154,8 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 }),
             scheduler_hints: hints.clone(),
             old_flavor: None,
+            // Posted by the guest to a metadata service, never at create.
+            password: String::new(),
             actions: Vec::new(),
         };
         record_action(

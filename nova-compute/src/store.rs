@@ -13,7 +13,7 @@ use nova_controller::{
 use nova_router::Fault;
 use uuid::Uuid;
 
-use crate::{Image, Server};
+use crate::{Image, Keypair, KeypairCreate, KeypairStore, QuotaLimit, QuotaStore, Server};
 
 /// Which servers a listing wants.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,11 +78,15 @@ impl From<Change<Server>> for ServerUpdate {
 /// [`InstanceStore`]: an instance created either way is a server to the
 /// compute API and an instance to the seed's API. Every server store also
 /// keeps the images taken of its servers ([`ImageStore`]), so the compute
-/// API and the image service opened on one store see the same images.
+/// API and the image service opened on one store see the same images,
+/// and the users' key pairs ([`KeypairStore`](crate::KeypairStore)) and
+/// quota limits ([`QuotaStore`](crate::QuotaStore)).
 ///
 /// Every method is atomic and, once its future answers `Ok`, committed as
 /// durably as the store promises, as for [`InstanceStore`].
-pub trait ServerStore: InstanceStore + ImageStore {
+pub trait ServerStore:
+    InstanceStore + ImageStore + crate::KeypairStore + crate::QuotaStore
+{
     /// Stores new servers, all of them or (on error) none.
     fn create_servers(&self, servers: Vec<Server>) -> StoreFuture<'_, ()>;
 
@@ -180,6 +184,11 @@ pub struct MemoryServerStore {
     /// Bumped under the write lock by every change; see
     /// [`InstanceStore::generation`].
     generation: AtomicU64,
+    /// Users' key pairs ([`KeypairStore`](crate::KeypairStore)).
+    pub(crate) keypairs: crate::keypair_store::MemoryKeypairs,
+    /// Quota limits set through the API
+    /// ([`QuotaStore`](crate::QuotaStore)).
+    pub(crate) quotas: crate::quota_store::MemoryQuotas,
 }
 
 impl nova_controller::Keyed for Server {
@@ -384,6 +393,49 @@ impl ServerStore for MemoryServerStore {
         *server = changed.clone();
         self.changed();
         ready(Ok(ServerUpdate::Applied(changed)))
+    }
+}
+
+// Key pairs and quota limits are tables of their own beside the servers;
+// the store answers for them by asking each.
+impl KeypairStore for MemoryServerStore {
+    fn create_keypair(&self, keypair: Keypair, limit: i64) -> StoreFuture<'_, KeypairCreate> {
+        self.keypairs.create_keypair(keypair, limit)
+    }
+
+    fn keypair(&self, user_id: String, name: String) -> StoreFuture<'_, Option<Keypair>> {
+        self.keypairs.keypair(user_id, name)
+    }
+
+    fn keypairs(&self, user_id: String) -> StoreFuture<'_, Vec<Keypair>> {
+        self.keypairs.keypairs(user_id)
+    }
+
+    fn delete_keypair(&self, user_id: String, name: String) -> StoreFuture<'_, bool> {
+        self.keypairs.delete_keypair(user_id, name)
+    }
+}
+
+impl QuotaStore for MemoryServerStore {
+    fn quota_limits(&self, project_id: String) -> StoreFuture<'_, Vec<QuotaLimit>> {
+        self.quotas.quota_limits(project_id)
+    }
+
+    fn set_quota_limits(
+        &self,
+        project_id: String,
+        user_id: Option<String>,
+        limits: Vec<(String, i64)>,
+    ) -> StoreFuture<'_, ()> {
+        self.quotas.set_quota_limits(project_id, user_id, limits)
+    }
+
+    fn delete_quota_limits(
+        &self,
+        project_id: String,
+        user_id: Option<String>,
+    ) -> StoreFuture<'_, ()> {
+        self.quotas.delete_quota_limits(project_id, user_id)
     }
 }
 

@@ -4,4 +4,6 @@
 
 pub(crate) mod flavors;
 pub(crate) mod instance_actions;
+pub(crate) mod keypairs;
+pub(crate) mod quota_sets;
 pub(crate) mod servers;

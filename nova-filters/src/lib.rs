@@ -16,7 +16,8 @@
 //! | [`Healthcheck`], [`HealthcheckFilter`] | `healthcheck` | `GET /healthcheck` is 200, no authentication |
 //! | [`Microversions`] | (Nova's `wsgi.Resource`) | reads `OpenStack-API-Version`, 400/406 for a bad or unserved microversion, hands on an `ApiVersion` and echoes it |
 //! | [`Versions`] | `versions` | Nova's list of versions at `GET /` |
-//! | [`VersionDocument`] | `versions_v2` | the v2.1 version document at `GET /v2.1` |
+//! | [`VersionDocument`] | `versions_v2` | the v2.1 version document at `GET /v2.1` (v2.0's at `GET /v2`, behind [`LegacyV2Compatible`]) |
+//! | [`LegacyV2Compatible`] | `legacy_v2_compatible` | marks requests as the legacy v2.0 API's, for the version document |
 //!
 //! # Using them in another service
 //!
@@ -49,4 +50,4 @@ pub use healthcheck::{Healthcheck, HealthcheckFilter, DEFAULT_HEALTHCHECK_PATH};
 pub use microversion::{Microversions, NOVA_API_VERSION, OPENSTACK_API_VERSION};
 pub use request_id::{RequestId, RequestIdFilter, COMPUTE_REQUEST_ID, OPENSTACK_REQUEST_ID};
 pub use size_limit::{SizeLimit, DEFAULT_MAX_REQUEST_BODY_SIZE};
-pub use versions::{VersionDocument, Versions, DEFAULT_API_PATH};
+pub use versions::{LegacyV2, LegacyV2Compatible, VersionDocument, Versions, DEFAULT_API_PATH};

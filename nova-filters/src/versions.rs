@@ -2,29 +2,38 @@
 //! authentication, so clients can discover where the API is and which
 //! microversions it speaks.
 //!
-//! [`Versions`] answers `GET /` with the list of API versions:
+//! [`Versions`] answers `GET /` with the list of API versions, as Nova's
+//! `versions.py` lists them: the legacy v2.0 API (deprecated in Nova since
+//! 2025, no microversions) and v2.1, in that order:
 //!
 //! ```json
-//! {"versions": [{"id": "v2.1", "status": "CURRENT", "version": "2.1",
-//!   "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
-//!   "links": [{"rel": "self", "href": "http://HOST/v2.1/"}]}]}
+//! {"versions": [
+//!   {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+//!    "updated": "2011-01-21T11:33:21Z",
+//!    "links": [{"rel": "self", "href": "http://HOST/v2/"}]},
+//!   {"id": "v2.1", "status": "CURRENT", "version": "2.100",
+//!    "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
+//!    "links": [{"rel": "self", "href": "http://HOST/v2.1/"}]}]}
 //! ```
 //!
-//! [`VersionDocument`] (Nova's `VersionsV2`), mounted at the API's own path
-//! (`/v2.1`), answers `GET /v2.1` and `GET /v2.1/` with that one version in
-//! full, its `describedby` link and `media-types` added: the document
-//! openstacksdk and the `openstack` CLI read before their first call to learn
-//! the newest microversion (`version`).
+//! [`VersionDocument`] (Nova's `VersionsV2`), mounted at an API's own path
+//! (`/v2.1`, `/v2`), answers `GET /v2.1` and `GET /v2.1/` with that one
+//! version in full, its `describedby` link and `media-types` added: the
+//! document openstacksdk and the `openstack` CLI read before their first
+//! call to learn the newest microversion (`version`). Behind
+//! [`LegacyV2Compatible`] (Nova's `legacy_v2_compatible`, as Nova's
+//! `api-paste.ini` puts it in front of `/v2`) it answers the v2.0 document
+//! instead. Each document's `self` link is the path it answers at.
 //!
 //! Links are built from the request's `Host` (or, for HTTP/2, its
-//! authority) and the mount point. `version` and `min_version` are the
-//! microversion range the API serves, handed in by whoever knows it.
+//! authority) and the mount point. `version` and `min_version` of v2.1 are
+//! the microversion range the API serves, handed in by whoever knows it.
 
 use http::header::HOST;
 use http::{Method, StatusCode};
 use nova_router::{
-    json_response, method_not_allowed, ready, ApiVersion, ApiVersionRange, Fault, Request,
-    Response, ResponseFuture, ScriptName, Service,
+    json_response, method_not_allowed, ready, ApiVersion, ApiVersionRange, Fault, NovaService,
+    Request, Response, ResponseFuture, ScriptName, Service,
 };
 use serde_json::{json, Value};
 
@@ -34,10 +43,53 @@ pub const DEFAULT_API_PATH: &str = "/v2.1";
 /// When Nova's v2.1 API first came out, as its version documents say.
 const UPDATED: &str = "2013-07-23T11:33:21Z";
 
+/// The v2.0 API's status, as Nova's `versions.py` said it up to the
+/// release whose highest microversion is 2.100 (2025.1), the one nova-rs
+/// answers as; Nova deprecated v2.0 in the release after
+/// (`DEPRECATED`, updated `2025-07-04T12:00:00Z`).
+const V20_STATUS: &str = "SUPPORTED";
+
+/// When the v2.0 API came out, as Nova's version documents say.
+const V20_UPDATED: &str = "2011-01-21T11:33:21Z";
+
+/// The request extension [`LegacyV2Compatible`] sets: the request came in
+/// through the legacy v2.0 API's mount (Nova's `req.is_legacy_v2()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyV2;
+
+/// `legacy_v2_compatible`: Nova's `LegacyV2CompatibleWrapper`, as far as
+/// the version document needs it: it marks each request as the legacy
+/// v2.0 API's ([`LegacyV2`]), so [`VersionDocument`] answers the v2.0
+/// document. (nova-rs serves no compute API at `/v2/`, so nothing else
+/// reads the mark.)
+#[derive(Debug, Clone)]
+pub struct LegacyV2Compatible<S> {
+    inner: S,
+}
+
+impl<S> LegacyV2Compatible<S> {
+    /// Marks every request passed to `inner` as the legacy API's.
+    pub fn new(inner: S) -> Self {
+        LegacyV2Compatible { inner }
+    }
+}
+
+impl<S: NovaService> Service<Request> for LegacyV2Compatible<S> {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, mut req: Request) -> Self::Future {
+        req.extensions_mut().insert(LegacyV2);
+        self.inner.call(req)
+    }
+}
+
 /// The list of versions at `GET /`; see the module documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versions {
     api_path: String,
+    legacy_path: String,
     served: ApiVersionRange,
 }
 
@@ -57,14 +109,35 @@ impl Default for Versions {
 
 impl Versions {
     /// Links to the API mounted at `api_path` (a trailing slash is ignored),
-    /// which serves the microversions `served`.
+    /// which serves the microversions `served`, and to the legacy v2.0
+    /// API's document beside it: `/v2.1` → `/v2`, `/compute/v2.1` →
+    /// `/compute/v2`, as Nova builds both links from one prefix.
     pub fn new(api_path: impl Into<String>, served: ApiVersionRange) -> Self {
-        let mut api_path = api_path.into();
-        while api_path.ends_with('/') {
-            api_path.pop();
+        let api_path = without_trailing_slashes(api_path.into());
+        let legacy_path = match api_path.rsplit_once('/') {
+            Some((parent, _)) => format!("{parent}/v2"),
+            None => "/v2".to_owned(),
+        };
+        Versions {
+            api_path,
+            legacy_path,
+            served,
         }
-        Versions { api_path, served }
     }
+
+    /// The same list, linking to the legacy v2.0 document at
+    /// `legacy_path` (a trailing slash is ignored).
+    pub fn with_legacy_path(mut self, legacy_path: impl Into<String>) -> Self {
+        self.legacy_path = without_trailing_slashes(legacy_path.into());
+        self
+    }
+}
+
+fn without_trailing_slashes(mut path: String) -> String {
+    while path.ends_with('/') {
+        path.pop();
+    }
+    path
 }
 
 impl Service<Request> for Versions {
@@ -73,13 +146,12 @@ impl Service<Request> for Versions {
     type Future = ResponseFuture;
 
     fn call(&self, req: Request) -> Self::Future {
-        let href = format!(
-            "{}{}{}/",
-            base_url(&req),
-            ScriptName::of(&req),
-            self.api_path
-        );
-        let document = json!({ "versions": [version_entry(&href, self.served)] });
+        let root = format!("{}{}", base_url(&req), ScriptName::of(&req));
+        // Nova lists them sorted by id: v2.0 first.
+        let document = json!({ "versions": [
+            v20_entry(&format!("{root}{}/", self.legacy_path)),
+            version_entry(&format!("{root}{}/", self.api_path), self.served),
+        ]});
         ready(answer(&req, &document))
     }
 }
@@ -106,7 +178,18 @@ impl Service<Request> for VersionDocument {
 
     fn call(&self, req: Request) -> Self::Future {
         let href = format!("{}{}/", base_url(&req), ScriptName::of(&req));
-        let mut version = version_entry(&href, self.served);
+        let legacy = req.extensions().get::<LegacyV2>().is_some();
+        let (mut version, media_type) = if legacy {
+            (
+                v20_entry(&href),
+                "application/vnd.openstack.compute+json;version=2",
+            )
+        } else {
+            (
+                version_entry(&href, self.served),
+                "application/vnd.openstack.compute+json;version=2.1",
+            )
+        };
         if let Value::Object(fields) = &mut version {
             if let Some(Value::Array(links)) = fields.get_mut("links") {
                 links.push(json!({
@@ -117,14 +200,24 @@ impl Service<Request> for VersionDocument {
             }
             fields.insert(
                 "media-types".to_owned(),
-                json!([{
-                    "base": "application/json",
-                    "type": "application/vnd.openstack.compute+json;version=2.1",
-                }]),
+                json!([{"base": "application/json", "type": media_type}]),
             );
         }
         ready(answer(&req, &json!({ "version": version })))
     }
+}
+
+/// The v2.0 entry both documents share: the legacy API has no
+/// microversions, so both versions are empty.
+fn v20_entry(href: &str) -> Value {
+    json!({
+        "id": "v2.0",
+        "status": V20_STATUS,
+        "version": "",
+        "min_version": "",
+        "updated": V20_UPDATED,
+        "links": [{"rel": "self", "href": href}],
+    })
 }
 
 /// The v2.1 entry both documents share.
@@ -192,15 +285,24 @@ mod tests {
             .body(Bytes::new())
             .unwrap();
         let body = body_of(&versions, req).await;
-        let version = &body["versions"][0];
+        let version = &body["versions"][1];
         assert_eq!(version["id"], "v2.1");
         assert_eq!(version["status"], "CURRENT");
         assert_eq!(version["links"][0]["href"], "http://api.example:8000/v2.1/");
+        let legacy = &body["versions"][0];
+        assert_eq!(legacy["id"], "v2.0");
+        assert_eq!(legacy["links"][0]["href"], "http://api.example:8000/v2/");
 
         let mut req = http::Request::get("/").body(Bytes::new()).unwrap();
         req.extensions_mut().insert(ScriptName::new("/compute"));
         let body = body_of(&versions, req).await;
-        assert_eq!(body["versions"][0]["links"][0]["href"], "/compute/v2.1/");
+        assert_eq!(body["versions"][1]["links"][0]["href"], "/compute/v2.1/");
+        assert_eq!(body["versions"][0]["links"][0]["href"], "/compute/v2/");
+        let moved = Versions::new("/api/v2.1/", served(1)).with_legacy_path("/old/");
+        let req = http::Request::get("/").body(Bytes::new()).unwrap();
+        let body = body_of(&moved, req).await;
+        assert_eq!(body["versions"][1]["links"][0]["href"], "/api/v2.1/");
+        assert_eq!(body["versions"][0]["links"][0]["href"], "/old/");
     }
 
     #[tokio::test]
@@ -213,6 +315,10 @@ mod tests {
         assert_eq!(
             body_of(&list, req).await,
             json!({"versions": [{
+                "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+                "updated": "2011-01-21T11:33:21Z",
+                "links": [{"rel": "self", "href": "http://h/v2/"}],
+            }, {
                 "id": "v2.1", "status": "CURRENT", "version": "2.7", "min_version": "2.1",
                 "updated": "2013-07-23T11:33:21Z",
                 "links": [{"rel": "self", "href": "http://h/v2.1/"}],
@@ -236,6 +342,31 @@ mod tests {
                 "media-types": [{
                     "base": "application/json",
                     "type": "application/vnd.openstack.compute+json;version=2.1",
+                }],
+            }})
+        );
+    }
+
+    #[tokio::test]
+    async fn behind_the_legacy_filter_the_document_is_v2_0s() {
+        let document = LegacyV2Compatible::new(VersionDocument::new(served(7)));
+        let mut req = http::Request::get("/")
+            .header(HOST, "h")
+            .body(Bytes::new())
+            .unwrap();
+        req.extensions_mut().insert(ScriptName::new("/v2"));
+        assert_eq!(
+            body_of(&document, req).await,
+            json!({"version": {
+                "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+                "updated": "2011-01-21T11:33:21Z",
+                "links": [
+                    {"rel": "self", "href": "http://h/v2/"},
+                    {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"},
+                ],
+                "media-types": [{
+                    "base": "application/json",
+                    "type": "application/vnd.openstack.compute+json;version=2",
                 }],
             }})
         );

@@ -63,6 +63,38 @@ pub fn compute_routes() -> Mapper {
         ("/images/{id}", &[(M::GET, "images.show")]),
         ("/limits", &[(M::GET, "limits.index")]),
         (
+            "/os-keypairs",
+            &[(M::GET, "keypairs.index"), (M::POST, "keypairs.create")],
+        ),
+        (
+            "/os-keypairs/{id}",
+            &[(M::GET, "keypairs.show"), (M::DELETE, "keypairs.delete")],
+        ),
+        (
+            "/os-quota-sets/{id}",
+            &[
+                (M::GET, "quota_sets.show"),
+                (M::PUT, "quota_sets.update"),
+                (M::DELETE, "quota_sets.delete"),
+            ],
+        ),
+        (
+            "/os-quota-sets/{id}/defaults",
+            &[(M::GET, "quota_sets.defaults")],
+        ),
+        (
+            "/os-quota-sets/{id}/detail",
+            &[(M::GET, "quota_sets.detail")],
+        ),
+        (
+            "/os-availability-zone",
+            &[(M::GET, "availability_zone.index")],
+        ),
+        (
+            "/os-availability-zone/detail",
+            &[(M::GET, "availability_zone.detail")],
+        ),
+        (
             "/servers",
             &[(M::GET, "servers.index"), (M::POST, "servers.create")],
         ),
@@ -92,6 +124,29 @@ pub fn compute_routes() -> Mapper {
                 (M::GET, "metadata.show"),
                 (M::PUT, "metadata.update"),
                 (M::DELETE, "metadata.delete"),
+            ],
+        ),
+        (
+            "/servers/{server_id}/os-server-password",
+            &[
+                (M::GET, "server_password.index"),
+                (M::DELETE, "server_password.clear"),
+            ],
+        ),
+        (
+            "/servers/{server_id}/tags",
+            &[
+                (M::GET, "server_tags.index"),
+                (M::PUT, "server_tags.update_all"),
+                (M::DELETE, "server_tags.delete_all"),
+            ],
+        ),
+        (
+            "/servers/{server_id}/tags/{id}",
+            &[
+                (M::GET, "server_tags.show"),
+                (M::PUT, "server_tags.update"),
+                (M::DELETE, "server_tags.delete"),
             ],
         ),
         (
@@ -147,6 +202,42 @@ mod tests {
             (Method::GET, "/0123abcd/servers", "servers.index", None),
             (Method::GET, "/flavors/detail", "flavors.detail", None),
             (Method::GET, "/limits", "limits.index", None),
+            (
+                Method::DELETE,
+                "/os-keypairs/my-key",
+                "keypairs.delete",
+                Some(("id", "my-key")),
+            ),
+            (
+                Method::GET,
+                "/0123abcd/os-quota-sets/0123abcd/detail",
+                "quota_sets.detail",
+                Some(("id", "0123abcd")),
+            ),
+            (
+                Method::GET,
+                "/os-availability-zone/detail",
+                "availability_zone.detail",
+                None,
+            ),
+            (
+                Method::PUT,
+                "/servers/abc/tags/web",
+                "server_tags.update",
+                Some(("id", "web")),
+            ),
+            (
+                Method::DELETE,
+                "/0123abcd/servers/abc/tags",
+                "server_tags.delete_all",
+                Some(("server_id", "abc")),
+            ),
+            (
+                Method::DELETE,
+                "/servers/abc/os-server-password",
+                "server_password.clear",
+                Some(("server_id", "abc")),
+            ),
         ];
         for (method, path, action, param) in table {
             let args = mapper.recognize(&method, path).unwrap();

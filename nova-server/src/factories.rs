@@ -10,8 +10,9 @@
 //! | `request_log` | filter | | `nova.api.openstack.requestlog:RequestLog.factory` |
 //! | `healthcheck` | app | `backends` (`disable_by_file`), `disable_by_file_path` | `oslo_middleware:Healthcheck.app_factory` |
 //! | `healthcheck_filter` | filter | `path` (default `/healthcheck`), `backends`, `disable_by_file_path` | `oslo_middleware:Healthcheck.factory` |
-//! | `versions` | app | `api_path` (default `/v2.1`) | `nova.api.openstack.compute.versions:Versions.factory` |
+//! | `versions` | app | `api_path` (default `/v2.1`), `legacy_api_path` (the v2.0 document's, default `v2` beside `api_path`) | `nova.api.openstack.compute.versions:Versions.factory` |
 //! | `versions_v2` | app | | `nova.api.openstack.compute.versions:VersionsV2.factory` |
+//! | `legacy_v2_compatible` | filter | | `nova.api.openstack:LegacyV2CompatibleWrapper.factory` |
 //! | `microversion` | filter | | |
 //! | `openapi` | app | `api_prefix` (where the API is mounted, default none), `document` (`instances`, the seed's API, the default; `compute`, the compute API's) | |
 //! | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
@@ -51,8 +52,8 @@ use nova_auth::{AuthFilter, Tokens};
 use nova_compute::{COMPUTE_API_VERSIONS, COMPUTE_OPENAPI_DOCUMENT};
 use nova_controller::{InstanceController, OpenApiApp, OpenApiError, OPENAPI_DOCUMENT};
 use nova_filters::{
-    FaultWrap, Healthcheck, HealthcheckFilter, Microversions, RequestIdFilter, SizeLimit,
-    VersionDocument, Versions, DEFAULT_API_PATH, DEFAULT_HEALTHCHECK_PATH,
+    FaultWrap, Healthcheck, HealthcheckFilter, LegacyV2Compatible, Microversions, RequestIdFilter,
+    SizeLimit, VersionDocument, Versions, DEFAULT_API_PATH, DEFAULT_HEALTHCHECK_PATH,
     DEFAULT_MAX_REQUEST_BODY_SIZE,
 };
 use nova_paste::{FactoryConfig, FactoryError, Registry};
@@ -157,10 +158,17 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
             if !path.starts_with('/') {
                 return Err(FactoryError::bad_value("api_path", "must start with /"));
             }
-            Ok(AppPlan::app(Arc::new(Versions::new(
-                path,
-                COMPUTE_API_VERSIONS,
-            ))))
+            let mut versions = Versions::new(path, COMPUTE_API_VERSIONS);
+            if let Some(legacy) = config.get("legacy_api_path") {
+                if !legacy.starts_with('/') {
+                    return Err(FactoryError::bad_value(
+                        "legacy_api_path",
+                        "must start with /",
+                    ));
+                }
+                versions = versions.with_legacy_path(legacy);
+            }
+            Ok(AppPlan::app(Arc::new(versions)))
         })
         .alias(
             "nova.api.openstack.compute.versions:Versions.factory",
@@ -174,6 +182,15 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
         .alias(
             "nova.api.openstack.compute.versions:VersionsV2.factory",
             "versions_v2",
+        )
+        // Only the version document reads its mark: nova-rs serves no
+        // compute API at /v2/.
+        .add_filter("legacy_v2_compatible", |_config, app: AppPlan| {
+            Ok(app.filtered(|inner| Arc::new(LegacyV2Compatible::new(inner))))
+        })
+        .alias(
+            "nova.api.openstack:LegacyV2CompatibleWrapper.factory",
+            "legacy_v2_compatible",
         )
         .add_filter("microversion", |_config, app: AppPlan| {
             Ok(app.filtered(|inner| Arc::new(Microversions::new(inner, COMPUTE_API_VERSIONS))))

@@ -82,8 +82,9 @@ pub use stores::{CloseError, CloseErrors, StoreRequest, Stores};
 /// refused with [`OpenError::SchemaTooNew`]. Version 1 is the seed's
 /// `instances` table; version 2 adds the compute API's columns to it;
 /// version 3 adds the `images` table; version 4 adds the identity
-/// service's `token_keys` and `revoked_tokens`.
-pub const SCHEMA_VERSION: i64 = 4;
+/// service's `token_keys` and `revoked_tokens`; version 5 adds users'
+/// `keypairs` and the `quotas` set through the compute API.
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The default store: `nova.db` in the working directory.
 pub const DEFAULT_STORE_URL: &str = "sqlite:nova.db";

@@ -17,7 +17,12 @@
 //! are the rows of `images`; each is written once and deleted once, each
 //! by one statement, so no image change needs a transaction. The identity
 //! service's token keys and revocations are the rows of `token_keys` and
-//! `revoked_tokens`, each change one statement too.
+//! `revoked_tokens`, each change one statement too. Users' key pairs are
+//! the rows of `keypairs`: a create is a transaction that holds a lock on
+//! the user (an advisory lock on the user id) while it counts the user's
+//! key pairs against the quota and inserts, so two creates cannot share
+//! the last place. The quota limits set through the API are the rows of
+//! `quotas`, a set of them written in one transaction.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -27,7 +32,8 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
 };
 use nova_compute::{
-    Image, ImageScope, ImageStore, Server, ServerChange, ServerScope, ServerStore, ServerUpdate,
+    Image, ImageScope, ImageStore, Keypair, KeypairCreate, KeypairStore, KeypairType, QuotaLimit,
+    QuotaStore, Server, ServerChange, ServerScope, ServerStore, ServerUpdate,
 };
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
@@ -56,7 +62,7 @@ const MIGRATION_LOCK: i64 = 0x6e6f_7661;
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "
     CREATE TABLE instances (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -102,6 +108,28 @@ const MIGRATIONS: [&str; 4] = [
         expires_at bigint NOT NULL
     );
     CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+",
+    // Users' key pairs (a user's names are unique; `id` is the number the
+    // API shows) and the quota limits set through the API, per project
+    // or, with a `user_id`, per user in it (`''` for the project's own).
+    "
+    CREATE TABLE keypairs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id text NOT NULL,
+        name text NOT NULL,
+        type text NOT NULL,
+        public_key text NOT NULL,
+        fingerprint text NOT NULL,
+        created_at timestamptz NOT NULL,
+        UNIQUE (user_id, name)
+    );
+    CREATE TABLE quotas (
+        project_id text NOT NULL,
+        user_id text NOT NULL DEFAULT '',
+        resource text NOT NULL,
+        hard_limit bigint NOT NULL,
+        PRIMARY KEY (project_id, user_id, resource)
+    );
 ",
 ];
 
@@ -762,6 +790,218 @@ impl ImageStore for PostgresStore {
                 .await
                 .map_err(query_unavailable)?;
             Ok(deleted == 1)
+        })
+    }
+}
+
+/// What a key pair's reads select.
+const KEYPAIR_COLUMNS: &str = "id, user_id, name, type, public_key, fingerprint, created_at";
+
+fn to_keypair(row: &Row) -> Result<Keypair, StoreError> {
+    let corrupt = |what: &str, error: &dyn std::fmt::Display| StoreError::Corrupt {
+        reason: format!("key pair: bad {what}: {error}"),
+    };
+    let text = |index: usize, what: &str| -> Result<String, StoreError> {
+        row.try_get(index).map_err(|e| corrupt(what, &e))
+    };
+    let id: i64 = row.try_get(0).map_err(|e| corrupt("id", &e))?;
+    let kind = text(3, "type")?;
+    let PgTime(micros) = row.try_get(6).map_err(|e| corrupt("created_at", &e))?;
+    Ok(Keypair {
+        id,
+        user_id: text(1, "user_id")?,
+        name: text(2, "name")?,
+        kind: KeypairType::parse(&kind).ok_or_else(|| corrupt("type", &kind))?,
+        public_key: text(4, "public_key")?,
+        fingerprint: text(5, "fingerprint")?,
+        created_at: micros
+            .checked_add(PG_EPOCH_US)
+            .and_then(Timestamp::from_unix_micros)
+            .ok_or_else(|| corrupt("created_at", &"out of range"))?,
+    })
+}
+
+impl KeypairStore for PostgresStore {
+    fn create_keypair(&self, keypair: Keypair, limit: i64) -> StoreFuture<'_, KeypairCreate> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await.map_err(pool_unavailable)?;
+            // Every answer but Created returns before the commit: dropping
+            // the transaction rolls it back and releases the lock.
+            let transaction = client.transaction().await.map_err(query_unavailable)?;
+            transaction
+                .execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                    &[&keypair.user_id],
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let held = transaction
+                .query_one(
+                    "SELECT count(*), count(*) FILTER (WHERE name = $2)
+                     FROM keypairs WHERE user_id = $1",
+                    &[&keypair.user_id, &keypair.name],
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let (count, named): (i64, i64) = (held.get(0), held.get(1));
+            if named > 0 {
+                return Ok(KeypairCreate::Exists);
+            }
+            if limit >= 0 && count >= limit {
+                return Ok(KeypairCreate::OverQuota);
+            }
+            let row = transaction
+                .query_one(
+                    "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    &[
+                        &keypair.user_id,
+                        &keypair.name,
+                        &keypair.kind.as_str(),
+                        &keypair.public_key,
+                        &keypair.fingerprint,
+                        &PgTime::from(keypair.created_at),
+                    ],
+                )
+                .await
+                .map_err(query_unavailable)?;
+            transaction.commit().await.map_err(query_unavailable)?;
+            Ok(KeypairCreate::Created(Keypair {
+                id: row.get(0),
+                ..keypair
+            }))
+        })
+    }
+
+    fn keypair(&self, user_id: String, name: String) -> StoreFuture<'_, Option<Keypair>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {KEYPAIR_COLUMNS} FROM keypairs WHERE user_id = $1 AND name = $2"
+                ))
+                .await
+                .map_err(query_unavailable)?;
+            let row = client
+                .query_opt(&statement, &[&user_id, &name])
+                .await
+                .map_err(query_unavailable)?;
+            row.as_ref().map(to_keypair).transpose()
+        })
+    }
+
+    fn keypairs(&self, user_id: String) -> StoreFuture<'_, Vec<Keypair>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            // Byte order, whatever the database's collation, as the other
+            // stores order names.
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {KEYPAIR_COLUMNS} FROM keypairs WHERE user_id = $1
+                     ORDER BY name COLLATE \"C\""
+                ))
+                .await
+                .map_err(query_unavailable)?;
+            let rows = client
+                .query(&statement, &[&user_id])
+                .await
+                .map_err(query_unavailable)?;
+            rows.iter().map(to_keypair).collect()
+        })
+    }
+
+    fn delete_keypair(&self, user_id: String, name: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached("DELETE FROM keypairs WHERE user_id = $1 AND name = $2")
+                .await
+                .map_err(query_unavailable)?;
+            let deleted = client
+                .execute(&statement, &[&user_id, &name])
+                .await
+                .map_err(query_unavailable)?;
+            Ok(deleted == 1)
+        })
+    }
+}
+
+impl QuotaStore for PostgresStore {
+    fn quota_limits(&self, project_id: String) -> StoreFuture<'_, Vec<QuotaLimit>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT user_id, resource, hard_limit FROM quotas WHERE project_id = $1",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let rows = client
+                .query(&statement, &[&project_id])
+                .await
+                .map_err(query_unavailable)?;
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    let user: String = row.get(0);
+                    QuotaLimit {
+                        user_id: (!user.is_empty()).then_some(user),
+                        resource: row.get(1),
+                        hard_limit: row.get(2),
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn set_quota_limits(
+        &self,
+        project_id: String,
+        user_id: Option<String>,
+        limits: Vec<(String, i64)>,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await.map_err(pool_unavailable)?;
+            let transaction = client.transaction().await.map_err(query_unavailable)?;
+            let statement = transaction
+                .prepare_cached(
+                    "INSERT INTO quotas (project_id, user_id, resource, hard_limit)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (project_id, user_id, resource)
+                     DO UPDATE SET hard_limit = excluded.hard_limit",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let user = user_id.unwrap_or_default();
+            for (resource, hard_limit) in &limits {
+                transaction
+                    .execute(&statement, &[&project_id, &user, resource, hard_limit])
+                    .await
+                    .map_err(query_unavailable)?;
+            }
+            transaction.commit().await.map_err(query_unavailable)
+        })
+    }
+
+    fn delete_quota_limits(
+        &self,
+        project_id: String,
+        user_id: Option<String>,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(
+                    "DELETE FROM quotas WHERE project_id = $1
+                     AND ($2::text IS NULL OR user_id = $2)",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            client
+                .execute(&statement, &[&project_id, &user_id])
+                .await
+                .map_err(query_unavailable)?;
+            Ok(())
         })
     }
 }

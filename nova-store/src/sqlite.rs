@@ -20,8 +20,9 @@
 //! `instances` table; the seed's API sees only the rows not deleted through
 //! the compute API (`deleted_at_us IS NULL`). The images `createImage`
 //! takes are the rows of `images`, and the identity service's token keys
-//! and revocations those of `token_keys` and `revoked_tokens`, all written
-//! through the same writer.
+//! and revocations those of `token_keys` and `revoked_tokens`, users' key
+//! pairs those of `keypairs` and the quota limits set through the API
+//! those of `quotas`, all written through the same writer.
 
 mod committed;
 
@@ -33,8 +34,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use nova_compute::{
-    Image, ImageScope, ImageStore, Server, ServerChange, ServerDetails, ServerScope, ServerStore,
-    ServerUpdate,
+    Image, ImageScope, ImageStore, Keypair, KeypairCreate, KeypairStore, KeypairType, QuotaLimit,
+    QuotaStore, Server, ServerChange, ServerDetails, ServerScope, ServerStore, ServerUpdate,
 };
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
@@ -77,7 +78,7 @@ const PREPARED_STATEMENTS: usize = 32;
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "
     CREATE TABLE instances (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -122,6 +123,28 @@ const MIGRATIONS: [&str; 4] = [
         expires_at INTEGER NOT NULL
     );
     CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+",
+    // Users' key pairs (a user's names are unique; `id` is the number the
+    // API shows) and the quota limits set through the API, per project
+    // or, with a `user_id`, per user in it (`''` for the project's own).
+    "
+    CREATE TABLE keypairs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        UNIQUE (user_id, name)
+    );
+    CREATE TABLE quotas (
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL DEFAULT '',
+        resource TEXT NOT NULL,
+        hard_limit INTEGER NOT NULL,
+        PRIMARY KEY (project_id, user_id, resource)
+    );
 ",
 ];
 
@@ -184,6 +207,29 @@ const REVOKE_TOKEN: &str = "INSERT INTO revoked_tokens (audit_id, expires_at) VA
 const FORGET_REVOCATIONS: &str = "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
 
 const SELECT_REVOCATIONS: &str = "SELECT audit_id, expires_at FROM revoked_tokens";
+
+const SELECT_KEYPAIR_NAMED: &str = "SELECT 1 FROM keypairs WHERE user_id = ?1 AND name = ?2";
+
+const COUNT_KEYPAIRS: &str = "SELECT count(*) FROM keypairs WHERE user_id = ?1";
+
+const INSERT_KEYPAIR: &str =
+    "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint, created_at_us)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+const DELETE_KEYPAIR: &str = "DELETE FROM keypairs WHERE user_id = ?1 AND name = ?2";
+
+const SELECT_ALL_KEYPAIRS: &str =
+    "SELECT id, user_id, name, type, public_key, fingerprint, created_at_us FROM keypairs";
+
+const SET_QUOTA: &str = "INSERT INTO quotas (project_id, user_id, resource, hard_limit)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (project_id, user_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit";
+
+const DELETE_PROJECT_QUOTAS: &str = "DELETE FROM quotas WHERE project_id = ?1";
+
+const DELETE_USER_QUOTAS: &str = "DELETE FROM quotas WHERE project_id = ?1 AND user_id = ?2";
+
+const SELECT_ALL_QUOTAS: &str = "SELECT project_id, user_id, resource, hard_limit FROM quotas";
 
 /// Instances, servers and their images in a SQLite file, and the
 /// identity service's token keys and revocations ([`TokenStore`]).
@@ -260,6 +306,24 @@ enum Op {
         /// See [`expired_by`].
         expired_by: i64,
     },
+    CreateKeypair {
+        keypair: Keypair,
+        /// See [`KeypairStore::create_keypair`].
+        limit: i64,
+    },
+    DeleteKeypair {
+        user_id: String,
+        name: String,
+    },
+    SetQuota {
+        project_id: String,
+        user_id: Option<String>,
+        limits: Vec<(String, i64)>,
+    },
+    DeleteQuota {
+        project_id: String,
+        user_id: Option<String>,
+    },
 }
 
 enum Outcome {
@@ -279,6 +343,10 @@ enum Outcome {
     TokenKeys(Vec<String>),
     TokenRevoked,
     RevocationsForgotten,
+    KeypairCreated(KeypairCreate),
+    /// Whether there was a key pair to delete.
+    KeypairDeleted(bool),
+    QuotaChanged,
 }
 
 struct Job {
@@ -474,6 +542,23 @@ fn load(connection: &Connection) -> rusqlite::Result<Tables> {
         tables.load_image(ImageRow::new(key, owner, &visibility, image));
     }
     tables.load_token_keys(token_keys(connection)?);
+    let mut keypairs = connection.prepare(SELECT_ALL_KEYPAIRS)?;
+    for keypair in keypairs.query_map([], read_keypair)? {
+        tables.load_keypair(keypair?);
+    }
+    let mut quotas = connection.prepare(SELECT_ALL_QUOTAS)?;
+    let rows = quotas.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (project_id, user_id, resource, hard_limit) = row?;
+        tables.load_quota(project_id, user_id, resource, hard_limit);
+    }
     let mut revocations = connection.prepare(SELECT_REVOCATIONS)?;
     for row in revocations.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))? {
         let (audit_id, expires_at) = row?;
@@ -691,6 +776,54 @@ fn apply(connection: &Connection, op: Op, written: &mut Vec<Written>) -> rusqlit
             });
             Outcome::TokenRevoked
         }
+        Op::CreateKeypair { keypair, limit } => {
+            Outcome::KeypairCreated(create_keypair(connection, keypair, limit, written)?)
+        }
+        Op::DeleteKeypair { user_id, name } => {
+            let deleted = connection
+                .prepare_cached(DELETE_KEYPAIR)?
+                .execute(params![user_id, name])?
+                == 1;
+            if deleted {
+                written.push(Written::KeypairDeleted { user_id, name });
+            }
+            Outcome::KeypairDeleted(deleted)
+        }
+        Op::SetQuota {
+            project_id,
+            user_id,
+            limits,
+        } => {
+            let user = user_id.clone().unwrap_or_default();
+            let mut statement = connection.prepare_cached(SET_QUOTA)?;
+            for (resource, hard_limit) in &limits {
+                statement.execute(params![project_id, user, resource, hard_limit])?;
+            }
+            written.push(Written::QuotaSet {
+                project_id,
+                user_id,
+                limits,
+            });
+            Outcome::QuotaChanged
+        }
+        Op::DeleteQuota {
+            project_id,
+            user_id,
+        } => {
+            match &user_id {
+                None => connection
+                    .prepare_cached(DELETE_PROJECT_QUOTAS)?
+                    .execute([&project_id])?,
+                Some(user) => connection
+                    .prepare_cached(DELETE_USER_QUOTAS)?
+                    .execute([&project_id, user])?,
+            };
+            written.push(Written::QuotaDeleted {
+                project_id,
+                user_id,
+            });
+            Outcome::QuotaChanged
+        }
         Op::ForgetRevocations { expired_by } => {
             connection
                 .prepare_cached(FORGET_REVOCATIONS)?
@@ -699,6 +832,66 @@ fn apply(connection: &Connection, op: Op, written: &mut Vec<Written>) -> rusqlit
             Outcome::RevocationsForgotten
         }
     })
+}
+
+/// Stores `keypair` under a new id unless its user has one of its name or
+/// `limit` already ([`KeypairStore::create_keypair`]). It reads the rows
+/// in the batch's transaction, earlier changes of the batch included.
+fn create_keypair(
+    connection: &Connection,
+    mut keypair: Keypair,
+    limit: i64,
+    written: &mut Vec<Written>,
+) -> rusqlite::Result<KeypairCreate> {
+    let exists = connection
+        .prepare_cached(SELECT_KEYPAIR_NAMED)?
+        .exists(params![keypair.user_id, keypair.name])?;
+    if exists {
+        return Ok(KeypairCreate::Exists);
+    }
+    if limit >= 0 {
+        let held: i64 = connection
+            .prepare_cached(COUNT_KEYPAIRS)?
+            .query_row([&keypair.user_id], |row| row.get(0))?;
+        if held >= limit {
+            return Ok(KeypairCreate::OverQuota);
+        }
+    }
+    connection.prepare_cached(INSERT_KEYPAIR)?.execute(params![
+        keypair.user_id,
+        keypair.name,
+        keypair.kind.as_str(),
+        keypair.public_key,
+        keypair.fingerprint,
+        keypair.created_at.unix_micros(),
+    ])?;
+    keypair.id = connection.last_insert_rowid();
+    written.push(Written::KeypairCreated(keypair.clone()));
+    Ok(KeypairCreate::Created(keypair))
+}
+
+/// A row of `keypairs`, or why it does not read back.
+fn read_keypair(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Keypair, StoreError>> {
+    let kind: String = row.get(3)?;
+    let created: i64 = row.get(6)?;
+    let id: i64 = row.get(0)?;
+    let (Some(kind), Some(created_at)) = (
+        KeypairType::parse(&kind),
+        Timestamp::from_unix_micros(created),
+    ) else {
+        return Ok(Err(StoreError::Corrupt {
+            reason: format!("key pair {id}: bad type or creation time"),
+        }));
+    };
+    Ok(Ok(Keypair {
+        id,
+        user_id: row.get(1)?,
+        name: row.get(2)?,
+        kind,
+        public_key: row.get(4)?,
+        fingerprint: row.get(5)?,
+        created_at,
+    }))
 }
 
 /// Keeps `candidate` as the first token key if there is none yet, and
@@ -1114,6 +1307,82 @@ impl ImageStore for SqliteStore {
             match self.write(Op::DeleteImage(id)).await? {
                 Outcome::ImageDeleted(deleted) => Ok(deleted),
                 _ => Err(unavailable("the writer answered another request")),
+            }
+        })
+    }
+}
+
+fn writer_answered_another() -> StoreError {
+    unavailable("the writer answered another request")
+}
+
+impl KeypairStore for SqliteStore {
+    fn create_keypair(&self, keypair: Keypair, limit: i64) -> StoreFuture<'_, KeypairCreate> {
+        Box::pin(async move {
+            match self.write(Op::CreateKeypair { keypair, limit }).await? {
+                Outcome::KeypairCreated(created) => Ok(created),
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+
+    fn keypair(&self, user_id: String, name: String) -> StoreFuture<'_, Option<Keypair>> {
+        ready(Ok(self.committed.read().keypair(&user_id, &name)))
+    }
+
+    fn keypairs(&self, user_id: String) -> StoreFuture<'_, Vec<Keypair>> {
+        ready(Ok(self.committed.read().keypairs(&user_id)))
+    }
+
+    fn delete_keypair(&self, user_id: String, name: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            match self.write(Op::DeleteKeypair { user_id, name }).await? {
+                Outcome::KeypairDeleted(deleted) => Ok(deleted),
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+}
+
+impl QuotaStore for SqliteStore {
+    fn quota_limits(&self, project_id: String) -> StoreFuture<'_, Vec<QuotaLimit>> {
+        ready(Ok(self.committed.read().quota_limits(&project_id)))
+    }
+
+    fn set_quota_limits(
+        &self,
+        project_id: String,
+        user_id: Option<String>,
+        limits: Vec<(String, i64)>,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let op = Op::SetQuota {
+                project_id,
+                user_id,
+                limits,
+            };
+            match self.write(op).await? {
+                Outcome::QuotaChanged => Ok(()),
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+
+    fn delete_quota_limits(
+        &self,
+        project_id: String,
+        user_id: Option<String>,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            match self
+                .write(Op::DeleteQuota {
+                    project_id,
+                    user_id,
+                })
+                .await?
+            {
+                Outcome::QuotaChanged => Ok(()),
+                _ => Err(writer_answered_another()),
             }
         })
     }

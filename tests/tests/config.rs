@@ -185,9 +185,11 @@ async fn the_api_paste_file_serves_versions_healthcheck_and_the_authenticated_ap
     ids.push(request_id(&response));
     let (status, body) = status_and_json(response).await;
     assert_eq!(status, 200);
-    assert_eq!(body["versions"][0]["id"], "v2.1");
+    // v2.0 first, as Nova sorts them; then v2.1.
+    assert_eq!(body["versions"][0]["id"], "v2.0");
+    assert_eq!(body["versions"][1]["id"], "v2.1");
     assert_eq!(
-        body["versions"][0]["links"][0]["href"],
+        body["versions"][1]["links"][0]["href"],
         format!("http://{}/v2.1/", server.addr())
     );
 

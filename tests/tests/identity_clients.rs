@@ -52,6 +52,7 @@ async fn users_authenticate_with_passwords_and_see_only_their_projects_servers()
         a_wrong_password_is_refused(&wrong_password);
         a_revoked_token_is_refused(&demo, &token, &runtime, &http, addr, &id);
         the_sdk_with_a_password_sees_its_own_projects_servers(&demo, &alt_demo, &id, &token);
+        demo_keeps_key_pairs_tags_zones_and_a_quota(&demo, &alt_demo, &admin);
         demo_deletes_the_server(&demo, &id);
         started.elapsed()
     })
@@ -355,6 +356,127 @@ fn the_sdk_with_a_password_sees_its_own_projects_servers(
     let new = json!({"id": created["id"], "name": "sdk-alt_demo", "project_id": project});
     assert_eq!(seen["listed with it"], json!([new]), "{seen}");
     assert_eq!(seen["listed after delete"], json!([]), "{seen}");
+}
+
+/// Nova's key pair sample (`doc/api_samples/os-keypairs`), whose
+/// fingerprint Nova gives as [`SAMPLE_FINGERPRINT`].
+const SAMPLE_PUBLIC_KEY: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDx8nkQv/zgGgB4rMYmIf+6A4l6Rr+o/6lHBQdW5aYd44bd8JttDCE/F/pNRr0lRE+PiqSPO8nDPHw0010JeMH9gYgnnFlyY3/OcJ02RhIPyyxYpv9FhY+2YiUkpwFOcLImyrxEsYXpD/0d3ac30bNH6Sw9JD9UZHYcpSxsIbECHw== Generated-by-Nova";
+const SAMPLE_FINGERPRINT: &str = "1e:2c:9b:56:79:4b:45:77:f9:ca:7a:98:2c:b0:d5:3c";
+
+/// demo's key pairs (one generated, one imported), a server built with
+/// one and tagged, the zones, and demo's quota as admin sets it; each as
+/// the `openstack` CLI shows it.
+fn demo_keeps_key_pairs_tags_zones_and_a_quota(
+    demo: &Clients,
+    alt_demo: &Clients,
+    admin: &Clients,
+) {
+    let private = demo.openstack(&["keypair", "create", "generated"]);
+    assert!(private.contains("PRIVATE KEY-----"), "{private}");
+    let key_file = demo.dir().join("sample.pub");
+    std::fs::write(&key_file, format!("{SAMPLE_PUBLIC_KEY}\n")).unwrap();
+    let imported = demo.openstack_json(&[
+        "keypair",
+        "create",
+        "--public-key",
+        key_file.to_str().unwrap(),
+        "imported",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(imported["fingerprint"], SAMPLE_FINGERPRINT, "{imported}");
+    let listed = demo.openstack_json(&["keypair", "list", "-f", "json"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["generated", "imported"], "{listed}");
+    // Key pairs are each user's own.
+    let theirs = alt_demo.openstack_json(&["keypair", "list", "-f", "json"]);
+    assert_eq!(theirs, json!([]), "alt_demo's key pairs");
+
+    let created = demo.openstack_json(&[
+        "server",
+        "create",
+        "--flavor",
+        "m1.tiny",
+        "--image",
+        "cirros",
+        "--no-network",
+        "--key-name",
+        "imported",
+        "--wait",
+        "keyed",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(created["key_name"], "imported", "{created}");
+    assert_eq!(created["status"], "ACTIVE", "{created}");
+    let refused = demo.openstack_fails(&[
+        "server",
+        "create",
+        "--flavor",
+        "m1.tiny",
+        "--image",
+        "cirros",
+        "--no-network",
+        "--key-name",
+        "missing",
+        "unkeyed",
+    ]);
+    assert!(refused.contains("Invalid key_name provided."), "{refused}");
+
+    demo.openstack(&["server", "set", "--tag", "web", "keyed"]);
+    let tagged = demo.openstack(&[
+        "server", "list", "--tags", "web", "-f", "value", "-c", "Name",
+    ]);
+    assert_eq!(tagged, "keyed\n");
+    demo.openstack(&["server", "unset", "--tag", "web", "keyed"]);
+    let tagged = demo.openstack(&[
+        "server", "list", "--tags", "web", "-f", "value", "-c", "Name",
+    ]);
+    assert_eq!(tagged, "");
+
+    // A member sees the zone servers go to; an admin also sees Nova's
+    // `internal` zone of its services.
+    let zones = demo.openstack_json(&["availability", "zone", "list", "-f", "json"]);
+    assert_eq!(
+        zones,
+        json!([{"Zone Name": "nova", "Zone Status": "available"}]),
+        "{zones}"
+    );
+    let zones = admin.openstack_json(&["availability", "zone", "list", "-f", "json"]);
+    let names: Vec<&Value> = zones
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| &z["Zone Name"])
+        .collect();
+    assert_eq!(names, [&json!("internal"), &json!("nova")], "{zones}");
+
+    // The quick cloud has no instance quota; admin gives demo one.
+    let limit = |quota: &Value, resource: &str| {
+        quota
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["Resource"] == resource)
+            .map(|row| row["Limit"].clone())
+    };
+    let quota = demo.openstack_json(&["quota", "show", "-f", "json"]);
+    assert_eq!(limit(&quota, "instances"), Some(json!(-1)), "{quota}");
+    assert_eq!(limit(&quota, "key-pairs"), Some(json!(100)), "{quota}");
+    admin.openstack(&["quota", "set", "--instances", "5", "--cores", "8", "demo"]);
+    let quota = demo.openstack_json(&["quota", "show", "-f", "json"]);
+    assert_eq!(limit(&quota, "instances"), Some(json!(5)), "{quota}");
+    assert_eq!(limit(&quota, "cores"), Some(json!(8)), "{quota}");
+
+    demo.openstack(&["server", "delete", "--wait", "keyed"]);
+    demo.openstack(&["keypair", "delete", "generated", "imported"]);
+    let listed = demo.openstack_json(&["keypair", "list", "-f", "json"]);
+    assert_eq!(listed, json!([]), "demo's key pairs are deleted");
 }
 
 fn demo_deletes_the_server(demo: &Clients, id: &str) {

@@ -16,6 +16,7 @@ async fn the_shipped_file_serves_version_documents_and_negotiates_microversions(
     let server = TestServer::start_config(&repo_file("etc/nova-rs/api-paste.ini")).await;
     the_v21_document_answers_without_a_token_with_and_without_a_slash(&server).await;
     the_self_links_lead_back_to_themselves(&server).await;
+    the_v20_document_answers_at_v2_with_and_without_a_slash(&server).await;
     the_api_echoes_the_version_it_used_on_every_answer(&server).await;
     bad_and_unserved_versions_are_refused_in_novas_words(&server).await;
     server.stop().await;
@@ -57,15 +58,73 @@ async fn the_v21_document_answers_without_a_token_with_and_without_a_slash(serve
 }
 
 async fn the_self_links_lead_back_to_themselves(server: &TestServer) {
-    let (_, list) = status_and_json(get(server, "/", &[]).await).await;
-    let href = list["versions"][0]["links"][0]["href"]
-        .as_str()
+    let (status, list) = status_and_json(get(server, "/", &[]).await).await;
+    assert_eq!(status, 200);
+    let host = format!("http://{}", server.addr());
+    // Nova's versions.py lists v2.0 (deprecated in Nova since 2025, no
+    // microversions) and v2.1, sorted by id.
+    assert_eq!(
+        list,
+        json!({"versions": [
+            {
+                "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+                "updated": "2011-01-21T11:33:21Z",
+                "links": [{"rel": "self", "href": format!("{host}/v2/")}],
+            },
+            {
+                "id": "v2.1", "status": "CURRENT", "version": "2.100", "min_version": "2.1",
+                "updated": "2013-07-23T11:33:21Z",
+                "links": [{"rel": "self", "href": format!("{host}/v2.1/")}],
+            },
+        ]})
+    );
+    // Every self link, of the list and of each document, answers a
+    // document with that same self link.
+    let mut hrefs: Vec<String> = list["versions"]
+        .as_array()
         .unwrap()
-        .to_owned();
-    assert_eq!(list["versions"][0]["version"], "2.100");
-    let (status, document) = status_and_json(server.client.get(&href).send().await.unwrap()).await;
-    assert_eq!(status, 200, "{href}");
-    assert_eq!(document["version"]["links"][0]["href"], href.as_str());
+        .iter()
+        .map(|v| v["links"][0]["href"].as_str().unwrap().to_owned())
+        .collect();
+    while let Some(href) = hrefs.pop() {
+        for url in [href.clone(), href.trim_end_matches('/').to_owned()] {
+            let response = server.client.get(&url).send().await.unwrap();
+            let (status, document) = status_and_json(response).await;
+            assert_eq!(status, 200, "{url}");
+            assert_eq!(
+                document["version"]["links"][0]["href"],
+                href.as_str(),
+                "{url}"
+            );
+        }
+    }
+}
+
+async fn the_v20_document_answers_at_v2_with_and_without_a_slash(server: &TestServer) {
+    let expected = json!({"version": {
+        "id": "v2.0",
+        "status": "SUPPORTED",
+        "version": "",
+        "min_version": "",
+        "updated": "2011-01-21T11:33:21Z",
+        "links": [
+            {"rel": "self", "href": format!("http://{}/v2/", server.addr())},
+            {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"},
+        ],
+        "media-types": [{
+            "base": "application/json",
+            "type": "application/vnd.openstack.compute+json;version=2",
+        }],
+    }});
+    for path in ["/v2", "/v2/"] {
+        let response = get(server, path, &[]).await;
+        assert!(response.headers().contains_key("x-compute-request-id"));
+        let (status, body) = status_and_json(response).await;
+        assert_eq!((status, &body), (200, &expected), "{path}");
+    }
+    // nova-rs serves no compute API below /v2/.
+    let (status, _) = status_and_json(get(server, "/v2/servers", &[]).await).await;
+    assert_eq!(status, 404);
 }
 
 async fn the_api_echoes_the_version_it_used_on_every_answer(server: &TestServer) {

@@ -116,6 +116,11 @@ pub(crate) fn put(path: &str, body: Value) -> Ask {
     Ask::new(Method::PUT, path, Some(Bytes::from(body.to_string())))
 }
 
+/// A PUT with no body (`PUT /servers/{id}/tags/{tag}`).
+pub(crate) fn put_empty(path: &str) -> Ask {
+    Ask::new(Method::PUT, path, None)
+}
+
 /// A POST with this body, as sent.
 pub(crate) fn post_raw(path: &str, body: &str) -> Ask {
     Ask::new(Method::POST, path, Some(Bytes::from(body.to_owned())))
@@ -904,6 +909,19 @@ async fn a_rebuild_answers_the_server_with_its_password_and_location() {
 async fn a_rebuild_sets_what_its_microversion_offers() {
     let h = Harness::new();
     let id = h.server(vm_state::STOPPED, power_state::SHUTDOWN).await;
+    // The key pair must be the caller's (the shared token's user).
+    let key = crate::Keypair {
+        id: 0,
+        user_id: crate::DEFAULT_USER.to_owned(),
+        name: "new-key".to_owned(),
+        kind: crate::KeypairType::Ssh,
+        public_key: String::new(),
+        fingerprint: String::new(),
+        created_at: h.clock.now(),
+    };
+    crate::KeypairStore::create_keypair(h.store.as_ref(), key, -1)
+        .await
+        .unwrap();
     let body = json!({"rebuild": {
         "imageRef": Image::CIRROS_ID.to_string(),
         "key_name": "new-key",

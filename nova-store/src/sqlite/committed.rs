@@ -10,11 +10,11 @@
 //! only because the store's writer is the file's only writer: one SQLite
 //! file is for one store in one process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
-use nova_compute::{Image, ImageScope, Server, ServerScope, Visibility};
+use nova_compute::{Image, ImageScope, Keypair, QuotaLimit, Server, ServerScope, Visibility};
 use nova_controller::{CreationOrder, Instance, Keyed, StoreError};
 use uuid::Uuid;
 
@@ -73,7 +73,8 @@ impl Committed {
     }
 }
 
-/// The rows of `instances`, `images`, `token_keys` and `revoked_tokens`.
+/// The rows of `instances`, `images`, `token_keys`, `revoked_tokens`,
+/// `keypairs` and `quotas`.
 #[derive(Debug, Default)]
 pub(super) struct Tables {
     /// `instances`, in `seq` order, by id.
@@ -85,6 +86,11 @@ pub(super) struct Tables {
     /// `revoked_tokens`: each audit id with its kept expiry, in Unix
     /// seconds.
     revoked: HashMap<String, i64>,
+    /// `keypairs`, by user, then by name.
+    keypairs: BTreeMap<String, BTreeMap<String, Keypair>>,
+    /// `quotas`: by project, then by (user, `""` for the project's own,
+    /// and resource).
+    quotas: BTreeMap<String, BTreeMap<(String, String), i64>>,
 }
 
 /// One row of `instances`.
@@ -250,6 +256,31 @@ pub(super) enum Written {
         /// In Unix seconds.
         expired_by: i64,
     },
+    /// A new row of `keypairs`.
+    KeypairCreated(Keypair),
+    /// A row of `keypairs` removed.
+    KeypairDeleted {
+        /// Its user.
+        user_id: String,
+        /// Its name.
+        name: String,
+    },
+    /// Rows of `quotas` set.
+    QuotaSet {
+        /// The project.
+        project_id: String,
+        /// The user, or `None` for the project's own.
+        user_id: Option<String>,
+        /// Each resource's limit.
+        limits: Vec<(String, i64)>,
+    },
+    /// Rows of `quotas` removed: the user's, or the whole project's.
+    QuotaDeleted {
+        /// The project.
+        project_id: String,
+        /// The user, or `None` for every row of the project.
+        user_id: Option<String>,
+    },
 }
 
 impl Tables {
@@ -268,6 +299,36 @@ impl Tables {
     /// Keeps `keys`, read from `token_keys` in `position` order.
     pub(super) fn load_token_keys(&mut self, keys: Vec<String>) {
         self.token_keys = keys;
+    }
+
+    /// Adds a row read from `keypairs`. A row that does not read back
+    /// (a type or time written outside nova-rs) is logged and left out:
+    /// a key pair is shown by its user and name, which such a row has,
+    /// but no answer could be made of the rest.
+    pub(super) fn load_keypair(&mut self, row: Result<Keypair, StoreError>) {
+        match row {
+            Ok(keypair) => {
+                self.keypairs
+                    .entry(keypair.user_id.clone())
+                    .or_default()
+                    .insert(keypair.name.clone(), keypair);
+            }
+            Err(error) => tracing::warn!(%error, "a key pair row does not read back"),
+        }
+    }
+
+    /// Adds a row read from `quotas`.
+    pub(super) fn load_quota(
+        &mut self,
+        project_id: String,
+        user_id: String,
+        resource: String,
+        hard_limit: i64,
+    ) {
+        self.quotas
+            .entry(project_id)
+            .or_default()
+            .insert((user_id, resource), hard_limit);
     }
 
     /// Adds a row read from `revoked_tokens`.
@@ -315,6 +376,36 @@ impl Tables {
                 self.revoked
                     .retain(|_, expires_at| *expires_at > expired_by);
             }
+            Written::KeypairCreated(keypair) => self.load_keypair(Ok(keypair)),
+            Written::KeypairDeleted { user_id, name } => {
+                if let Some(mine) = self.keypairs.get_mut(&user_id) {
+                    mine.remove(&name);
+                }
+            }
+            Written::QuotaSet {
+                project_id,
+                user_id,
+                limits,
+            } => {
+                let user = user_id.unwrap_or_default();
+                let kept = self.quotas.entry(project_id).or_default();
+                for (resource, hard_limit) in limits {
+                    kept.insert((user.clone(), resource), hard_limit);
+                }
+            }
+            Written::QuotaDeleted {
+                project_id,
+                user_id,
+            } => match user_id {
+                None => {
+                    self.quotas.remove(&project_id);
+                }
+                Some(user) => {
+                    if let Some(kept) = self.quotas.get_mut(&project_id) {
+                        kept.retain(|(owner, _), _| *owner != user);
+                    }
+                }
+            },
         }
     }
 
@@ -401,6 +492,36 @@ impl Tables {
     /// The token keys, the one sealing new tokens first.
     pub(super) fn token_keys(&self) -> Vec<String> {
         self.token_keys.clone()
+    }
+
+    /// The key pair of `user_id` named `name`.
+    pub(super) fn keypair(&self, user_id: &str, name: &str) -> Option<Keypair> {
+        self.keypairs
+            .get(user_id)
+            .and_then(|mine| mine.get(name))
+            .cloned()
+    }
+
+    /// The key pairs of `user_id`, by name.
+    pub(super) fn keypairs(&self, user_id: &str) -> Vec<Keypair> {
+        self.keypairs
+            .get(user_id)
+            .map(|mine| mine.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every limit stored for `project_id`.
+    pub(super) fn quota_limits(&self, project_id: &str) -> Vec<QuotaLimit> {
+        self.quotas
+            .get(project_id)
+            .into_iter()
+            .flatten()
+            .map(|((user, resource), hard_limit)| QuotaLimit {
+                user_id: (!user.is_empty()).then(|| user.clone()),
+                resource: resource.clone(),
+                hard_limit: *hard_limit,
+            })
+            .collect()
     }
 
     /// Whether a revocation of `audit_id` is kept.

@@ -9,8 +9,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nova_compute::{
-    FlavorSnapshot, Image, ImageScope, ImageStore, Server, ServerChange, ServerDetails,
-    ServerScope, ServerUpdate, Visibility,
+    FlavorSnapshot, Image, ImageScope, ImageStore, Keypair, KeypairCreate, KeypairStore,
+    KeypairType, QuotaLimit, QuotaStore, Server, ServerChange, ServerDetails, ServerScope,
+    ServerUpdate, Visibility,
 };
 use nova_controller::{Change, IfMatch, Instance, InstanceStore, StoreFuture, Timestamp};
 use nova_identity::{MemoryTokenStore, TokenStore};
@@ -112,6 +113,38 @@ impl ImageStore for Watched {
         boom()
     }
     fn delete_image(&self, _: Uuid) -> StoreFuture<'_, bool> {
+        boom()
+    }
+}
+
+impl KeypairStore for Watched {
+    fn create_keypair(&self, _: Keypair, _: i64) -> StoreFuture<'_, KeypairCreate> {
+        boom()
+    }
+    fn keypair(&self, _: String, _: String) -> StoreFuture<'_, Option<Keypair>> {
+        boom()
+    }
+    fn keypairs(&self, _: String) -> StoreFuture<'_, Vec<Keypair>> {
+        boom()
+    }
+    fn delete_keypair(&self, _: String, _: String) -> StoreFuture<'_, bool> {
+        boom()
+    }
+}
+
+impl QuotaStore for Watched {
+    fn quota_limits(&self, _: String) -> StoreFuture<'_, Vec<QuotaLimit>> {
+        boom()
+    }
+    fn set_quota_limits(
+        &self,
+        _: String,
+        _: Option<String>,
+        _: Vec<(String, i64)>,
+    ) -> StoreFuture<'_, ()> {
+        boom()
+    }
+    fn delete_quota_limits(&self, _: String, _: Option<String>) -> StoreFuture<'_, ()> {
         boom()
     }
 }
@@ -905,6 +938,205 @@ async fn concurrent_images_are_all_kept(backend: Backend) {
     store.close().await.unwrap();
 }
 
+fn new_keypair(user: &str, name: &str) -> Keypair {
+    Keypair {
+        id: 0,
+        user_id: user.to_owned(),
+        name: name.to_owned(),
+        kind: KeypairType::Ssh,
+        public_key: format!("ssh-ed25519 AAAA {name}"),
+        fingerprint: "00:11".to_owned(),
+        created_at: Timestamp::from_unix_micros(1_800_000_000_123_456).unwrap(),
+    }
+}
+
+fn created(outcome: KeypairCreate) -> Keypair {
+    match outcome {
+        KeypairCreate::Created(keypair) => keypair,
+        other => panic!("not created: {other:?}"),
+    }
+}
+
+fn keypair_names(keypairs: &[Keypair]) -> Vec<&str> {
+    keypairs.iter().map(|k| k.name.as_str()).collect()
+}
+
+async fn keypairs_are_per_user_named_once_and_held_to_a_limit(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let b = created(
+        store
+            .create_keypair(new_keypair("u1", "b"), 3)
+            .await
+            .unwrap(),
+    );
+    let a = created(
+        store
+            .create_keypair(new_keypair("u1", "a"), 3)
+            .await
+            .unwrap(),
+    );
+    assert!(a.id > 0 && b.id > 0 && a.id != b.id);
+    assert_eq!(
+        Keypair { id: 0, ..a.clone() },
+        new_keypair("u1", "a"),
+        "stored as given, with an id"
+    );
+    // Another user may use the same name; the same user may not.
+    created(
+        store
+            .create_keypair(new_keypair("u2", "a"), 3)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        store
+            .create_keypair(new_keypair("u1", "a"), 3)
+            .await
+            .unwrap(),
+        KeypairCreate::Exists
+    );
+    created(
+        store
+            .create_keypair(new_keypair("u1", "c"), 3)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        store
+            .create_keypair(new_keypair("u1", "d"), 3)
+            .await
+            .unwrap(),
+        KeypairCreate::OverQuota
+    );
+    created(
+        store
+            .create_keypair(new_keypair("u1", "d"), -1)
+            .await
+            .unwrap(),
+    );
+    let mine = store.keypairs("u1".into()).await.unwrap();
+    assert_eq!(
+        keypair_names(&mine),
+        ["a", "b", "c", "d"],
+        "ordered by name"
+    );
+    assert_eq!(
+        store.keypair("u1".into(), "a".into()).await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(store.keypair("u3".into(), "a".into()).await.unwrap(), None);
+    assert!(store.delete_keypair("u1".into(), "a".into()).await.unwrap());
+    assert!(!store.delete_keypair("u1".into(), "a".into()).await.unwrap());
+    assert_eq!(store.keypair("u1".into(), "a".into()).await.unwrap(), None);
+    assert_eq!(store.keypairs("u2".into()).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+    if !matches!(backend, Backend::Memory) {
+        // Durable: the same rows after a reopen.
+        let store = location.open().await;
+        let kept = store.keypairs("u1".into()).await.unwrap();
+        assert_eq!(keypair_names(&kept), ["b", "c", "d"]);
+        assert_eq!(kept[0], b);
+        store.close().await.unwrap();
+    }
+}
+
+async fn concurrent_keypair_creates_never_pass_the_limit(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_keypair(new_keypair("u", &format!("k{n:02}")), 7)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut kept = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap(), KeypairCreate::Created(_)) {
+            kept += 1;
+        }
+    }
+    assert_eq!(kept, 7);
+    assert_eq!(store.keypairs("u".into()).await.unwrap().len(), 7);
+    store.close().await.unwrap();
+}
+
+fn sorted_limits(mut limits: Vec<QuotaLimit>) -> Vec<(Option<String>, String, i64)> {
+    limits.sort_by(|a, b| (&a.user_id, &a.resource).cmp(&(&b.user_id, &b.resource)));
+    limits
+        .into_iter()
+        .map(|l| (l.user_id, l.resource, l.hard_limit))
+        .collect()
+}
+
+async fn quota_limits_are_set_replaced_and_deleted_per_project_and_user(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let store = location.open().await;
+    let set = |user: Option<&str>, limits: &[(&str, i64)]| {
+        let limits = limits.iter().map(|(r, l)| ((*r).to_owned(), *l)).collect();
+        store.set_quota_limits("p1".into(), user.map(str::to_owned), limits)
+    };
+    set(None, &[("cores", 40), ("instances", 5)]).await.unwrap();
+    set(None, &[("cores", 45)]).await.unwrap();
+    set(Some("u1"), &[("instances", 2), ("ram", -1)])
+        .await
+        .unwrap();
+    store
+        .set_quota_limits("p2".into(), None, vec![("cores".into(), 1)])
+        .await
+        .unwrap();
+    let expected = vec![
+        (None, "cores".to_owned(), 45),
+        (None, "instances".to_owned(), 5),
+        (Some("u1".to_owned()), "instances".to_owned(), 2),
+        (Some("u1".to_owned()), "ram".to_owned(), -1),
+    ];
+    assert_eq!(
+        sorted_limits(store.quota_limits("p1".into()).await.unwrap()),
+        expected
+    );
+    store.close().await.unwrap();
+    let store = if matches!(backend, Backend::Memory) {
+        store
+    } else {
+        // Durable: the same limits after a reopen.
+        let store = location.open().await;
+        assert_eq!(
+            sorted_limits(store.quota_limits("p1".into()).await.unwrap()),
+            expected
+        );
+        store
+    };
+    store
+        .delete_quota_limits("p1".into(), Some("u1".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted_limits(store.quota_limits("p1".into()).await.unwrap()),
+        expected[..2].to_vec()
+    );
+    store
+        .set_quota_limits("p1".into(), Some("u2".into()), vec![("cores".into(), 3)])
+        .await
+        .unwrap();
+    // A project's delete takes its users' limits too, and only its own.
+    store.delete_quota_limits("p1".into(), None).await.unwrap();
+    assert!(store.quota_limits("p1".into()).await.unwrap().is_empty());
+    assert_eq!(store.quota_limits("p2".into()).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+}
+
 /// One test per backend for each suite function, in a module per backend.
 macro_rules! suite {
     ($memory:ident, $sqlite:ident, $postgres:ident: $($test:ident),* $(,)?) => {
@@ -949,6 +1181,9 @@ suite!(
     the_generation_moves_on_at_every_server_change,
     images_read_back_and_are_listed_to_the_projects_that_may_see_them,
     concurrent_images_are_all_kept,
+    keypairs_are_per_user_named_once_and_held_to_a_limit,
+    concurrent_keypair_creates_never_pass_the_limit,
+    quota_limits_are_set_replaced_and_deleted_per_project_and_user,
 );
 
 // ---- upgrades and damage, per durable store ----
@@ -1312,6 +1547,56 @@ async fn a_version_2_sqlite_file_opens_with_its_servers_and_takes_images() {
     assert_eq!(version, crate::SCHEMA_VERSION);
 }
 
+/// What a store upgraded from version 4 must show: its server as it was,
+/// and key pairs and quota limits kept from then on.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_upgraded_from_version_4(url: &StoreUrl, old: &Server) {
+    let store = crate::open(url).await.unwrap();
+    assert_eq!(store.server(old.id).await.unwrap().as_ref(), Some(old));
+    created(
+        store
+            .create_keypair(new_keypair("u", "k"), -1)
+            .await
+            .unwrap(),
+    );
+    store
+        .set_quota_limits("p".into(), None, vec![("cores".into(), 4)])
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    let store = crate::open(url).await.unwrap();
+    assert_eq!(store.keypairs("u".into()).await.unwrap().len(), 1);
+    assert_eq!(store.quota_limits("p".into()).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_version_4_sqlite_file_opens_with_its_servers_and_keeps_keypairs_and_quotas() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let old = new_server("kept", "p");
+    {
+        let store = crate::open(&sqlite(&path)).await.unwrap();
+        store.create_servers(vec![old.clone()]).await.unwrap();
+        store.close().await.unwrap();
+    }
+    {
+        // Version 5 only added two tables: without them, and so marked,
+        // the file is what version 4 wrote.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch("DROP TABLE keypairs; DROP TABLE quotas; PRAGMA user_version = 4;")
+            .unwrap();
+    }
+    assert_upgraded_from_version_4(&sqlite(&path), &old).await;
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, crate::SCHEMA_VERSION);
+}
+
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_damaged_image_document_in_sqlite_is_corrupt() {
@@ -1430,6 +1715,41 @@ async fn a_version_2_postgres_database_opens_with_its_servers_and_takes_images()
     )
     .await;
     assert_upgraded_from_version_2(&StoreUrl::Postgres(url.clone()), &old).await;
+    test_postgres::execute(
+        &url,
+        &format!(
+            "DO $$ BEGIN
+                 IF (SELECT max(version) FROM nova_schema) <> {} THEN
+                     RAISE EXCEPTION 'not upgraded';
+                 END IF;
+             END $$;",
+            crate::SCHEMA_VERSION
+        ),
+    )
+    .await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_version_4_postgres_database_opens_with_its_servers_and_keeps_keypairs_and_quotas() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let store_url = StoreUrl::Postgres(url.clone());
+    let old = new_server("kept", "p");
+    {
+        let store = crate::open(&store_url).await.unwrap();
+        store.create_servers(vec![old.clone()]).await.unwrap();
+        store.close().await.unwrap();
+    }
+    // Version 5 only added two tables: without them, and so marked, the
+    // database is what version 4 wrote.
+    test_postgres::execute(
+        &url,
+        "DROP TABLE keypairs; DROP TABLE quotas; UPDATE nova_schema SET version = 4;",
+    )
+    .await;
+    assert_upgraded_from_version_4(&store_url, &old).await;
     test_postgres::execute(
         &url,
         &format!(
