@@ -44,6 +44,7 @@ mod error;
 mod flavors;
 mod image;
 mod image_catalog;
+mod image_properties;
 mod image_service;
 mod images;
 mod instance_actions;

@@ -82,6 +82,11 @@ pub struct ServerDetails {
     pub user_id: String,
     /// The image it was built (or last rebuilt) from.
     pub image_id: String,
+    /// That image's standard properties (Nova's `ImageMetaProps`) as they
+    /// were when it was built or last rebuilt, which 2.98 shows under
+    /// `image.properties`: Nova keeps them in the instance's system
+    /// metadata, so a later change to the image does not change them.
+    pub image_properties: BTreeMap<String, String>,
     /// The flavor it runs with, as it was when it was given (Nova keeps a
     /// copy in the instance, so a later change to the flavor does not
     /// change the server).

@@ -893,6 +893,9 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
         check_image_active(&image, now)?;
         check_flavor_fits(&details.flavor, &image)?;
         details.image_id = image_ref;
+        // Nova's `_reset_image_metadata`: the new image's properties
+        // replace the old image's.
+        details.image_properties = crate::image_properties::standard_properties(&image);
         if let Some(name) = fields.get("name").and_then(Value::as_str) {
             server.name = name.trim().to_owned();
         }

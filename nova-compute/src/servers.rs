@@ -931,6 +931,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     check_image_active(&image, api.clock.now())?;
     check_flavor_fits(&flavor.snapshot(), &image)?;
     let image_id = image.id;
+    let image_properties = crate::image_properties::standard_properties(&image);
     let key_name = match server.get("key_name").and_then(Value::as_str) {
         Some(name) => Some(crate::keypairs::key_of_caller(api, call, name).await?.name),
         None => None,
@@ -1096,6 +1097,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         let mut details = ServerDetails {
             user_id: call.user_id.clone(),
             image_id: image_id.to_string(),
+            image_properties: image_properties.clone(),
             flavor: flavor.snapshot(),
             lifecycle: Some(life),
             ports,

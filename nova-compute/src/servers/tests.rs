@@ -15,9 +15,13 @@ struct Api {
 }
 
 fn api() -> Api {
+    api_with(Cloud::default())
+}
+
+fn api_with(cloud: Cloud) -> Api {
     let clock = ManualClock::starting_now();
     let store = Arc::new(MemoryServerStore::new());
-    let api = ComputeApi::with_clock(store.clone(), Cloud::default(), Arc::new(clock.clone()));
+    let api = ComputeApi::with_clock(store.clone(), cloud, Arc::new(clock.clone()));
     Api {
         app: RoutesMiddleware::new(compute_routes(), api),
         clock,
@@ -458,4 +462,49 @@ async fn nameless_security_groups_are_ignored_and_the_server_falls_back_to_defau
         shown["server"]["security_groups"],
         json!([{"name": "default"}])
     );
+}
+
+#[tokio::test]
+async fn from_2_98_the_image_shows_its_standard_properties_as_they_were_at_build_and_rebuild() {
+    let cloud = Cloud::from_config(&|key: &str| match key {
+        "images" => Some(
+            "cirros os_distro=cirros my_property=mine, \
+             ubuntu hw_disk_bus=scsi os_distro=ubuntu"
+                .into(),
+        ),
+        _ => None,
+    })
+    .unwrap();
+    let ubuntu = crate::Image::id_for_name("ubuntu").to_string();
+    let api = api_with(cloud);
+    let (status, body) = api.create("2.98", tiny("web")).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["server"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/servers/{id}");
+    let (_, shown, _) = api.send("GET", &path, "2.98", None).await;
+    assert_eq!(
+        shown["server"]["image"]["properties"],
+        json!({"os_distro": "cirros"}),
+        "a property Nova's ImageMetaProps does not know is not shown"
+    );
+    let (_, shown, _) = api.send("GET", &path, "2.97", None).await;
+    assert_eq!(
+        crate::test_client::keys(&shown["server"]["image"]),
+        ["id", "links"]
+    );
+    api.advance(1);
+    let (status, rebuilt, _) = api
+        .send(
+            "POST",
+            &format!("{path}/action"),
+            "2.98",
+            Some(json!({"rebuild": {"imageRef": ubuntu}})),
+        )
+        .await;
+    assert_eq!(status, 202, "{rebuilt}");
+    let expected = json!({"hw_disk_bus": "scsi", "os_distro": "ubuntu"});
+    assert_eq!(rebuilt["server"]["image"]["properties"], expected);
+    let (_, shown, _) = api.send("GET", &path, "2.98", None).await;
+    assert_eq!(shown["server"]["image"]["id"], ubuntu);
+    assert_eq!(shown["server"]["image"]["properties"], expected);
 }

@@ -403,7 +403,7 @@ impl Serialize for ImageRef<'_> {
             }],
         )?;
         if self.call.at_least(2, 98) {
-            image.serialize_entry("properties", &serde_json::Map::new())?;
+            image.serialize_entry("properties", &self.details.image_properties)?;
         }
         image.end()
     }
