@@ -873,6 +873,9 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
     // users own keys, projects own servers) before the rebuild.
     let new_key_name = match fields.get("key_name").and_then(Value::as_str) {
         Some(name) if key_names => {
+            // Nova finds the server (404) before it reads the key pair
+            // (400): an unknown server is not found, whatever its key.
+            find_server(api, call, call.param("id"), REBUILD.rule).await?;
             Some(crate::keypairs::key_of_caller(api, call, name).await?.name)
         }
         _ => None,

@@ -351,6 +351,18 @@ async fn a_server_is_created_and_rebuilt_with_a_key_pair_of_its_user_only() {
         (refused.status, refused.message()),
         (400, "Invalid key_name provided.")
     );
+    // An unknown server is not found, whatever the key: Nova looks the
+    // server up first.
+    let unknown = h
+        .send(
+            post(
+                "/servers/8b5a1d2e-1111-4c4c-9d9d-0123456789ab/action",
+                rebuild("missing"),
+            )
+            .at(54),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
     create(&h, 2, import("other")).await;
     let rebuilt = h
         .send(post(&format!("/servers/{id}/action"), rebuild("other")).at(54))
