@@ -1132,9 +1132,15 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 .get("tags")
                 .and_then(Value::as_array)
                 .map(|t| {
-                    t.iter()
-                        .filter_map(|t| t.as_str().map(str::to_owned))
-                        .collect()
+                    // Nova stores a server's tags as a set
+                    // (`instance_tag_set`): a tag given twice is kept once.
+                    let mut tags: Vec<String> = Vec::with_capacity(t.len());
+                    for tag in t.iter().filter_map(Value::as_str) {
+                        if !tags.iter().any(|kept| kept == tag) {
+                            tags.push(tag.to_owned());
+                        }
+                    }
+                    tags
                 })
                 .unwrap_or_default(),
             config_drive: truthy(server.get("config_drive")),
