@@ -20,7 +20,9 @@ use crate::lookup::{change_server, details_of, find_server};
 use crate::policy::{self, Rule};
 use crate::schemas::metadata::{check_item, check_set};
 use crate::schemas::query::check_none;
-use crate::server_actions::{check_lock, check_metadata_quota, check_state, Allowed, LockRule};
+use crate::server_actions::{
+    check_lock, check_metadata_quota, check_state, metadata_items_allowed, Allowed, LockRule,
+};
 use crate::state::vm_state;
 use crate::{ComputeApi, ComputeError};
 
@@ -120,7 +122,12 @@ where
 {
     let is_admin = policy::is_admin(call);
     let raw_id = call.param("server_id").to_owned();
-    let inner = api.clone();
+    // Only an update counts against the quota.
+    let allowed = if action == UPDATE {
+        metadata_items_allowed(api, call).await?
+    } else {
+        -1
+    };
     let server = change_server(
         api,
         call,
@@ -142,7 +149,7 @@ where
             let mut metadata = details.metadata.clone();
             change(&mut metadata)?;
             if updating {
-                check_metadata_quota(&inner, metadata.len())?;
+                check_metadata_quota(allowed, metadata.len())?;
             }
             details.metadata = metadata;
             Ok(())

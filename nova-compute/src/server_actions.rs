@@ -825,20 +825,33 @@ const REBUILD: Operation = Operation {
     takes: |durations| durations.rebuild,
 };
 
-/// Whether `items` metadata items are more than the cloud's
-/// `metadata_items` quota allows (`-1`: no limit).
-pub(crate) fn over_metadata_quota(api: &ComputeApi, items: usize) -> bool {
-    let allowed = api.cloud.quota.metadata_items;
+/// How many metadata items the caller may give a server: the
+/// `metadata_items` limit in effect for the caller's project and user (a
+/// limit set through `os-quota-sets`, else the configured one), `-1` for
+/// no limit. Read before an atomic change, which cannot wait on the store.
+pub(crate) async fn metadata_items_allowed(
+    api: &ComputeApi,
+    call: &Call,
+) -> Result<i64, ComputeError> {
+    let limits = crate::quota::effective_limits(api, &call.project_id, Some(&call.user_id)).await?;
+    Ok(limits
+        .get("metadata_items")
+        .copied()
+        .unwrap_or(api.cloud.quota.metadata_items))
+}
+
+/// Whether `items` metadata items are more than `allowed` (`-1`: no
+/// limit) lets a server have.
+pub(crate) fn over_metadata_quota(allowed: i64, items: usize) -> bool {
     allowed >= 0 && i64::try_from(items).unwrap_or(i64::MAX) > allowed
 }
 
-/// Nova's `MetadataLimitExceeded` for `items` items over the quota,
+/// Nova's `MetadataLimitExceeded` for `items` items over `allowed`,
 /// answered 403.
-pub(crate) fn check_metadata_quota(api: &ComputeApi, items: usize) -> Result<(), ComputeError> {
-    if over_metadata_quota(api, items) {
+pub(crate) fn check_metadata_quota(allowed: i64, items: usize) -> Result<(), ComputeError> {
+    if over_metadata_quota(allowed, items) {
         return Err(ComputeError::Forbidden(format!(
-            "Maximum number of metadata items exceeds {}",
-            api.cloud.quota.metadata_items
+            "Maximum number of metadata items exceeds {allowed}"
         )));
     }
     Ok(())
@@ -866,7 +879,6 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
         Err(_) => None,
     };
     let now = api.clock.now();
-    let inner = api.clone();
     // What the microversion lets a rebuild set besides 2.1's fields.
     let key_names = call.at_least(2, 54);
     // Nova reads the key pair of the caller (not of the server's owner:
@@ -883,6 +895,10 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
     let user_data = call.at_least(2, 57);
     let certificates = call.at_least(2, 63);
     let hostnames = call.at_least(2, 90);
+    let metadata_allowed = match fields.get("metadata") {
+        Some(_) => metadata_items_allowed(api, call).await?,
+        None => -1,
+    };
     let server = transition(api, call, &REBUILD, move |server, details, _| {
         let Some(image) = image else {
             return Err(ComputeError::BadRequest(
@@ -891,7 +907,7 @@ async fn rebuild(api: &ComputeApi, call: &Call, fields: Value) -> Result<Respons
         };
         let metadata = fields.get("metadata").and_then(Value::as_object);
         if let Some(metadata) = metadata {
-            check_metadata_quota(&inner, metadata.len())?;
+            check_metadata_quota(metadata_allowed, metadata.len())?;
         }
         check_image_active(&image, now)?;
         check_flavor_fits(&details.flavor, &image)?;
@@ -1013,7 +1029,9 @@ async fn create_image(
         .unwrap_or_default();
     // Until 2.39 the image's properties count against the metadata quota,
     // checked once Nova has found the server and asked `create_image`.
-    if !call.at_least(2, 39) && over_metadata_quota(api, metadata.len()) {
+    if !call.at_least(2, 39)
+        && over_metadata_quota(metadata_items_allowed(api, call).await?, metadata.len())
+    {
         find_server(api, call, call.param("id"), CREATE_IMAGE.rule).await?;
         return Err(ComputeError::Forbidden(
             "Image metadata limit exceeded".to_owned(),

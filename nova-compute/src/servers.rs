@@ -1014,11 +1014,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 .collect()
         })
         .unwrap_or_default();
-    let metadata_items = crate::quota::effective_limits(api, &call.project_id, Some(&call.user_id))
-        .await?
-        .get("metadata_items")
-        .copied()
-        .unwrap_or(-1);
+    let metadata_items = crate::server_actions::metadata_items_allowed(api, call).await?;
     if metadata.len() as i64 > metadata_items && metadata_items >= 0 {
         return Err(ComputeError::Forbidden(format!(
             "Quota exceeded for resources: ['metadata_items']. Maximum number of metadata items exceeds {metadata_items}"

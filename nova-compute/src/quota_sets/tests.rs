@@ -106,6 +106,36 @@ async fn an_admin_sets_limits_that_show_and_count_until_deleted() {
 }
 
 #[tokio::test]
+async fn a_metadata_items_limit_holds_for_the_metadata_api_and_rebuild() {
+    let h = Harness::new();
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    let updated = h
+        .send(put(&quota_path(""), set(json!({"metadata_items": 2}))).at(57))
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    let three = json!({"metadata": {"a": "1", "b": "2", "c": "3"}});
+    let over = h
+        .send(post(&format!("/servers/{id}/metadata"), three.clone()))
+        .await;
+    assert_eq!(
+        (over.status, over.message()),
+        (403, "Maximum number of metadata items exceeds 2")
+    );
+    let rebuild = json!({"rebuild": {"imageRef": crate::Image::CIRROS_ID.to_string(),
+        "metadata": {"a": "1", "b": "2", "c": "3"}}});
+    let over = h
+        .send(post(&format!("/servers/{id}/action"), rebuild))
+        .await;
+    assert_eq!(
+        (over.status, over.message()),
+        (403, "Maximum number of metadata items exceeds 2")
+    );
+    let two = json!({"metadata": {"a": "1", "b": "2"}});
+    let fits = h.send(post(&format!("/servers/{id}/metadata"), two)).await;
+    assert_eq!(fits.status, 200, "{:?}", fits.body);
+}
+
+#[tokio::test]
 async fn detail_shows_what_is_in_use() {
     let h = Harness::new();
     h.server(vm_state::ACTIVE, power_state::RUNNING).await;
