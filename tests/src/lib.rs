@@ -229,6 +229,84 @@ fn test_config() -> ServerConfig {
     }
 }
 
+/// devstack's cirros image, which the shipped file's cloud offers (its id
+/// is fixed by nova-rs).
+pub const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
+
+/// The compute app's keys for a cloud whose builds, reboots, resizes,
+/// rebuilds, deletions and other actions end at once: for
+/// [`api_paste_with`], when a test wants final states without waiting.
+pub const INSTANT_CLOUD: &[(&str, &str)] = &[
+    ("build_seconds", "0"),
+    ("reboot_seconds", "0"),
+    ("resize_seconds", "0"),
+    ("rebuild_seconds", "0"),
+    ("delete_seconds", "0"),
+    ("action_seconds", "0"),
+];
+
+/// An answer as a client sees it: status, headers, JSON body (`Null` when
+/// empty).
+#[derive(Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body, parsed.
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// Asserts this is a Nova fault of `kind` with `code`; its message.
+    pub fn fault(&self, kind: &str, code: u16) -> String {
+        assert_eq!(self.status, code, "{}", self.body);
+        assert_fault(&self.body, kind, code)
+    }
+
+    /// The header `name`, which must be there as text.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header: {:?}", self.headers))
+            .to_str()
+            .expect("a text header")
+    }
+
+    /// The `x-openstack-request-id` the answer carries.
+    pub fn request_id(&self) -> String {
+        let id = self.header("x-openstack-request-id").to_owned();
+        assert!(id.starts_with("req-"), "{id}");
+        id
+    }
+}
+
+/// `method path` on `server` with the token, at `version` (none: the
+/// default, 2.1), with `body` as JSON.
+pub async fn send(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    version: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Answer {
+    let mut request = match version {
+        Some(version) => server.request_at(method, path, version),
+        None => server.request(method, path),
+    };
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the server answers");
+    let headers = response.headers().clone();
+    let (status, body) = status_and_json(response).await;
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// A response's status and its body parsed as JSON (`Null` when empty).
 pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();

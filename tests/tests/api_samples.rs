@@ -19,13 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nova_tests::{api_paste_with, repo_file, status_and_json, TestServer};
+use nova_tests::{api_paste_with, repo_file, status_and_json, TestServer, CIRROS, INSTANT_CLOUD};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-/// devstack's cirros image, which the shipped file's cloud offers.
-const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
 
 /// Nova's own sample public key (`keypairs-import-post-req.json`).
 const PUBLIC_KEY: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDx8nkQv/zgGgB4rMYmIf+6A4l6Rr+o/6lHBQdW5aYd44bd8JttDCE/F/pNRr0lRE+PiqSPO8nDPHw0010JeMH9gYgnnFlyY3/OcJ02RhIPyyxYpv9FhY+2YiUkpwFOcLImyrxEsYXpD/0d3ac30bNH6Sw9JD9UZHYcpSxsIbECHw== Generated-by-Nova";
@@ -363,17 +360,7 @@ async fn prepared_server(server: &TestServer, base: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_served_sample_has_the_keys_nova_answers_with() {
     let dir = tempfile::tempdir().unwrap();
-    let config = api_paste_with(
-        dir.path(),
-        &[
-            ("build_seconds", "0"),
-            ("reboot_seconds", "0"),
-            ("resize_seconds", "0"),
-            ("rebuild_seconds", "0"),
-            ("delete_seconds", "0"),
-            ("action_seconds", "0"),
-        ],
-    );
+    let config = api_paste_with(dir.path(), INSTANT_CLOUD);
     let server = TestServer::start_config(&config).await;
     let project = Uuid::new_v4().simple().to_string();
     let base = format!("/v2.1/{project}");

@@ -11,11 +11,8 @@
 use std::collections::BTreeSet;
 
 use nova_tests::clients::{self, Clients};
-use nova_tests::{status_and_json, TestServer};
+use nova_tests::{status_and_json, TestServer, CIRROS};
 use serde_json::{json, Value};
-
-/// The `cirros` image's id, fixed by nova-rs.
-const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn openstacksdk_discovers_negotiates_builds_waits_deletes_and_pages() {

@@ -18,14 +18,11 @@
 
 use std::time::{Duration, Instant};
 
-use nova_tests::{api_paste_with, assert_fault, status_and_json, TestServer};
-use reqwest::header::{HeaderMap, ETAG, IF_MATCH, LOCATION};
+use nova_tests::{api_paste_with, assert_fault, send, status_and_json, Answer, TestServer, CIRROS};
+use reqwest::header::{ETAG, IF_MATCH, LOCATION};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-/// devstack's cirros image, which the shipped file's cloud offers.
-const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
 
 /// The project the shared token acts for without a project in the URL.
 const DEFAULT_PROJECT: &str = "6e6f76612d72732d64656661756c7400";
@@ -200,62 +197,6 @@ async fn corner_cases_are_answered_as_nova_answers_them() {
 }
 
 // ---- the client -------------------------------------------------------------
-
-/// An answer as a client sees it.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    /// Asserts this is a Nova fault of `kind` with `code`; its message.
-    fn fault(&self, kind: &str, code: u16) -> String {
-        assert_eq!(self.status, code, "{}", self.body);
-        assert_fault(&self.body, kind, code)
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .unwrap_or_else(|| panic!("no {name} header: {:?}", self.headers))
-            .to_str()
-            .unwrap()
-    }
-
-    /// The `x-openstack-request-id` the answer carries.
-    fn request_id(&self) -> String {
-        let id = self.header("x-openstack-request-id").to_owned();
-        assert!(id.starts_with("req-"), "{id}");
-        id
-    }
-}
-
-/// `method path` with the token, at `version` (none: the default, 2.1),
-/// with `body` as JSON.
-async fn send(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    version: Option<&str>,
-    body: Option<Value>,
-) -> Answer {
-    let mut request = match version {
-        Some(version) => server.request_at(method, path, version),
-        None => server.request(method, path),
-    };
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let headers = response.headers().clone();
-    let (status, body) = status_and_json(response).await;
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
 
 async fn get(server: &TestServer, path: &str) -> Answer {
     send(server, Method::GET, path, None, None).await

@@ -8,11 +8,10 @@
 // Test helpers outside #[test] functions fail loudly too.
 #![allow(clippy::unwrap_used)]
 
-use nova_tests::{api_paste_with_sections, assert_fault, status_and_json, TestServer};
+use nova_tests::{api_paste_with_sections, assert_fault, status_and_json, TestServer, CIRROS};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
 const PASSWORD: &str = "open-sesame";
 const UNAUTHORIZED: &str = "The request you have made requires authentication.";
 

@@ -9,12 +9,9 @@
 #![allow(clippy::unwrap_used)]
 
 use nova_server::{registry, Overrides};
-use nova_tests::{api_paste_with, assert_fault, status_and_json, TestServer};
+use nova_tests::{api_paste_with, assert_fault, status_and_json, TestServer, CIRROS};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// devstack's cirros image, which the shipped file's cloud offers.
-const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
 
 /// The project and user the shared token acts as.
 const DEFAULT_PROJECT: &str = "6e6f76612d72732d64656661756c7400";

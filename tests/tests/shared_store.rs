@@ -14,12 +14,10 @@ use std::time::{Duration, Instant};
 
 use nova_server::{registry, Overrides};
 use nova_tests::postgres as test_postgres;
-use nova_tests::{api_paste_with, assert_fault, status_and_json, TestServer};
+use nova_tests::{api_paste_with, assert_fault, status_and_json, TestServer, CIRROS};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
 
 /// How long a build takes here: long enough to see both servers show it
 /// under way.

@@ -12,29 +12,15 @@
 
 use std::time::{Duration, Instant};
 
-use nova_tests::{api_paste_with, assert_fault, status_and_json, TestServer};
-use reqwest::header::HeaderMap;
+use nova_tests::{api_paste_with, assert_fault, send, Answer, TestServer, CIRROS, INSTANT_CLOUD};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// devstack's cirros image, which the shipped file's cloud offers.
-const CIRROS: &str = "840dd654-a43f-8980-b114-836ff26c51fa";
-
 #[tokio::test(flavor = "multi_thread")]
 async fn tags_zones_and_passwords_answer_as_nova_does() {
     let dir = tempfile::tempdir().unwrap();
-    let config = api_paste_with(
-        dir.path(),
-        &[
-            ("build_seconds", "0"),
-            ("reboot_seconds", "0"),
-            ("resize_seconds", "0"),
-            ("rebuild_seconds", "0"),
-            ("delete_seconds", "0"),
-            ("action_seconds", "0"),
-        ],
-    );
+    let config = api_paste_with(dir.path(), INSTANT_CLOUD);
     let server = TestServer::start_config(&config).await;
     one_tag_is_added_checked_listed_and_removed(&server).await;
     the_whole_set_of_tags_is_replaced_and_filters_the_listing(&server).await;
@@ -44,47 +30,6 @@ async fn tags_zones_and_passwords_answer_as_nova_does() {
     the_password_is_empty_until_set_and_is_cleared(&server).await;
     every_answer_carries_its_request_id_and_actions_record_it(&server).await;
     server.stop().await;
-}
-
-/// An answer: status, headers, JSON body (`Null` when empty).
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|value| value.to_str().unwrap())
-            .unwrap_or_else(|| panic!("no {name} header"))
-    }
-}
-
-/// `method path` with the token at `version` (none: 2.1), `body` as JSON.
-async fn send(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    version: Option<&str>,
-    body: Option<Value>,
-) -> Answer {
-    let mut request = match version {
-        Some(version) => server.request_at(method, path, version),
-        None => server.request(method, path),
-    };
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let headers = response.headers().clone();
-    let (status, body) = status_and_json(response).await;
-    Answer {
-        status,
-        headers,
-        body,
-    }
 }
 
 /// `/v2.1/{a fresh project id}`.
