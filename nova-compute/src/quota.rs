@@ -73,14 +73,17 @@ pub(crate) fn default_limits(quota: &Quota) -> Limits {
 /// `defaults`' (Nova's `get_user_quotas` and `get_project_quotas`).
 pub(crate) fn resolve(defaults: &Limits, stored: &[QuotaLimit], user: Option<&str>) -> Limits {
     let mut limits = defaults.clone();
-    // The project's first, so that the user's own overwrite them.
-    let layers = [None, user];
-    for layer in layers.iter().take(if user.is_some() { 2 } else { 1 }) {
-        for limit in stored.iter().filter(|l| l.user_id.as_deref() == *layer) {
+    let mut apply = |layer: Option<&str>| {
+        for limit in stored.iter().filter(|l| l.user_id.as_deref() == layer) {
             if let Some(slot) = limits.get_mut(limit.resource.as_str()) {
                 *slot = limit.hard_limit;
             }
         }
+    };
+    // The project's first, so that the user's own overwrite them.
+    apply(None);
+    if user.is_some() {
+        apply(user);
     }
     limits
 }
@@ -113,12 +116,30 @@ pub(crate) async fn effective_limits(
     Ok(resolve(&default_limits(&api.cloud.quota), &stored, user_id))
 }
 
-/// The project's limits and, if the user has limits of their own, the
-/// user's, as [`Quota`]s.
-async fn project_and_user_quota(
+/// The limits the caller is held to: its project's and, if the user has
+/// limits of their own, the user's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallerQuota {
+    /// The project's limits.
+    pub project: Quota,
+    /// The user's, where any is stored for the user.
+    pub user: Option<Quota>,
+}
+
+impl CallerQuota {
+    /// The limits of a resource counted per request rather than summed
+    /// over servers (metadata items): the user's where they have their
+    /// own, else the project's.
+    pub(crate) fn effective(&self) -> &Quota {
+        self.user.as_ref().unwrap_or(&self.project)
+    }
+}
+
+/// The caller's [`CallerQuota`], from one read of the stored limits.
+pub(crate) async fn caller_quota(
     api: &ComputeApi,
     call: &Call,
-) -> Result<(Quota, Option<Quota>), ComputeError> {
+) -> Result<CallerQuota, ComputeError> {
     let stored = api.store.quota_limits(call.project_id.clone()).await?;
     let defaults = default_limits(&api.cloud.quota);
     let project = as_quota(&resolve(&defaults, &stored, None));
@@ -126,7 +147,7 @@ async fn project_and_user_quota(
         .iter()
         .any(|l| l.user_id.as_deref() == Some(call.user_id.as_str()));
     let user = own.then(|| as_quota(&resolve(&defaults, &stored, Some(&call.user_id))));
-    Ok((project, user))
+    Ok(CallerQuota { project, user })
 }
 
 /// What a project uses of the resources its quota limits.
@@ -153,12 +174,13 @@ type Resource<'a> = (&'a str, i64, i64, i64);
 pub(crate) async fn instances_within_quota(
     api: &ComputeApi,
     call: &Call,
+    quota: &CallerQuota,
     vcpus: i64,
     ram: i64,
     min_count: u32,
     max_count: u32,
 ) -> Result<u32, ComputeError> {
-    let (project, user) = project_and_user_quota(api, call).await?;
+    let CallerQuota { project, user } = *quota;
     // With nothing to count against, skip reading every server.
     let counted = |quota: &Quota| quota.instances >= 0 || quota.cores >= 0 || quota.ram >= 0;
     let mut allowed = max_count;
@@ -321,7 +343,7 @@ pub(crate) async fn check_quota(
     cores: i64,
     ram: i64,
 ) -> Result<(), ComputeError> {
-    let (project, user) = project_and_user_quota(api, call).await?;
+    let CallerQuota { project, user } = caller_quota(api, call).await?;
     let used = usage(api, &call.project_id).await?;
     check_against(&project, &used, instances, cores, ram)?;
     if let Some(user_quota) = user {

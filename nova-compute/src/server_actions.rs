@@ -833,11 +833,8 @@ pub(crate) async fn metadata_items_allowed(
     api: &ComputeApi,
     call: &Call,
 ) -> Result<i64, ComputeError> {
-    let limits = crate::quota::effective_limits(api, &call.project_id, Some(&call.user_id)).await?;
-    Ok(limits
-        .get("metadata_items")
-        .copied()
-        .unwrap_or(api.cloud.quota.metadata_items))
+    let quota = crate::quota::caller_quota(api, call).await?;
+    Ok(quota.effective().metadata_items)
 }
 
 /// Whether `items` metadata items are more than `allowed` (`-1`: no

@@ -995,9 +995,11 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     }
     let max_count = max_count.min(MAX_SERVERS_PER_REQUEST);
     // As many servers as the quota leaves room for, up to max_count.
+    let quota = crate::quota::caller_quota(api, call).await?;
     let max_count = crate::quota::instances_within_quota(
         api,
         call,
+        &quota,
         i64::from(flavor.vcpus),
         i64::try_from(flavor.ram).unwrap_or(i64::MAX),
         min_count,
@@ -1014,7 +1016,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 .collect()
         })
         .unwrap_or_default();
-    let metadata_items = crate::server_actions::metadata_items_allowed(api, call).await?;
+    let metadata_items = quota.effective().metadata_items;
     if metadata.len() as i64 > metadata_items && metadata_items >= 0 {
         return Err(ComputeError::Forbidden(format!(
             "Quota exceeded for resources: ['metadata_items']. Maximum number of metadata items exceeds {metadata_items}"
