@@ -22,6 +22,7 @@ use std::sync::Arc;
 use http::header::LOCATION;
 use http::StatusCode;
 use nova_router::Response;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
 use crate::api::{empty, json, set_header, Call};
@@ -133,7 +134,7 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     let location = format!(
         "{}/tags/{}",
         call.self_link("servers", &raw_id),
-        path_segment(&tag)
+        utf8_percent_encode(&tag, PATH_SEGMENT)
     );
     set_header(&mut response, LOCATION, &location);
     Ok(response)
@@ -142,15 +143,7 @@ async fn update(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
 async fn update_all(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
     let body = call.json_body()?.unwrap_or(Value::Null);
     check_update_all(&body)?;
-    // A tag given twice is one tag, as Nova's set of tags is.
-    let mut tags: Vec<String> = Vec::new();
-    for tag in body["tags"].as_array().into_iter().flatten() {
-        if let Some(tag) = tag.as_str() {
-            if !tags.iter().any(|t| t == tag) {
-                tags.push(tag.to_owned());
-            }
-        }
-    }
+    let tags = distinct_tags(body["tags"].as_array().map_or(&[], Vec::as_slice));
     let raw_id = call.param("server_id").to_owned();
     let named = raw_id.clone();
     let server = change_mapped_server(
@@ -212,20 +205,38 @@ async fn delete_all(api: &ComputeApi, call: &Call) -> Result<Response, ComputeEr
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// `tag` as one path segment of a URL: every byte but the unreserved and
-/// the sub-delimiters percent-encoded, so that any tag (spaces, non-ASCII
-/// text) makes a `Location` that is a valid header and names it back.
-fn path_segment(tag: &str) -> String {
-    let mut out = String::with_capacity(tag.len());
-    for byte in tag.bytes() {
-        let keep = byte.is_ascii_alphanumeric() || b"-._~!$&'()*+=:@;".contains(&byte);
-        if keep {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
+/// What a path segment of a URL percent-encodes: every byte but the
+/// unreserved characters and the sub-delimiters (a tag holds no `,`), so
+/// that any tag (spaces, non-ASCII text) makes a `Location` that is a valid
+/// header and names it back.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b';');
+
+/// The tags of a request's list, each once, in the order first given: a
+/// server's tags are a set in Nova (`instance_tag_set`).
+pub(crate) fn distinct_tags(given: &[Value]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::with_capacity(given.len());
+    for tag in given.iter().filter_map(Value::as_str) {
+        if !tags.iter().any(|kept| kept == tag) {
+            tags.push(tag.to_owned());
         }
     }
-    out
+    tags
 }
 
 #[cfg(test)]

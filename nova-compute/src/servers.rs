@@ -1129,17 +1129,7 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             tags: server
                 .get("tags")
                 .and_then(Value::as_array)
-                .map(|t| {
-                    // Nova stores a server's tags as a set
-                    // (`instance_tag_set`): a tag given twice is kept once.
-                    let mut tags: Vec<String> = Vec::with_capacity(t.len());
-                    for tag in t.iter().filter_map(Value::as_str) {
-                        if !tags.iter().any(|kept| kept == tag) {
-                            tags.push(tag.to_owned());
-                        }
-                    }
-                    tags
-                })
+                .map(|given| crate::server_tags::distinct_tags(given))
                 .unwrap_or_default(),
             config_drive: truthy(server.get("config_drive")),
             reservation_id: reservation.clone(),
