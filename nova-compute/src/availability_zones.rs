@@ -118,28 +118,20 @@ fn service_time(at: Timestamp) -> String {
 ///   accept `internal`, where no server can be scheduled; nova-rs
 ///   refuses it at once.
 pub(crate) fn pinned_zone(cloud: &Cloud, zone: &str) -> Result<Option<String>, ComputeError> {
-    let parts: Vec<&str> = match zone.matches(':').count() {
-        0 => vec![zone, "", ""],
-        1 => zone.splitn(2, ':').chain([""]).collect(),
-        2 => match zone.split_once("::") {
-            Some((zone, node)) => vec![zone, "", node],
-            None => zone.splitn(3, ':').collect(),
-        },
-        _ => {
-            return Err(ComputeError::BadRequest(
-                "Invalid input received: Unable to parse availability_zone".to_owned(),
-            ))
-        }
-    };
-    let (zone, host, node) = match parts.as_slice() {
-        [zone, host, node] => (*zone, *host, *node),
-        _ => (zone, "", ""),
-    };
+    if zone.matches(':').count() > 2 {
+        return Err(ComputeError::BadRequest(
+            "Invalid input received: Unable to parse availability_zone".to_owned(),
+        ));
+    }
+    // After the zone: `host`, `:node` or `host:node`; forced when either
+    // is named.
+    let (zone, host_and_node) = zone.split_once(':').unwrap_or((zone, ""));
+    let forced = host_and_node.chars().any(|c| c != ':');
     let configured = cloud.availability_zone.as_str();
     if zone.is_empty() {
         return Ok(None);
     }
-    if !host.is_empty() || !node.is_empty() {
+    if forced {
         return Ok((zone == configured).then(|| zone.to_owned()));
     }
     if zone != configured {
