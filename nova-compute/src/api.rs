@@ -13,7 +13,7 @@ use nova_router::{
 };
 use serde::Serialize;
 
-use crate::{Clock, Cloud, ComputeError, ServerStore, SystemClock};
+use crate::{Clock, Cloud, ComputeError, FaultInjector, ServerStore, SystemClock};
 
 /// The compute API v2.1 as one application: servers, their actions,
 /// metadata, addresses and instance actions, flavors, images and limits,
@@ -40,6 +40,8 @@ pub struct ComputeApi {
     pub(crate) store: Arc<dyn ServerStore>,
     pub(crate) cloud: Arc<Cloud>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Who decides on injected misbehaviour, if anyone.
+    pub(crate) injector: Option<Arc<dyn FaultInjector>>,
 }
 
 impl std::fmt::Debug for ComputeApi {
@@ -64,7 +66,16 @@ impl ComputeApi {
             store,
             cloud: Arc::new(cloud),
             clock,
+            injector: None,
         }
+    }
+
+    /// The same API, asking `injector` at every server event whether
+    /// something other than the ordinary outcome is to happen
+    /// ([`FaultInjector`]).
+    pub fn with_injector(mut self, injector: Arc<dyn FaultInjector>) -> Self {
+        self.injector = Some(injector);
+        self
     }
 
     /// The store.

@@ -3,7 +3,7 @@
 //! the request's [`Call`] once, and hands it to that controller; every
 //! error becomes Nova's fault here.
 
-use nova_router::{Fault, Request, Response, ResponseFuture, Service};
+use nova_router::{Request, Response, ResponseFuture, Service};
 
 use crate::api::Call;
 use crate::{ComputeApi, ComputeError};
@@ -50,7 +50,7 @@ impl Service<Request> for ComputeApi {
                     if error.status().is_server_error() {
                         tracing::error!(%error, "answering {}", error.status());
                     }
-                    Fault::from(error).into_response()
+                    error.into_response()
                 }
             })
         })

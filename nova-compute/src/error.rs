@@ -1,10 +1,14 @@
-//! The compute API's errors, and the one place they become Nova faults.
+//! The compute API's errors, and the one place they become Nova faults
+//! ([`ComputeError::into_response`]).
 
 use std::borrow::Cow;
 
+use http::header::RETRY_AFTER;
 use http::StatusCode;
 use nova_controller::StoreError;
-use nova_router::Fault;
+use nova_router::{json_response, Fault, Response};
+
+use crate::InjectedFault;
 
 /// Everything that can go wrong handling one compute request.
 ///
@@ -47,6 +51,11 @@ pub enum ComputeError {
     /// Any other fault, whole: what a change refused with.
     #[error("{}", .0.message())]
     Fault(Fault),
+    /// What a [`FaultInjector`](crate::FaultInjector) asked the request to
+    /// be answered with ([`Injection::Fail`](crate::Injection)): its own
+    /// status, fault kind and `Retry-After`.
+    #[error("{}", .0.message)]
+    Injected(InjectedFault),
     /// The request was not routed to a known `controller.action`.
     #[error("the compute API has no action {0:?}")]
     UnknownAction(String),
@@ -74,6 +83,7 @@ impl ComputeError {
             ComputeError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ComputeError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ComputeError::Fault(fault) => fault.status(),
+            ComputeError::Injected(fault) => injected_status(fault),
             ComputeError::UnknownAction(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ComputeError::Store(StoreError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             ComputeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -92,6 +102,37 @@ impl ComputeError {
             other => Cow::Owned(other.to_string()),
         }
     }
+
+    /// The answer to the client: Nova's fault body for the error's status
+    /// ([`Fault`]), or for an injected fault the body with the kind it
+    /// names and its `Retry-After`.
+    pub fn into_response(self) -> Response {
+        match self {
+            ComputeError::Injected(fault) => {
+                let status = injected_status(&fault);
+                let body = serde_json::json!({
+                    fault.kind.as_str(): {"code": status.as_u16(), "message": fault.message}
+                });
+                let mut response = json_response(status, &body);
+                if let Some(seconds) = fault.retry_after {
+                    response
+                        .headers_mut()
+                        .insert(RETRY_AFTER, http::HeaderValue::from(seconds));
+                }
+                response
+            }
+            other => Fault::from(other).into_response(),
+        }
+    }
+}
+
+/// An injected fault's status; one outside 400 to 599 (which the injector
+/// should never give) is answered as 500, so that an error stays an error.
+fn injected_status(fault: &InjectedFault) -> StatusCode {
+    StatusCode::from_u16(fault.status)
+        .ok()
+        .filter(|status| status.is_client_error() || status.is_server_error())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<ComputeError> for Fault {
@@ -120,5 +161,29 @@ mod tests {
         );
         let fault = Fault::from(ComputeError::Conflict("no".into()));
         assert_eq!(fault.kind(), "conflictingRequest");
+    }
+
+    #[test]
+    fn an_injected_fault_is_answered_with_its_own_kind_and_retry_after() {
+        let injected = |status, retry_after| {
+            ComputeError::Injected(InjectedFault {
+                status,
+                kind: "overLimit".to_owned(),
+                message: "slow down".to_owned(),
+                retry_after,
+            })
+            .into_response()
+        };
+        let response = injected(429, Some(7));
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[RETRY_AFTER], "7");
+        assert_eq!(
+            response.body().as_ref(),
+            br#"{"overLimit":{"code":429,"message":"slow down"}}"#
+        );
+        // A status that is no error is not answered as a success.
+        let response = injected(200, None);
+        assert_eq!(response.status(), 500);
+        assert!(response.headers().get(RETRY_AFTER).is_none());
     }
 }

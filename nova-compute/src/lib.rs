@@ -38,6 +38,7 @@ mod api;
 mod availability_zones;
 mod clock;
 mod cloud;
+mod course;
 mod default_caller;
 mod dispatch;
 mod error;
@@ -47,6 +48,7 @@ mod image_catalog;
 mod image_properties;
 mod image_service;
 mod images;
+mod injection;
 mod instance_actions;
 mod ips;
 mod keypair;
@@ -80,6 +82,7 @@ pub use default_caller::{DEFAULT_PROJECT, DEFAULT_USER};
 pub use error::ComputeError;
 pub use image::{Image, ImageStatus, Visibility};
 pub use image_service::ImageServiceApp;
+pub use injection::{FaultInjector, InjectedFault, Injection, ServerEvent, ServerEventKind};
 pub use keypair::{
     fingerprint, generate as generate_keypair, GeneratedKey, KeyError, Keypair, KeypairType,
 };

@@ -132,6 +132,10 @@ pub struct ServerDetails {
     pub terminated_at: Option<Timestamp>,
     /// The failure that put it in `ERROR`.
     pub fault: Option<ServerFault>,
+    /// The control plane's behaviour that holds its current task state
+    /// (its transition never ends by itself) until that behaviour is
+    /// removed or the state is forced ([`Injection::Stuck`](crate::Injection)).
+    pub stuck_by: Option<String>,
     /// Security group names.
     pub security_groups: Vec<String>,
     /// Trusted image certificate ids (2.63).

@@ -12,6 +12,13 @@
 //! itself at a stored instant ([`Lifecycle::begin`](crate::state::Lifecycle))
 //! and is recorded in `os-instance-actions`, its compute events finishing
 //! when the transition does.
+//!
+//! With a [`FaultInjector`](crate::FaultInjector), each action is asked
+//! about once those checks pass (`ServerEventKind::Action`, the body's
+//! key as its name): `Fail` answers the request with its fault and
+//! changes nothing; `Take`, `Error` and `Stuck` shape the action's
+//! transition. `lock` and `unlock` are instant, with no task state to
+//! shape: of their injections only `Fail` applies, the others are ignored.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -24,16 +31,17 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, Call};
+use crate::course::Course;
 use crate::image_catalog::{any_image, find_image, Viewer};
 use crate::lookup::{change_server, details_of, find_server, project_of, record_action};
 use crate::policy::{self, Credentials, Rule};
 use crate::quota::check_quota;
 use crate::schemas::server_actions::check_action;
-use crate::state::{power_state, task_state, vm_state, State};
+use crate::state::{never, power_state, task_state, vm_state, State};
 use crate::views::servers::{self as view, Parts};
 use crate::{
     ComputeApi, ComputeError, Durations, FlavorSnapshot, Image, ImageStatus, Lock, Server,
-    ServerDetails, Visibility,
+    ServerDetails, ServerEvent, ServerEventKind, Visibility,
 };
 
 /// The actions this controller knows, by the body key that names them.
@@ -216,22 +224,6 @@ pub(crate) fn check_state(
     Ok(state)
 }
 
-/// Starts `task` at `now`, ending after `takes` in `then`; the instant
-/// it ends.
-fn begin(
-    details: &mut ServerDetails,
-    now: Timestamp,
-    task: &str,
-    takes: Duration,
-    then: State,
-) -> Timestamp {
-    let until = now.after(takes);
-    let mut life = details.lifecycle();
-    life.begin(now, task, until, then);
-    details.lifecycle = Some(life);
-    until
-}
-
 /// Who made the call, owned, for a change closure to check and record.
 #[derive(Debug, Clone)]
 struct Caller {
@@ -319,6 +311,9 @@ fn as_before_resize(state: &State) -> State {
 /// own add them ([`transition`]).
 #[derive(Debug)]
 struct Operation {
+    /// The body's key that asks for it (`os-stop`), as the injector is
+    /// told.
+    key: &'static str,
     /// The rule Nova's controller asks once it has found the server.
     rule: Rule,
     /// The name Nova's 409 uses.
@@ -341,6 +336,7 @@ fn action_time(durations: &Durations) -> Duration {
 }
 
 const START: Operation = Operation {
+    key: "os-start",
     rule: Rule::ServersStart,
     name: "start",
     record: "start",
@@ -356,6 +352,7 @@ const START: Operation = Operation {
 };
 
 const STOP: Operation = Operation {
+    key: "os-stop",
     rule: Rule::ServersStop,
     name: "stop",
     record: "stop",
@@ -371,6 +368,7 @@ const STOP: Operation = Operation {
 };
 
 const PAUSE: Operation = Operation {
+    key: "pause",
     rule: Rule::PauseServer,
     name: "pause",
     record: "pause",
@@ -386,6 +384,7 @@ const PAUSE: Operation = Operation {
 };
 
 const UNPAUSE: Operation = Operation {
+    key: "unpause",
     rule: Rule::UnpauseServer,
     name: "unpause",
     record: "unpause",
@@ -401,6 +400,7 @@ const UNPAUSE: Operation = Operation {
 };
 
 const SUSPEND: Operation = Operation {
+    key: "suspend",
     rule: Rule::SuspendServer,
     name: "suspend",
     record: "suspend",
@@ -416,6 +416,7 @@ const SUSPEND: Operation = Operation {
 };
 
 const RESUME: Operation = Operation {
+    key: "resume",
     rule: Rule::ResumeServer,
     name: "resume",
     record: "resume",
@@ -431,6 +432,7 @@ const RESUME: Operation = Operation {
 };
 
 const SOFT_REBOOT: Operation = Operation {
+    key: "reboot",
     rule: Rule::ServersReboot,
     name: "reboot",
     record: "reboot",
@@ -461,6 +463,7 @@ const HARD_REBOOT: Operation = Operation {
 };
 
 const CHANGE_PASSWORD: Operation = Operation {
+    key: "changePassword",
     rule: Rule::AdminPassword,
     name: "changePassword",
     record: "changePassword",
@@ -476,6 +479,7 @@ const CHANGE_PASSWORD: Operation = Operation {
 };
 
 const CREATE_IMAGE: Operation = Operation {
+    key: "createImage",
     rule: Rule::ServersCreateImage,
     name: "createImage",
     record: "createImage",
@@ -535,11 +539,27 @@ impl Operation {
 }
 
 /// Applies `spec` to the server of the call, with `more` run after the
-/// checks (for its own checks and changes) in the same step.
+/// checks (for its own checks and changes) in the same step, as the
+/// injector (if any) shapes it.
 async fn transition<F>(
     api: &ComputeApi,
     call: &Call,
     spec: &'static Operation,
+    more: F,
+) -> Result<Server, ComputeError>
+where
+    F: FnOnce(&mut Server, &mut ServerDetails, &State) -> Result<(), ComputeError> + Send + 'static,
+{
+    let course = ask_operation(api, call, spec).await?;
+    transition_as(api, call, spec, course, more).await
+}
+
+/// [`transition`] on the course the injector has set.
+async fn transition_as<F>(
+    api: &ComputeApi,
+    call: &Call,
+    spec: &'static Operation,
+    course: Course,
     more: F,
 ) -> Result<Server, ComputeError>
 where
@@ -557,18 +577,64 @@ where
         move |server, details, now| {
             let state = spec.guard(&caller, &raw_id, server, details, now)?;
             more(server, details, &state)?;
-            let until = begin(
+            let ending = crate::course::begin(
                 details,
                 now,
                 spec.doing,
                 (spec.takes)(&durations),
                 (spec.then)(&state),
+                &course,
             );
-            caller.record(details, spec.record, spec.events, now, until);
+            caller.record(details, spec.record, spec.events, now, ending.until);
+            crate::course::record_ending(details, &ending);
             Ok(())
         },
     )
     .await
+}
+
+/// The injector's course for `spec` on the call's server, asked once the
+/// server is found and `spec`'s lock and state checks pass on it as it is
+/// now (they run again in the atomic change): a request Nova would refuse
+/// is refused, not failed by an injection. Nothing is read without an
+/// injector.
+async fn ask_operation(
+    api: &ComputeApi,
+    call: &Call,
+    spec: &'static Operation,
+) -> Result<Course, ComputeError> {
+    if api.injector.is_none() {
+        return Ok(Course::Ordinary);
+    }
+    let server = find_server(api, call, call.param("id"), spec.rule).await?;
+    let details = details_of(api, &server);
+    spec.guard(
+        &Caller::of(call),
+        call.param("id"),
+        &server,
+        &details,
+        api.clock.now(),
+    )?;
+    ask_about(api, &server, &details, spec.key).await
+}
+
+/// The injector's course for the action `key` on `server`, found and
+/// checked by the caller.
+async fn ask_about(
+    api: &ComputeApi,
+    server: &Server,
+    details: &ServerDetails,
+    key: &str,
+) -> Result<Course, ComputeError> {
+    let event = ServerEvent {
+        kind: ServerEventKind::Action,
+        project_id: project_of(api, server),
+        server_id: Some(server.id),
+        server_name: &server.name,
+        metadata: &details.metadata,
+        action: Some(key),
+    };
+    crate::course::ask(api, event).await
 }
 
 async fn perform(
@@ -591,6 +657,7 @@ async fn reboot(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response
 // ---- resize ---------------------------------------------------------------
 
 const RESIZE: Operation = Operation {
+    key: "resize",
     rule: Rule::ServersResize,
     name: "resize",
     record: "resize",
@@ -611,6 +678,7 @@ const RESIZE: Operation = Operation {
 };
 
 const CONFIRM_RESIZE: Operation = Operation {
+    key: "confirmResize",
     rule: Rule::ServersConfirmResize,
     name: "confirmResize",
     record: "confirmResize",
@@ -626,6 +694,7 @@ const CONFIRM_RESIZE: Operation = Operation {
 };
 
 const REVERT_RESIZE: Operation = Operation {
+    key: "revertResize",
     rule: Rule::ServersRevertResize,
     name: "revertResize",
     record: "revertResize",
@@ -805,6 +874,7 @@ async fn revert_resize(api: &ComputeApi, call: &Call) -> Result<Response, Comput
 // ---- rebuild --------------------------------------------------------------
 
 const REBUILD: Operation = Operation {
+    key: "rebuild",
     rule: Rule::ServersRebuild,
     name: "rebuild",
     record: "rebuild",
@@ -1040,15 +1110,24 @@ async fn create_image(
     // The server's state is checked and its snapshot task started in one
     // atomic step, then the image is stored: the image exists, `queued`,
     // before the answer names it, and is `active` when the task ends.
-    let server = transition(api, call, &CREATE_IMAGE, |_, _, _| Ok(())).await?;
+    let course = ask_operation(api, call, &CREATE_IMAGE).await?;
+    let server = transition_as(api, call, &CREATE_IMAGE, course.clone(), |_, _, _| Ok(())).await?;
     let details = details_of(api, &server);
     let base = image_of(api, &details).await?;
+    // The image's data is all there when the snapshot task ends well; a
+    // snapshot that fails or is held never uploads it, so the image stays
+    // `saving` (Nova would delete it; nova-rs keeps no deleted images).
+    let at = server.updated_at;
+    let ready = course
+        .ending(at, (CREATE_IMAGE.takes)(&api.cloud.durations))
+        .succeeds_at()
+        .unwrap_or_else(never);
     let taken = Taken {
         id: image_id,
         name,
         metadata,
-        at: server.updated_at,
-        takes: (CREATE_IMAGE.takes)(&api.cloud.durations),
+        at,
+        ready,
     };
     let image = snapshot(api, call, &server, &details, base.as_ref(), taken);
     api.store.create_image(image).await?;
@@ -1074,7 +1153,8 @@ struct Taken {
     metadata: BTreeMap<String, String>,
     /// When the snapshot began.
     at: Timestamp,
-    takes: Duration,
+    /// When its data is all there.
+    ready: Timestamp,
 }
 
 /// Image properties a snapshot does not inherit from the server's image
@@ -1147,7 +1227,7 @@ fn snapshot(
         properties,
         owner: call.project_id.clone(),
         created_at: taken.at,
-        active_at: taken.at.after(taken.takes),
+        active_at: taken.ready,
         visibility,
         protected: false,
         members,
@@ -1181,6 +1261,9 @@ async fn lock(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, 
     if details.lock.is_some() && locked_by(api, &server, &call.project_id) == "owner" {
         return Ok(accepted());
     }
+    // A lock is instant, with no task state to shape: of an injection only
+    // `Fail` applies.
+    ask_about(api, &server, &details, "lock").await?;
     let caller = Caller::of(call);
     let inner = api.clone();
     change_server(
@@ -1210,6 +1293,11 @@ async fn lock(api: &ComputeApi, call: &Call, value: &Value) -> Result<Response, 
 }
 
 async fn unlock(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError> {
+    // As a lock, instant: of an injection only `Fail` applies.
+    if api.injector.is_some() {
+        let server = find_server(api, call, call.param("id"), Rule::UnlockServer).await?;
+        ask_about(api, &server, &details_of(api, &server), "unlock").await?;
+    }
     let caller = Caller::of(call);
     let inner = api.clone();
     change_server(

@@ -1,6 +1,12 @@
 //! The servers controller: Nova's `servers.py` for `GET /servers`,
 //! `GET /servers/detail`, `GET/PUT/DELETE /servers/{id}` and
 //! `POST /servers`. Actions are `server_actions`'.
+//!
+//! With a [`FaultInjector`](crate::FaultInjector), a create is asked about
+//! once it is checked (`Create`), then each of its builds (`Build`) unless
+//! the create's answer already shapes them all; a delete (`Delete`) once
+//! its checks pass. A `Fail` at any of these answers the request with its
+//! fault and stores nothing.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -14,6 +20,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{empty, json, set_header, Call, Keyed};
+use crate::course::Course;
 use crate::image_catalog::{find_image, Viewer};
 use crate::lookup::{
     change_server, find_server, is_gone, last_changed, project_of, record_action, shared_details,
@@ -25,7 +32,10 @@ use crate::schemas::servers::{check_create, check_update, known_query_params, so
 use crate::server_actions::{check_flavor_fits, check_image_active, generate_password};
 use crate::state::{power_state, states_for_status, task_state, vm_state, Lifecycle, State};
 use crate::views::servers::{self as view, Parts};
-use crate::{ComputeApi, ComputeError, Port, Server, ServerDetails, ServerScope};
+use crate::{
+    ComputeApi, ComputeError, Port, Server, ServerDetails, ServerEvent, ServerEventKind,
+    ServerScope,
+};
 
 pub(crate) async fn dispatch(
     api: &ComputeApi,
@@ -101,11 +111,20 @@ async fn delete(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
     let call_copy = CallStamp::of(call);
     let is_admin = policy::is_admin(call);
     let id_text = call.param("id").to_owned();
+    let if_match = IfMatch::from_headers(&call.headers);
+    let course = match api.injector {
+        Some(_) => match ask_delete(api, call, &if_match, is_admin).await? {
+            Some(course) => course,
+            // Already being deleted: nothing happens, nothing is asked.
+            None => return Ok(empty(StatusCode::NO_CONTENT)),
+        },
+        None => Course::Ordinary,
+    };
     change_server(
         api,
         call,
         call.param("id"),
-        IfMatch::from_headers(&call.headers),
+        if_match,
         Rule::ServersDelete,
         move |server, details, now| {
             if details.lock.is_some() && !is_admin {
@@ -117,23 +136,64 @@ async fn delete(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 // Already being deleted: Nova answers the same 204.
                 return Ok(());
             }
-            server.deleted_at = Some(now);
-            let until = now.after(duration);
-            details.terminated_at = Some(until);
-            let mut life = details.lifecycle();
-            life.begin(
+            let ending = crate::course::begin(
+                details,
                 now,
                 task_state::DELETING,
-                until,
+                duration,
                 State::settled(vm_state::DELETED, power_state::NOSTATE),
+                &course,
             );
-            details.lifecycle = Some(life);
+            // A deletion that fails or is held leaves the server there.
+            if let Some(deleted) = ending.succeeds_at() {
+                server.deleted_at = Some(now);
+                details.terminated_at = Some(deleted);
+            }
             call_copy.record(details, "delete", "compute_terminate_instance", now);
+            crate::course::record_ending(details, &ending);
             Ok(())
         },
     )
     .await?;
     Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// The injector's course for deleting the call's server, asked once the
+/// checks the deletion makes have passed on the server as it is now (the
+/// same checks run again in the atomic change); `None` when the server is
+/// already being deleted, which changes nothing.
+async fn ask_delete(
+    api: &ComputeApi,
+    call: &Call,
+    if_match: &IfMatch,
+    is_admin: bool,
+) -> Result<Option<Course>, ComputeError> {
+    let server = find_server(api, call, call.param("id"), Rule::ServersDelete).await?;
+    if !if_match.matches(server.version) {
+        return Err(ComputeError::PreconditionFailed {
+            id: server.id,
+            current: server.version,
+        });
+    }
+    let details = shared_details(api, &server);
+    if details.lock.is_some() && !is_admin {
+        return Err(ComputeError::Conflict(format!(
+            "Instance {} is locked",
+            call.param("id")
+        )));
+    }
+    if server.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let event = ServerEvent {
+        kind: ServerEventKind::Delete,
+        project_id: project_of(api, &server),
+        server_id: Some(server.id),
+        server_name: &server.name,
+        metadata: &details.metadata,
+        action: None,
+    };
+    crate::course::ask(api, event).await.map(Some)
 }
 
 /// What `record_action` needs of a call, owned, for a change closure.
@@ -1039,8 +1099,21 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
         .and_then(Value::as_object)
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
+    // Everything is checked; the injector, if any, decides how the builds
+    // go (or that the request fails) before anything is stored.
+    let create_course = crate::course::ask(
+        api,
+        ServerEvent {
+            kind: ServerEventKind::Create,
+            project_id: &call.project_id,
+            server_id: None,
+            server_name: &name,
+            metadata: &metadata,
+            action: None,
+        },
+    )
+    .await?;
     let now = api.clock.now();
-    let built_at = now.after(api.cloud.durations.build);
     let admin_pass = server
         .get("adminPass")
         .and_then(Value::as_str)
@@ -1082,22 +1155,35 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
                 tag: tag.clone(),
             })
             .collect();
-        let mut life = Lifecycle::settled(State {
-            vm_state: vm_state::BUILDING.to_owned(),
-            task_state: Some(task_state::SPAWNING.to_owned()),
-            power_state: power_state::NOSTATE,
-        });
-        life.transition = Some(crate::state::Transition {
-            until: built_at,
-            then: State::settled(vm_state::ACTIVE, power_state::RUNNING),
-        });
-        life.settle(now);
+        // A course the create's answer set holds for every build; else
+        // each build is asked about on its own. A `Fail` here fails the
+        // whole request, nothing of it stored yet.
+        let course = if create_course.is_ordinary() {
+            crate::course::ask(
+                api,
+                ServerEvent {
+                    kind: ServerEventKind::Build,
+                    project_id: &call.project_id,
+                    server_id: Some(id),
+                    server_name: &display_name,
+                    metadata: &metadata,
+                    action: None,
+                },
+            )
+            .await?
+        } else {
+            create_course.clone()
+        };
         let mut details = ServerDetails {
             user_id: call.user_id.clone(),
             image_id: image_id.to_string(),
             image_properties: image_properties.clone(),
             flavor: flavor.snapshot(),
-            lifecycle: Some(life),
+            // Building from here on: `begin` below.
+            lifecycle: Some(Lifecycle::settled(State::settled(
+                vm_state::BUILDING,
+                power_state::NOSTATE,
+            ))),
             ports,
             metadata: metadata.clone(),
             key_name: key_name.clone(),
@@ -1136,9 +1222,10 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             launch_index: index,
             hostname,
             lock: None,
-            launched_at: Some(built_at),
+            launched_at: None,
             terminated_at: None,
             fault: None,
+            stuck_by: None,
             security_groups: security_groups.clone(),
             trusted_image_certificates: server
                 .get("trusted_image_certificates")
@@ -1163,6 +1250,18 @@ async fn create(api: &ComputeApi, call: &Call) -> Result<Response, ComputeError>
             "compute__do_build_and_run_instance",
             now,
         );
+        let ending = crate::course::begin(
+            &mut details,
+            now,
+            task_state::SPAWNING,
+            api.cloud.durations.build,
+            State::settled(vm_state::ACTIVE, power_state::RUNNING),
+            &course,
+        );
+        // Active from the build's end, if it ends well; a build that
+        // fails or is held never launched.
+        details.launched_at = ending.succeeds_at();
+        crate::course::record_ending(&mut details, &ending);
         created.push(Server {
             id,
             name: display_name,

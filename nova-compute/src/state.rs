@@ -179,6 +179,20 @@ pub fn states_for_status(status: &str) -> Vec<(&'static str, Option<&'static str
         .collect()
 }
 
+/// [`never()`] in microseconds since the Unix epoch: 9999-01-01T00:00:00Z,
+/// the start of the last year a [`Timestamp`] can hold.
+pub const NEVER_MICROS: i64 = 253_370_764_800_000_000;
+
+/// The instant a transition that never ends by itself ends at: a server
+/// held in its task state ([`Injection::Stuck`](crate::Injection)). Being
+/// an ordinary instant, no clock a test moves reaches it, and a stored
+/// lifecycle reads back as it was written from every store.
+pub fn never() -> Timestamp {
+    // The constant is inside Timestamp's range (years -9999 to 9999); the
+    // test below holds it there.
+    Timestamp::from_unix_micros(NEVER_MICROS).expect("year 9999 is a Timestamp")
+}
+
 /// Something under way that ends by itself: from `started` the server is
 /// in [`Lifecycle::current`] (with its task state), and from `until` on it
 /// is in `then`.
@@ -309,6 +323,19 @@ mod tests {
         life.settle(at(106));
         assert_eq!(life.transition, None);
         assert_eq!(life.current.vm_state, vm_state::STOPPED);
+    }
+
+    #[test]
+    fn never_is_the_start_of_year_9999() {
+        assert_eq!(never().to_seconds_string(), "9999-01-01T00:00:00Z");
+        let mut life = Lifecycle::settled(State::settled(vm_state::ACTIVE, power_state::RUNNING));
+        life.begin(
+            at(100),
+            task_state::REBOOTING,
+            never(),
+            State::settled(vm_state::ACTIVE, power_state::RUNNING),
+        );
+        assert_eq!(life.at(at(100 + 10 * 365 * 86_400)).status(), "REBOOT");
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Calling the compute API in memory as a client would, for the tests of
 //! the flavors, images, limits and quota modules: a request at a
 //! microversion, as a caller, answered with its status and JSON body.
+//! Also a scripted [`FaultInjector`] for the tests of injected
+//! misbehaviour ([`ScriptedInjector`]).
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use nova_controller::Timestamp;
@@ -15,7 +19,8 @@ use uuid::Uuid;
 use crate::api::Call;
 use crate::state::{power_state, task_state, vm_state, Lifecycle, State};
 use crate::{
-    Clock, Cloud, ComputeApi, Flavor, ManualClock, MemoryServerStore, Server, ServerDetails,
+    Clock, Cloud, ComputeApi, FaultInjector, Flavor, InjectedFault, Injection, ManualClock,
+    MemoryServerStore, Server, ServerDetails, ServerEvent, ServerEventKind,
 };
 
 /// The compute API over an empty memory store, with a clock that stands
@@ -176,3 +181,114 @@ impl TestClient {
             .unwrap();
     }
 }
+
+/// What a [`ScriptedInjector`] was told about one server event, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Asked {
+    pub(crate) kind: ServerEventKind,
+    pub(crate) project_id: String,
+    pub(crate) server_id: Option<Uuid>,
+    pub(crate) server_name: String,
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) action: Option<String>,
+}
+
+/// An injector that answers each kind of server event as a test scripted
+/// it (nothing for a kind not scripted), for every server and action, and
+/// remembers every event it was asked about.
+#[derive(Debug, Default)]
+pub(crate) struct ScriptedInjector {
+    answers: Mutex<Vec<(ServerEventKind, Injection)>>,
+    asked: Mutex<Vec<Asked>>,
+}
+
+impl ScriptedInjector {
+    /// One that answers nothing until scripted.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// One that answers `kind` with `injection`.
+    pub(crate) fn answering(kind: ServerEventKind, injection: Injection) -> Arc<Self> {
+        let injector = Self::new();
+        injector.answer(kind, injection);
+        injector
+    }
+
+    /// From now on answers `kind` with `injection`.
+    pub(crate) fn answer(&self, kind: ServerEventKind, injection: Injection) {
+        let mut answers = self.answers.lock().unwrap();
+        answers.retain(|(scripted, _)| *scripted != kind);
+        answers.push((kind, injection));
+    }
+
+    /// From now on answers `kind` with nothing.
+    pub(crate) fn forget(&self, kind: ServerEventKind) {
+        self.answers
+            .lock()
+            .unwrap()
+            .retain(|(scripted, _)| *scripted != kind);
+    }
+
+    /// Every event asked about so far, in order.
+    pub(crate) fn asked(&self) -> Vec<Asked> {
+        self.asked.lock().unwrap().clone()
+    }
+
+    /// The kinds of the events asked about so far, in order.
+    pub(crate) fn kinds_asked(&self) -> Vec<ServerEventKind> {
+        self.asked().iter().map(|asked| asked.kind).collect()
+    }
+}
+
+impl FaultInjector for ScriptedInjector {
+    fn server_event<'a>(
+        &'a self,
+        event: ServerEvent<'a>,
+    ) -> nova_controller::StoreFuture<'a, Option<Injection>> {
+        self.asked.lock().unwrap().push(Asked {
+            kind: event.kind,
+            project_id: event.project_id.to_owned(),
+            server_id: event.server_id,
+            server_name: event.server_name.to_owned(),
+            metadata: event.metadata.clone(),
+            action: event.action.map(str::to_owned),
+        });
+        let answer = self
+            .answers
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(kind, _)| *kind == event.kind)
+            .map(|(_, injection)| injection.clone());
+        Box::pin(async move { Ok(answer) })
+    }
+}
+
+/// `Injection::Fail` with this status, kind and message.
+pub(crate) fn fail(status: u16, kind: &str, message: &str, retry_after: Option<u64>) -> Injection {
+    Injection::Fail(InjectedFault {
+        status,
+        kind: kind.to_owned(),
+        message: message.to_owned(),
+        retry_after,
+    })
+}
+
+/// `Injection::Error` after `seconds` with `message`.
+pub(crate) fn error_after(seconds: u64, message: &str) -> Injection {
+    Injection::Error {
+        after: Duration::from_secs(seconds),
+        message: message.to_owned(),
+    }
+}
+
+/// `Injection::Stuck` held by behaviour `id`.
+pub(crate) fn stuck(id: &str) -> Injection {
+    Injection::Stuck {
+        behavior_id: id.to_owned(),
+    }
+}
+
+/// Seconds in a (non-leap) year, for moving a clock "for good".
+pub(crate) const A_YEAR: i64 = 365 * 86_400;

@@ -12,28 +12,35 @@
 use std::sync::Arc;
 
 use nova_compute::ServerStore;
-use nova_identity::{Identity, IdentityApp, SystemClock};
+use nova_identity::{Clock as IdentityClock, Identity, IdentityApp, SystemClock};
 use nova_router::{MountError, SharedService, UrlMap};
 use nova_store::{StoreRequest, StoreUrl, Stores};
 
+use crate::control_plane::{ControlParts, ControlPlan, ControlSettings};
 use crate::oversize::RefuseOversizeBody;
 use crate::Pipeline;
 
 /// Builds a plan's services once its stores are open.
 type Build = Arc<dyn Fn(&Built<'_>) -> Result<SharedService, BuildError> + Send + Sync>;
 
-/// What a plan's services are built from: the open stores, and the file's
+/// What a plan's services are built from: the open stores, the file's
 /// identity service, one instance shared by the identity app and every
 /// token filter, so a token it issues is one they accept and a revocation
-/// through it is seen by them at once.
-struct Built<'a> {
+/// through it is seen by them at once, and the file's control plane, if
+/// it mounts the control app.
+pub(crate) struct Built<'a> {
     stores: &'a Stores,
     identity: Option<IdentityApp>,
+    control: Option<ControlParts>,
 }
 
 impl Built<'_> {
     fn identity(&self) -> Result<IdentityApp, BuildError> {
         self.identity.clone().ok_or(BuildError::NoIdentityService)
+    }
+
+    fn control(&self) -> Result<&ControlParts, BuildError> {
+        self.control.as_ref().ok_or(BuildError::NoControlApp)
     }
 }
 
@@ -75,6 +82,10 @@ pub struct AppPlan {
     identity: Option<IdentityPlan>,
     /// Whether a token filter in the plan validates against it.
     needs_identity: bool,
+    /// The control app's, if the plan has one (the first, if several).
+    control: Option<ControlPlan>,
+    /// Whether a control filter in the plan works with it.
+    needs_control: bool,
     build: Build,
 }
 
@@ -84,6 +95,8 @@ impl std::fmt::Debug for AppPlan {
             .field("stores", &self.stores)
             .field("identity", &self.identity.is_some())
             .field("needs_identity", &self.needs_identity)
+            .field("control", &self.control.is_some())
+            .field("needs_control", &self.needs_control)
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +117,10 @@ pub enum BuildError {
     /// identity service, and the file serves none (`identity` app).
     #[error("the authtoken filter needs an identity app in the same file; mount one (use = egg:nova-rs#identity)")]
     NoIdentityService,
+    /// A control filter (`control_log`, `control_hooks`) works with the
+    /// file's control app, and the file mounts none (`control` app).
+    #[error("the control_log and control_hooks filters need a control app in the same file; mount one (use = egg:nova-rs#control)")]
+    NoControlApp,
 }
 
 impl AppPlan {
@@ -114,6 +131,8 @@ impl AppPlan {
             stores: Vec::new(),
             identity: None,
             needs_identity: false,
+            control: None,
+            needs_control: false,
             build: Arc::new(move |_| Ok(guarded.clone())),
         }
     }
@@ -124,17 +143,60 @@ impl AppPlan {
     where
         F: Fn(Arc<dyn ServerStore>) -> SharedService + Send + Sync + 'static,
     {
+        Self::over_store_controlled(request, move |store, _control| make(store))
+    }
+
+    /// As [`AppPlan::over_store`], for an application the file's control
+    /// plane reaches into (the compute API asks it at server events and
+    /// reads its clock): `make` also gets the control plane, if the file
+    /// mounts the control app.
+    pub(crate) fn over_store_controlled<F>(request: StoreRequest, make: F) -> Self
+    where
+        F: Fn(Arc<dyn ServerStore>, Option<&ControlParts>) -> SharedService + Send + Sync + 'static,
+    {
         let url = request.url.clone();
         AppPlan {
             stores: vec![request],
             identity: None,
             needs_identity: false,
+            control: None,
+            needs_control: false,
             build: Arc::new(move |built| {
                 let store = built
                     .stores
                     .get(&url)
                     .ok_or_else(|| BuildError::StoreNotOpened(url.clone()))?;
-                Ok(Arc::new(RefuseOversizeBody::new(make(store))))
+                Ok(Arc::new(RefuseOversizeBody::new(make(
+                    store,
+                    built.control.as_ref(),
+                ))))
+            }),
+        }
+    }
+
+    /// The control app `settings` describe, keeping its behaviours and
+    /// clock in the store `request` names. The file's control filters
+    /// ([`AppPlan::controlled`]) and the compute and identity apps work
+    /// with this one control plane.
+    pub(crate) fn control(request: StoreRequest, settings: ControlSettings) -> Self {
+        let url = request.url.clone();
+        let plan = ControlPlan {
+            settings,
+            store: url.clone(),
+        };
+        AppPlan {
+            stores: vec![request],
+            identity: None,
+            needs_identity: false,
+            control: Some(plan),
+            needs_control: false,
+            build: Arc::new(move |built| {
+                let servers = built
+                    .stores
+                    .get(&url)
+                    .ok_or_else(|| BuildError::StoreNotOpened(url.clone()))?;
+                let app = built.control()?.app(servers);
+                Ok(Arc::new(RefuseOversizeBody::new(app)))
             }),
         }
     }
@@ -152,6 +214,8 @@ impl AppPlan {
             stores: vec![request],
             identity: Some(plan),
             needs_identity: false,
+            control: None,
+            needs_control: false,
             build: Arc::new(|built| {
                 let app: SharedService = Arc::new(built.identity()?);
                 Ok(Arc::new(RefuseOversizeBody::new(app)))
@@ -166,10 +230,23 @@ impl AppPlan {
     {
         let inner = self.build;
         AppPlan {
-            stores: self.stores,
-            identity: self.identity,
-            needs_identity: self.needs_identity,
             build: Arc::new(move |built| Ok(wrap(inner(built)?))),
+            ..self
+        }
+    }
+
+    /// This plan behind a control filter: `wrap` gets the built inner
+    /// service and the file's control plane. Building fails with
+    /// [`BuildError::NoControlApp`] if the file mounts no control app.
+    pub(crate) fn controlled<F>(self, wrap: F) -> Self
+    where
+        F: Fn(SharedService, &ControlParts) -> SharedService + Send + Sync + 'static,
+    {
+        let inner = self.build;
+        AppPlan {
+            needs_control: true,
+            build: Arc::new(move |built| Ok(wrap(inner(built)?, built.control()?))),
+            ..self
         }
     }
 
@@ -182,10 +259,9 @@ impl AppPlan {
     {
         let inner = self.build;
         AppPlan {
-            stores: self.stores,
-            identity: self.identity,
             needs_identity: true,
             build: Arc::new(move |built| Ok(wrap(inner(built)?, built.identity()?))),
+            ..self
         }
     }
 
@@ -201,10 +277,14 @@ impl AppPlan {
         let plans = || mounts.iter().map(|(_, plan)| plan).chain(not_found.iter());
         let identity = plans().find_map(|plan| plan.identity.clone());
         let needs_identity = plans().any(|plan| plan.needs_identity);
+        let control = plans().find_map(|plan| plan.control.clone());
+        let needs_control = plans().any(|plan| plan.needs_control);
         AppPlan {
             stores,
             identity,
             needs_identity,
+            control,
+            needs_control,
             build: Arc::new(move |built| {
                 let mut map = UrlMap::new();
                 for (prefix, plan) in &mounts {
@@ -232,6 +312,9 @@ impl AppPlan {
         if self.needs_identity && self.identity.is_none() {
             return Err(BuildError::NoIdentityService);
         }
+        if self.needs_control && self.control.is_none() {
+            return Err(BuildError::NoControlApp);
+        }
         Ok(())
     }
 
@@ -239,20 +322,33 @@ impl AppPlan {
     /// [`AppPlan::stores`].
     pub fn build(&self, stores: &Stores) -> Result<Pipeline, BuildError> {
         self.check()?;
+        let control = match &self.control {
+            None => None,
+            Some(plan) => {
+                let store = stores
+                    .control_store(&plan.store)
+                    .ok_or_else(|| BuildError::StoreNotOpened(plan.store.clone()))?;
+                Some(ControlParts::new(&plan.settings, store))
+            }
+        };
         let identity = match &self.identity {
             None => None,
             Some(plan) => {
                 let store = stores
                     .token_store(&plan.store)
                     .ok_or_else(|| BuildError::StoreNotOpened(plan.store.clone()))?;
-                Some(IdentityApp::with_parts(
-                    plan.identity.clone(),
-                    Arc::new(SystemClock),
-                    store,
-                ))
+                let clock: Arc<dyn IdentityClock> = match &control {
+                    Some(control) => control.identity_clock(),
+                    None => Arc::new(SystemClock),
+                };
+                Some(IdentityApp::with_parts(plan.identity.clone(), clock, store))
             }
         };
-        let built = Built { stores, identity };
+        let built = Built {
+            stores,
+            identity,
+            control,
+        };
         (self.build)(&built).map(Pipeline::guarded)
     }
 }

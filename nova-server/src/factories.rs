@@ -14,7 +14,7 @@
 //! | `versions_v2` | app | | `nova.api.openstack.compute.versions:VersionsV2.factory` |
 //! | `legacy_v2_compatible` | filter | | `nova.api.openstack:LegacyV2CompatibleWrapper.factory` |
 //! | `microversion` | filter | | |
-//! | `openapi` | app | `api_prefix` (where the API is mounted, default none), `document` (`instances`, the seed's API, the default; `compute`, the compute API's) | |
+//! | `openapi` | app | `api_prefix` (where the API is mounted, default none), `document` (`instances`, the seed's API, the default; `compute`, the compute API's; `control`, the control API's) | |
 //! | `auth` | filter | `tokens` (comma or space separated) | `auth:filter_factory` (the seed's) |
 //! | `instance` | app | `store` (a store URL), `seed` (`true`) | `routers:app_factory` (the seed's) |
 //! | `compute` | app | `store`, `seed`, and the cloud's keys ([`Cloud::from_config`](nova_compute::Cloud::from_config)) | `nova.api.openstack.compute:APIRouterV21.factory` |
@@ -22,6 +22,9 @@
 //! | `identity` | app | `store` (where token keys and revocations are kept), and the identity's keys ([`Identity::from_config`](nova_identity::Identity::from_config)) | `keystone.server.flask.application:application_factory` |
 //! | `authtoken` | filter | `www_authenticate_uri` (default `http://HOST/identity`), `tokens` (shared static tokens also let through, as the `auth` filter's) | `keystonemiddleware.auth_token:filter_factory` |
 //! | `keystonecontext` | filter | | `nova.api.auth:NovaKeystoneContext.factory` |
+//! | `control` | app | `store` (where behaviours and the clock are kept: the compute app's), `token` (default `open-sesame`), `clock` (`real` or `controlled`), `allow_remote` (default false), `request_log_size` (default 1000) | |
+//! | `control_log` | filter | `service` (default `compute`) | |
+//! | `control_hooks` | filter | `event` (`api`, the default, or `identity.token`) | |
 //!
 //! Each also answers to `egg:nova-rs#NAME`. Keys are read from the section,
 //! else from `[DEFAULT]`, as oslo's factories do. Every factory only checks
@@ -200,10 +203,11 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
             let document = match config.get("document").map(str::trim) {
                 None | Some("instances") => OPENAPI_DOCUMENT,
                 Some("compute") => COMPUTE_OPENAPI_DOCUMENT,
+                Some("control") => nova_control::CONTROL_OPENAPI_DOCUMENT,
                 Some(other) => {
                     return Err(FactoryError::bad_value(
                         "document",
-                        format_args!("{other:?} is not instances or compute"),
+                        format_args!("{other:?} is not instances, compute or control"),
                     ))
                 }
             };
@@ -304,6 +308,19 @@ pub fn registry(overrides: &Overrides) -> Registry<AppPlan> {
             Ok(compute::image_app(request, compute::cloud(config)?))
         })
         .alias("glance.api.v2.router:API.factory", "image");
+    let store_override = overrides.store.clone();
+    let default_store = overrides.default_store.clone();
+    registry
+        .add_app("control", move |config| {
+            let url = compute::store_url(config, store_override.as_deref(), &default_store)?;
+            let request = StoreRequest {
+                url,
+                seed: config.bool("seed")?.unwrap_or(true),
+            };
+            control::control_app(config, request)
+        })
+        .add_filter("control_log", control::control_log)
+        .add_filter("control_hooks", control::control_hooks);
     registry
 }
 
@@ -367,6 +384,7 @@ fn file_tokens(config: &FactoryConfig) -> Result<Option<Tokens>, FactoryError> {
 }
 
 mod compute;
+mod control;
 mod identity;
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ mod access_log;
 mod app_plan;
 mod config;
 mod connection;
+mod control_plane;
 mod edge;
 mod factories;
 mod log_clock;

@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use nova_router::PeerAddr;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -185,7 +186,10 @@ impl Server {
             let activity = Arc::new(Activity::default());
             let io = TimedIo::new(stream, activity.clone(), limits);
             let edge = edge.clone();
-            let service = hyper::service::service_fn(move |req| {
+            let service = hyper::service::service_fn(move |mut req: http::Request<_>| {
+                // For apps that serve only callers on this machine (the
+                // control API).
+                req.extensions_mut().insert(PeerAddr(peer));
                 let edge = edge.clone();
                 let in_flight = activity.begin();
                 async move {

@@ -26,6 +26,14 @@
 //! (`revoked_tokens`); never a token itself. A `memory:` store has a
 //! [`MemoryTokenStore`] of its own.
 //!
+//! It also keeps the test control API's state (a [`ControlStore`]), so a
+//! behaviour outlives a restart and holds for every process on one
+//! PostgreSQL: the registered behaviours (`behaviors`, each one JSON
+//! document beside the `times` it may fire and the `fired` count, apart
+//! so that a firing is one `UPDATE`) and how far the controlled clock was
+//! moved ahead (`control_clock`, one row). A `memory:` store has a
+//! [`MemoryControl`] of its own.
+//!
 //! The lifecycle, as nova-server follows it:
 //!
 //! 1. parse each URL a configuration names ([`StoreUrl`]'s `FromStr`) and
@@ -33,8 +41,9 @@
 //!    contacted, so a bad file leaves nothing behind;
 //! 2. [`Stores::open`] the [`StoreRequest`]s: one store per distinct URL,
 //!    all opened or none;
-//! 3. hand each controller [`Stores::get`]'s store, and the identity
-//!    service [`Stores::token_store`]'s;
+//! 3. hand each controller [`Stores::get`]'s store, the identity service
+//!    [`Stores::token_store`]'s and the control API
+//!    [`Stores::control_store`]'s;
 //! 4. once serving has stopped, [`Stores::close`] commits and releases them.
 //!
 //! Opening creates or upgrades the schema (refusing a database newer than
@@ -70,6 +79,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use nova_compute::{MemoryServerStore, ServerStore};
+use nova_control::{ControlStore, MemoryControl};
 use nova_identity::{MemoryTokenStore, TokenStore};
 
 #[cfg(feature = "postgres")]
@@ -83,8 +93,9 @@ pub use stores::{CloseError, CloseErrors, StoreRequest, Stores};
 /// `instances` table; version 2 adds the compute API's columns to it;
 /// version 3 adds the `images` table; version 4 adds the identity
 /// service's `token_keys` and `revoked_tokens`; version 5 adds users'
-/// `keypairs` and the `quotas` set through the compute API.
-pub const SCHEMA_VERSION: i64 = 5;
+/// `keypairs` and the `quotas` set through the compute API; version 6
+/// adds the control API's `behaviors` and `control_clock`.
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The default store: `nova.db` in the working directory.
 pub const DEFAULT_STORE_URL: &str = "sqlite:nova.db";
@@ -255,26 +266,30 @@ pub async fn open_seeding(url: &StoreUrl, seed: bool) -> Result<Arc<dyn ServerSt
 }
 
 /// One opened store as [`Stores`] keeps it: the servers, and the token
-/// store on the same database (the same object, for a durable store).
+/// and control stores on the same database (the same object, for a
+/// durable store).
 #[derive(Clone)]
 pub(crate) struct OpenStore {
     pub(crate) servers: Arc<dyn ServerStore>,
     pub(crate) tokens: Arc<dyn TokenStore>,
+    pub(crate) control: Arc<dyn ControlStore>,
 }
 
 impl OpenStore {
-    /// A store that keeps both on one database.
+    /// A store that keeps all three on one database.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    fn durable(store: impl ServerStore + TokenStore) -> Self {
+    fn durable(store: impl ServerStore + TokenStore + ControlStore) -> Self {
         let store = Arc::new(store);
         OpenStore {
             servers: store.clone(),
-            tokens: store,
+            tokens: store.clone(),
+            control: store,
         }
     }
 }
 
-/// As [`open_seeding`], with the store's [`TokenStore`].
+/// As [`open_seeding`], with the store's [`TokenStore`] and
+/// [`ControlStore`].
 pub(crate) async fn open_store(url: &StoreUrl, seed: bool) -> Result<OpenStore, OpenError> {
     url.check()?;
     match url {
@@ -285,6 +300,7 @@ pub(crate) async fn open_store(url: &StoreUrl, seed: bool) -> Result<OpenStore, 
                 Arc::new(MemoryServerStore::new())
             },
             tokens: Arc::new(MemoryTokenStore::new()),
+            control: Arc::new(MemoryControl::new()),
         }),
         #[cfg(feature = "sqlite")]
         StoreUrl::Sqlite(path) => Ok(OpenStore::durable(
@@ -391,6 +407,86 @@ fn parse_image(
     Ok(image)
 }
 
+/// A behaviour as the JSON document the durable stores keep in its
+/// `document` column; its `times` and `fired` go in columns of their own
+/// as well, and are read back from those.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn behavior_document(
+    behavior: &nova_control::Behavior,
+) -> Result<String, nova_controller::StoreError> {
+    serde_json::to_string(behavior).map_err(|error| nova_controller::StoreError::Corrupt {
+        reason: format!(
+            "behavior {}: cannot write its document: {error}",
+            behavior.id
+        ),
+    })
+}
+
+/// The behaviour read back from the row of `id`, its `times` and `fired`
+/// taken from their columns (a firing changes only the `fired` column). A
+/// document that is not the JSON of a
+/// [`Behavior`](nova_control::Behavior), or is another behaviour's, or
+/// counts that are negative, were changed outside nova-rs, and are
+/// [`Corrupt`](nova_controller::StoreError::Corrupt).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn parse_behavior(
+    id: &str,
+    document: &str,
+    times: Option<i64>,
+    fired: i64,
+) -> Result<nova_control::Behavior, nova_controller::StoreError> {
+    let corrupt = |what: String| nova_controller::StoreError::Corrupt {
+        reason: format!("behavior {id}: {what}"),
+    };
+    let mut behavior: nova_control::Behavior = serde_json::from_str(document)
+        .map_err(|error| corrupt(format!("bad document: {error}")))?;
+    if behavior.id != id {
+        return Err(corrupt(format!(
+            "its document is behavior {}'s",
+            behavior.id
+        )));
+    }
+    behavior.times = times
+        .map(u64::try_from)
+        .transpose()
+        .map_err(|_| corrupt(format!("bad times {times:?}")))?;
+    behavior.fired = u64::try_from(fired).map_err(|_| corrupt(format!("bad fired {fired}")))?;
+    Ok(behavior)
+}
+
+/// A behaviour's `times` as its column keeps it. More firings than an
+/// `i64` holds are as good as unlimited: kept as `i64::MAX`, which no
+/// count reaches.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn times_to_sql(times: Option<u64>) -> Option<i64> {
+    times.map(|times| i64::try_from(times).unwrap_or(i64::MAX))
+}
+
+/// The behaviour id a duplicate insert reports. Ids are UUIDs
+/// ([`NewBehavior::validate`](nova_control::NewBehavior::validate) makes
+/// them), so only a caller's own id that is not one reports the nil UUID.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn duplicate_behavior(id: &str) -> nova_controller::StoreError {
+    nova_controller::StoreError::DuplicateId {
+        id: uuid::Uuid::try_parse(id).unwrap_or_default(),
+    }
+}
+
+/// How the durable stores add `micros` to the clock's offset in one
+/// upsert without overflowing, saturating as [`MemoryControl`] does: a
+/// limit and a bound. Moving ahead, an offset above the limit becomes the
+/// bound (`i64::MAX`) instead of having `micros` added; moving back, one
+/// below it becomes `i64::MIN`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn clock_saturation(micros: i64) -> (i64, i64) {
+    if micros >= 0 {
+        (i64::MAX - micros, i64::MAX)
+    } else {
+        // micros < 0, so this is at least i64::MIN + 1 and at most 0.
+        (i64::MIN.saturating_sub(micros), i64::MIN)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +551,39 @@ mod tests {
                 "{expiry} at {now}"
             );
         }
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[test]
+    fn a_behavior_reads_back_with_its_counts_from_their_columns() {
+        let behavior = nova_control::NewBehavior::from_json(
+            br#"{"event": "api", "behavior": {"delay": {"ms": 5}}, "times": 3}"#,
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let document = behavior_document(&behavior).unwrap();
+        let id = behavior.id.as_str();
+        let read = parse_behavior(id, &document, Some(4), 2).unwrap();
+        assert_eq!((read.times, read.fired), (Some(4), 2));
+        assert_eq!(read.effect, behavior.effect);
+        let unlimited = parse_behavior(id, &document, None, 9).unwrap();
+        assert_eq!((unlimited.times, unlimited.fired), (None, 9));
+        // (document's id, times, fired, what the reason names)
+        let table = [
+            ("another", Some(3), 0, "its document is behavior"),
+            (id, Some(-1), 0, "bad times"),
+            (id, None, -1, "bad fired"),
+        ];
+        for (row_id, times, fired, named) in table {
+            match parse_behavior(row_id, &document, times, fired) {
+                Err(nova_controller::StoreError::Corrupt { reason }) => {
+                    assert!(reason.contains(named), "{reason}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(times_to_sql(Some(u64::MAX)), Some(i64::MAX));
     }
 
     #[tokio::test]

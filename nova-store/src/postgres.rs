@@ -22,7 +22,13 @@
 //! the user (an advisory lock on the user id) while it counts the user's
 //! key pairs against the quota and inserts, so two creates cannot share
 //! the last place. The quota limits set through the API are the rows of
-//! `quotas`, a set of them written in one transaction.
+//! `quotas`, a set of them written in one transaction. The control API's
+//! behaviours are the rows of `behaviors` and its clock the one row of
+//! `control_clock`, each change one statement: a firing is an `UPDATE`
+//! whose `WHERE` checks that firings are left, so of two processes racing
+//! for the last one exactly one fires, and moving the clock is one
+//! upsert. Nothing of them is kept in a process: the next request may be
+//! answered by another process that changed them.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -35,6 +41,7 @@ use nova_compute::{
     Image, ImageScope, ImageStore, Keypair, KeypairCreate, KeypairStore, KeypairType, QuotaLimit,
     QuotaStore, Server, ServerChange, ServerScope, ServerStore, ServerUpdate,
 };
+use nova_control::{Behavior, ControlStore};
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
@@ -44,8 +51,9 @@ use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 use crate::{
-    details_document, expired_by, image_document, parse_details, parse_image, redact_password,
-    revocation_expiry, OpenError, SCHEMA_VERSION,
+    behavior_document, clock_saturation, details_document, duplicate_behavior, expired_by,
+    image_document, parse_behavior, parse_details, parse_image, redact_password, revocation_expiry,
+    times_to_sql, OpenError, SCHEMA_VERSION,
 };
 
 /// Connections per process; PostgreSQL's own limit is shared by every
@@ -62,7 +70,7 @@ const MIGRATION_LOCK: i64 = 0x6e6f_7661;
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     "
     CREATE TABLE instances (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -131,6 +139,24 @@ const MIGRATIONS: [&str; 5] = [
         PRIMARY KEY (project_id, user_id, resource)
     );
 ",
+    // The control API's: the behaviours a test registered, in the order it
+    // did, each one JSON document with the firings it may have (`times`,
+    // NULL for until removed) and has had (`fired`) in columns of their
+    // own, so that a firing is one UPDATE; and how far the controlled
+    // clock was moved ahead, in one row.
+    "
+    CREATE TABLE behaviors (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        document text NOT NULL,
+        times bigint,
+        fired bigint NOT NULL DEFAULT 0
+    );
+    CREATE TABLE control_clock (
+        id integer PRIMARY KEY CHECK (id = 1),
+        offset_micros bigint NOT NULL
+    );
+",
 ];
 
 /// What the seed's API reads of a row.
@@ -140,8 +166,9 @@ const COLUMNS: &str = "id, name, created_at, updated_at, version";
 const SERVER_COLUMNS: &str =
     "id, name, created_at, updated_at, version, project_id, deleted_at, details";
 
-/// Instances, servers and their images in a PostgreSQL database, and the
-/// identity service's token keys and revocations ([`TokenStore`]).
+/// Instances, servers and their images in a PostgreSQL database, the
+/// identity service's token keys and revocations ([`TokenStore`]), and the
+/// control API's behaviours and clock ([`ControlStore`]).
 ///
 /// When the server cannot be reached, requests answer
 /// [`StoreError::Unavailable`] within a few seconds; the pool makes new
@@ -1003,6 +1030,174 @@ impl QuotaStore for PostgresStore {
                 .map_err(query_unavailable)?;
             Ok(())
         })
+    }
+}
+
+/// A behaviour from a row of `id, document, times, fired`.
+fn to_behavior(row: &Row) -> Result<Behavior, StoreError> {
+    let corrupt = |what: &str, error: &dyn std::fmt::Display| StoreError::Corrupt {
+        reason: format!("behavior: bad {what}: {error}"),
+    };
+    let id: &str = row.try_get(0).map_err(|e| corrupt("id", &e))?;
+    let document: &str = row.try_get(1).map_err(|e| corrupt("document", &e))?;
+    let times: Option<i64> = row.try_get(2).map_err(|e| corrupt("times", &e))?;
+    let fired: i64 = row.try_get(3).map_err(|e| corrupt("fired", &e))?;
+    parse_behavior(id, document, times, fired)
+}
+
+/// Every read is a query, every change one statement: the processes
+/// sharing the database change behaviours and the clock behind each
+/// other's backs, so none keeps a copy ([`ControlStore::is_shared`]).
+impl ControlStore for PostgresStore {
+    fn add_behavior(&self, behavior: Behavior) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let document = behavior_document(&behavior)?;
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO behaviors (id, document, times, fired)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let inserted = client
+                .execute(
+                    &statement,
+                    &[
+                        &behavior.id,
+                        &document,
+                        &times_to_sql(behavior.times),
+                        &i64::try_from(behavior.fired).unwrap_or(i64::MAX),
+                    ],
+                )
+                .await
+                .map_err(query_unavailable)?;
+            if inserted == 1 {
+                Ok(())
+            } else {
+                Err(duplicate_behavior(&behavior.id))
+            }
+        })
+    }
+
+    fn behaviors(&self) -> StoreFuture<'_, Vec<Behavior>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached("SELECT id, document, times, fired FROM behaviors ORDER BY seq")
+                .await
+                .map_err(query_unavailable)?;
+            let rows = client
+                .query(&statement, &[])
+                .await
+                .map_err(query_unavailable)?;
+            rows.iter().map(to_behavior).collect()
+        })
+    }
+
+    fn remove_behavior(&self, id: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached("DELETE FROM behaviors WHERE id = $1")
+                .await
+                .map_err(query_unavailable)?;
+            let removed = client
+                .execute(&statement, &[&id])
+                .await
+                .map_err(query_unavailable)?;
+            Ok(removed == 1)
+        })
+    }
+
+    fn remove_behaviors(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached("DELETE FROM behaviors RETURNING seq, id")
+                .await
+                .map_err(query_unavailable)?;
+            let rows = client
+                .query(&statement, &[])
+                .await
+                .map_err(query_unavailable)?;
+            let mut removed = rows
+                .iter()
+                .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
+                .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                .map_err(query_unavailable)?;
+            // RETURNING promises no order.
+            removed.sort_unstable_by_key(|(seq, _)| *seq);
+            Ok(removed.into_iter().map(|(_, id)| id).collect())
+        })
+    }
+
+    fn fire_behavior(&self, id: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            // A concurrent firing of the same row waits for this one's
+            // commit, then checks its WHERE against the new count.
+            let statement = client
+                .prepare_cached(
+                    "UPDATE behaviors SET fired = fired + 1
+                     WHERE id = $1 AND (times IS NULL OR fired < times)",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let fired = client
+                .execute(&statement, &[&id])
+                .await
+                .map_err(query_unavailable)?;
+            Ok(fired == 1)
+        })
+    }
+
+    fn clock_offset(&self) -> StoreFuture<'_, i64> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            let statement = client
+                .prepare_cached("SELECT offset_micros FROM control_clock WHERE id = 1")
+                .await
+                .map_err(query_unavailable)?;
+            let row = client
+                .query_opt(&statement, &[])
+                .await
+                .map_err(query_unavailable)?;
+            row.map(|row| row.try_get(0))
+                .transpose()
+                .map(Option::unwrap_or_default)
+                .map_err(query_unavailable)
+        })
+    }
+
+    fn advance_clock(&self, micros: i64) -> StoreFuture<'_, i64> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_unavailable)?;
+            // Processes moving it at once each add their own: the upsert
+            // takes the row's lock, and the second adds to the first's sum.
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO control_clock (id, offset_micros) VALUES (1, $1)
+                     ON CONFLICT (id) DO UPDATE SET offset_micros = CASE
+                         WHEN ($1 >= 0 AND control_clock.offset_micros > $2)
+                           OR ($1 < 0 AND control_clock.offset_micros < $2) THEN $3
+                         ELSE control_clock.offset_micros + $1
+                     END
+                     RETURNING offset_micros",
+                )
+                .await
+                .map_err(query_unavailable)?;
+            let (limit, bound) = clock_saturation(micros);
+            let row = client
+                .query_one(&statement, &[&micros, &limit, &bound])
+                .await
+                .map_err(query_unavailable)?;
+            row.try_get(0).map_err(query_unavailable)
+        })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
     }
 }
 

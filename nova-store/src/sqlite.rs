@@ -21,8 +21,9 @@
 //! the compute API (`deleted_at_us IS NULL`). The images `createImage`
 //! takes are the rows of `images`, and the identity service's token keys
 //! and revocations those of `token_keys` and `revoked_tokens`, users' key
-//! pairs those of `keypairs` and the quota limits set through the API
-//! those of `quotas`, all written through the same writer.
+//! pairs those of `keypairs`, the quota limits set through the API those
+//! of `quotas`, and the control API's behaviours and clock those of
+//! `behaviors` and `control_clock`, all written through the same writer.
 
 mod committed;
 
@@ -37,6 +38,7 @@ use nova_compute::{
     Image, ImageScope, ImageStore, Keypair, KeypairCreate, KeypairStore, KeypairType, QuotaLimit,
     QuotaStore, Server, ServerChange, ServerDetails, ServerScope, ServerStore, ServerUpdate,
 };
+use nova_control::{Behavior, ControlStore};
 use nova_controller::{
     Change, IfMatch, Instance, InstanceStore, StoreError, StoreFuture, Timestamp, SEED_NAMES,
 };
@@ -46,10 +48,11 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::{
-    details_document, expired_by, image_document, parse_details, parse_image, revocation_expiry,
+    behavior_document, clock_saturation, details_document, duplicate_behavior, expired_by,
+    image_document, parse_behavior, parse_details, parse_image, revocation_expiry, times_to_sql,
     OpenError, SCHEMA_VERSION,
 };
-use committed::{Committed, ImageRow, Row, Tables, Unreadable, Written};
+use committed::{BehaviorRow, Committed, ImageRow, Row, Tables, Unreadable, Written};
 
 /// The most changes committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -74,11 +77,11 @@ const WAL_AUTOCHECKPOINT: i64 = 10_000;
 
 /// Statements the writer keeps prepared: every statement it runs, each
 /// compiled once, with room to spare.
-const PREPARED_STATEMENTS: usize = 32;
+const PREPARED_STATEMENTS: usize = 40;
 
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     "
     CREATE TABLE instances (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -144,6 +147,24 @@ const MIGRATIONS: [&str; 5] = [
         resource TEXT NOT NULL,
         hard_limit INTEGER NOT NULL,
         PRIMARY KEY (project_id, user_id, resource)
+    );
+",
+    // The control API's: the behaviours a test registered, in the order it
+    // did, each one JSON document with the firings it may have (`times`,
+    // NULL for until removed) and has had (`fired`) in columns of their
+    // own, so that a firing is one UPDATE; and how far the controlled
+    // clock was moved ahead, in one row.
+    "
+    CREATE TABLE behaviors (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        document TEXT NOT NULL,
+        times INTEGER,
+        fired INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE control_clock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        offset_micros INTEGER NOT NULL
     );
 ",
 ];
@@ -231,8 +252,35 @@ const DELETE_USER_QUOTAS: &str = "DELETE FROM quotas WHERE project_id = ?1 AND u
 
 const SELECT_ALL_QUOTAS: &str = "SELECT project_id, user_id, resource, hard_limit FROM quotas";
 
-/// Instances, servers and their images in a SQLite file, and the
-/// identity service's token keys and revocations ([`TokenStore`]).
+const INSERT_BEHAVIOR: &str = "INSERT INTO behaviors (id, document, times, fired)
+     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING";
+
+const DELETE_BEHAVIOR: &str = "DELETE FROM behaviors WHERE id = ?1";
+
+/// Every row removed, with its `seq` to answer them in the order added.
+const DELETE_BEHAVIORS: &str = "DELETE FROM behaviors RETURNING seq, id";
+
+/// A firing, counted only while the behaviour has firings left.
+const FIRE_BEHAVIOR: &str = "UPDATE behaviors SET fired = fired + 1
+     WHERE id = ?1 AND (times IS NULL OR fired < times)";
+
+const SELECT_ALL_BEHAVIORS: &str = "SELECT id, document, times, fired FROM behaviors ORDER BY seq";
+
+/// Adds `?1` to the offset, or keeps it as `?1` if there is none yet;
+/// `?2` and `?3` are [`clock_saturation`]'s.
+const ADVANCE_CLOCK: &str = "INSERT INTO control_clock (id, offset_micros) VALUES (1, ?1)
+     ON CONFLICT (id) DO UPDATE SET offset_micros = CASE
+         WHEN (?1 >= 0 AND control_clock.offset_micros > ?2)
+           OR (?1 < 0 AND control_clock.offset_micros < ?2) THEN ?3
+         ELSE control_clock.offset_micros + ?1
+     END
+     RETURNING offset_micros";
+
+const SELECT_CLOCK_OFFSET: &str = "SELECT offset_micros FROM control_clock WHERE id = 1";
+
+/// Instances, servers and their images in a SQLite file, the identity
+/// service's token keys and revocations ([`TokenStore`]), and the control
+/// API's behaviours and clock ([`ControlStore`]).
 ///
 /// Writes go to one thread that owns the writing connection: it takes every
 /// change waiting in its queue (up to 512), applies them in one
@@ -324,6 +372,16 @@ enum Op {
         project_id: String,
         user_id: Option<String>,
     },
+    AddBehavior {
+        behavior: Behavior,
+        /// See [`behavior_document`]; written by the caller's task, off
+        /// the writer thread.
+        document: String,
+    },
+    RemoveBehavior(String),
+    RemoveBehaviors,
+    FireBehavior(String),
+    AdvanceClock(i64),
 }
 
 enum Outcome {
@@ -347,6 +405,15 @@ enum Outcome {
     /// Whether there was a key pair to delete.
     KeypairDeleted(bool),
     QuotaChanged,
+    BehaviorAdded(Result<(), StoreError>),
+    /// Whether there was a behaviour to remove.
+    BehaviorRemoved(bool),
+    /// The ids removed, in the order they were added.
+    BehaviorsRemoved(Vec<String>),
+    /// Whether it fired.
+    BehaviorFired(bool),
+    /// The new offset.
+    ClockAdvanced(i64),
 }
 
 struct Job {
@@ -564,6 +631,24 @@ fn load(connection: &Connection) -> rusqlite::Result<Tables> {
         let (audit_id, expires_at) = row?;
         tables.load_revocation(audit_id, expires_at);
     }
+    let mut behaviors = connection.prepare(SELECT_ALL_BEHAVIORS)?;
+    let rows = behaviors.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<i64>>(2)?,
+            row.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (id, document, times, fired) = row?;
+        let behavior = parse_behavior(&id, &document, times, fired);
+        tables.load_behavior(BehaviorRow::new(id, behavior));
+    }
+    let offset: Option<i64> = connection
+        .query_row(SELECT_CLOCK_OFFSET, [], |row| row.get(0))
+        .optional()?;
+    tables.load_clock_offset(offset.unwrap_or(0));
     Ok(tables)
 }
 
@@ -830,6 +915,57 @@ fn apply(connection: &Connection, op: Op, written: &mut Vec<Written>) -> rusqlit
                 .execute([expired_by])?;
             written.push(Written::RevocationsForgotten { expired_by });
             Outcome::RevocationsForgotten
+        }
+        Op::AddBehavior { behavior, document } => {
+            let inserted = connection
+                .prepare_cached(INSERT_BEHAVIOR)?
+                .execute(params![
+                    behavior.id,
+                    document,
+                    times_to_sql(behavior.times),
+                    i64::try_from(behavior.fired).unwrap_or(i64::MAX),
+                ])?
+                == 1;
+            Outcome::BehaviorAdded(if inserted {
+                written.push(Written::BehaviorAdded(behavior));
+                Ok(())
+            } else {
+                Err(duplicate_behavior(&behavior.id))
+            })
+        }
+        Op::RemoveBehavior(id) => {
+            let removed = connection.prepare_cached(DELETE_BEHAVIOR)?.execute([&id])? == 1;
+            if removed {
+                written.push(Written::BehaviorRemoved(id));
+            }
+            Outcome::BehaviorRemoved(removed)
+        }
+        Op::RemoveBehaviors => {
+            let mut statement = connection.prepare_cached(DELETE_BEHAVIORS)?;
+            let mut removed = statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            // RETURNING promises no order.
+            removed.sort_unstable_by_key(|(seq, _)| *seq);
+            written.push(Written::BehaviorsRemoved);
+            Outcome::BehaviorsRemoved(removed.into_iter().map(|(_, id)| id).collect())
+        }
+        Op::FireBehavior(id) => {
+            let fired = connection.prepare_cached(FIRE_BEHAVIOR)?.execute([&id])? == 1;
+            if fired {
+                written.push(Written::BehaviorFired(id));
+            }
+            Outcome::BehaviorFired(fired)
+        }
+        Op::AdvanceClock(micros) => {
+            let (limit, bound) = clock_saturation(micros);
+            let offset: i64 = connection
+                .prepare_cached(ADVANCE_CLOCK)?
+                .query_row(params![micros, limit, bound], |row| row.get(0))?;
+            written.push(Written::ClockSet(offset));
+            Outcome::ClockAdvanced(offset)
         }
     })
 }
@@ -1388,6 +1524,67 @@ impl QuotaStore for SqliteStore {
     }
 }
 
+/// Reads are answered from memory, as the key pairs' are: the control
+/// API's filter asks for the behaviours on every compute request.
+/// Changes go through the writer, so a firing is counted once it is
+/// committed, and two requests racing for a behaviour's last firing are
+/// ordered by the writer: one fires.
+impl ControlStore for SqliteStore {
+    fn add_behavior(&self, behavior: Behavior) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let document = behavior_document(&behavior)?;
+            match self.write(Op::AddBehavior { behavior, document }).await? {
+                Outcome::BehaviorAdded(result) => result,
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+
+    fn behaviors(&self) -> StoreFuture<'_, Vec<Behavior>> {
+        ready(self.committed.read().behaviors())
+    }
+
+    fn remove_behavior(&self, id: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            match self.write(Op::RemoveBehavior(id)).await? {
+                Outcome::BehaviorRemoved(removed) => Ok(removed),
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+
+    fn remove_behaviors(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            match self.write(Op::RemoveBehaviors).await? {
+                Outcome::BehaviorsRemoved(ids) => Ok(ids),
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+
+    fn fire_behavior(&self, id: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            match self.write(Op::FireBehavior(id)).await? {
+                Outcome::BehaviorFired(fired) => Ok(fired),
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+
+    fn clock_offset(&self) -> StoreFuture<'_, i64> {
+        ready(Ok(self.committed.read().clock_offset()))
+    }
+
+    fn advance_clock(&self, micros: i64) -> StoreFuture<'_, i64> {
+        Box::pin(async move {
+            match self.write(Op::AdvanceClock(micros)).await? {
+                Outcome::ClockAdvanced(offset) => Ok(offset),
+                _ => Err(writer_answered_another()),
+            }
+        })
+    }
+}
+
 /// The store's failure as the identity service logs it.
 fn token_store_error(error: StoreError) -> TokenStoreError {
     TokenStoreError(error.to_string())
@@ -1569,10 +1766,19 @@ mod tests {
             .unwrap();
         let committed = Committed::new(load(&connection).unwrap());
         let fresh = Instance::new("fresh");
+        let behavior = nova_control::NewBehavior::from_json(
+            br#"{"event": "api", "behavior": {"delay": {"ms": 1}}}"#,
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let document = behavior_document(&behavior).unwrap();
         let (sender, receiver) = mpsc::channel();
         let mut answers = Vec::new();
         for op in [
             Op::Insert(fresh.clone()),
+            Op::AddBehavior { behavior, document },
+            Op::AdvanceClock(1_000),
             Op::Rename {
                 id: damaged.id,
                 name: "renamed".to_owned(),
@@ -1594,6 +1800,8 @@ mod tests {
         }
         assert_eq!(committed.commits(), 0);
         assert_eq!(committed.read().instance(fresh.id), Ok(None));
+        assert_eq!(committed.read().behaviors(), Ok(Vec::new()));
+        assert_eq!(committed.read().clock_offset(), 0);
         let store = SqliteStore::open(&path).await.unwrap();
         assert_eq!(store.get(fresh.id).await.unwrap(), None, "not in the file");
         store.close().await.unwrap();

@@ -1,13 +1,14 @@
 //! The stores of one configuration: asked for by the instance apps of a
 //! paste.deploy file, opened once per distinct URL before serving, handed to
-//! the controllers (and each one's token store to the identity service),
-//! and closed together after serving.
+//! the controllers (and each one's token store to the identity service, its
+//! control store to the control API), and closed together after serving.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
 use nova_compute::ServerStore;
+use nova_control::ControlStore;
 use nova_controller::StoreError;
 use nova_identity::TokenStore;
 
@@ -34,9 +35,11 @@ pub struct StoreRequest {
 /// Each store also keeps the identity service's token keys and revoked
 /// tokens: [`Stores::token_store`] hands out the [`TokenStore`] on the
 /// same database, so identity services sharing a database share their
-/// keys and revocations.
+/// keys and revocations. Likewise the control API's behaviours and clock:
+/// [`Stores::control_store`] hands out the [`ControlStore`] on the same
+/// database.
 ///
-/// A clone shares the same stores (it costs two `Arc`s per store); closing
+/// A clone shares the same stores (it costs three `Arc`s per store); closing
 /// any clone closes them for all.
 ///
 /// ```
@@ -67,6 +70,10 @@ pub struct StoreRequest {
 /// let tokens = stores.token_store(&file).unwrap();
 /// let keys = tokens.token_keys().await.unwrap(); // made on first asking
 /// assert_eq!(tokens.token_keys().await.unwrap(), keys);
+///
+/// // The control API gets the behaviours and clock in the same file.
+/// let control = stores.control_store(&file).unwrap();
+/// assert_eq!(control.advance_clock(1_000_000).await.unwrap(), 1_000_000);
 ///
 /// // After serving: everything written is committed and the file released.
 /// stores.close().await.unwrap();
@@ -171,6 +178,18 @@ impl Stores {
         self.find(url).map(|store| store.tokens.clone())
     }
 
+    /// The control store of the store `url` names, if it was opened (found
+    /// as [`Stores::get`] finds it): the control API's behaviours and
+    /// controlled clock, on the same database, through the same
+    /// connections, as that store's servers; for `memory:`, a
+    /// [`MemoryControl`](nova_control::MemoryControl) that lives as long as
+    /// the memory store, one for every app naming it. A durable one is
+    /// closed with its store ([`Stores::close`]): after that it refuses
+    /// every change.
+    pub fn control_store(&self, url: &StoreUrl) -> Option<Arc<dyn ControlStore>> {
+        self.find(url).map(|store| store.control.clone())
+    }
+
     fn find(&self, url: &StoreUrl) -> Option<&OpenStore> {
         let url = url.clone().resolved();
         self.open
@@ -201,9 +220,9 @@ impl Stores {
     /// failure.
     pub async fn close(self) -> Result<(), CloseErrors> {
         let mut failures = Vec::new();
-        // A durable store's token store is the same object as its
-        // servers, so closing the servers closes it; a memory token store
-        // has nothing to close.
+        // A durable store's token and control stores are the same object
+        // as its servers, so closing the servers closes them; the memory
+        // ones have nothing to close.
         for (url, store) in self.open {
             if let Err(error) = store.servers.close().await {
                 failures.push(CloseError { url, error });

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::state::Lifecycle;
+use crate::test_client::{error_after, fail, stuck, ScriptedInjector, A_YEAR};
 use crate::{
     Clock, Cloud, ImageStore, ManualClock, MemoryServerStore, Network, Port, ServerStore,
     DEFAULT_PROJECT,
@@ -151,9 +152,21 @@ impl Harness {
     }
 
     pub(crate) fn with_cloud(cloud: Cloud) -> Self {
+        Self::asking(cloud, None)
+    }
+
+    /// The default cloud, asking `injector` about each server event.
+    pub(crate) fn with_injector(injector: Arc<ScriptedInjector>) -> Self {
+        Self::asking(Cloud::default(), Some(injector))
+    }
+
+    fn asking(cloud: Cloud, injector: Option<Arc<ScriptedInjector>>) -> Self {
         let store = Arc::new(MemoryServerStore::new());
         let clock = ManualClock::starting_now();
-        let api = ComputeApi::with_clock(store.clone(), cloud, Arc::new(clock.clone()));
+        let mut api = ComputeApi::with_clock(store.clone(), cloud, Arc::new(clock.clone()));
+        if let Some(injector) = injector {
+            api = api.with_injector(injector);
+        }
         Harness {
             app: RoutesMiddleware::new(compute_routes(), api),
             store,
@@ -1331,4 +1344,204 @@ fn generated_passwords_have_a_character_of_each_group() {
         );
         assert!(!password.contains(['0', '1', 'O', 'I', 'l']), "{password}");
     }
+}
+
+// ---- injected misbehaviour -------------------------------------------------
+
+/// `Injection::Take` of `seconds`.
+fn take(seconds: u64) -> crate::Injection {
+    crate::Injection::Take(Duration::from_secs(seconds))
+}
+
+#[tokio::test]
+async fn an_action_the_injector_fails_is_answered_with_its_fault_and_changes_nothing() {
+    let injector = ScriptedInjector::answering(
+        ServerEventKind::Action,
+        fail(500, "computeFault", "hypervisor gone", None),
+    );
+    let h = Harness::with_injector(injector.clone());
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    let answer = h.act(id, json!({"os-stop": null})).await;
+    assert_eq!(answer.status, 500);
+    assert_eq!(
+        answer.body,
+        json!({"computeFault": {"code": 500, "message": "hypervisor gone"}})
+    );
+    assert_eq!(h.status(id).await, "ACTIVE");
+    assert!(h.recorded(id).await.is_empty());
+    let asked = injector.asked();
+    assert_eq!(injector.kinds_asked(), [ServerEventKind::Action]);
+    assert_eq!(asked[0].action.as_deref(), Some("os-stop"));
+    assert_eq!(asked[0].server_id, Some(id));
+    assert_eq!(asked[0].server_name, "web");
+    assert_eq!(asked[0].project_id, DEFAULT_PROJECT);
+
+    injector.answer(
+        ServerEventKind::Action,
+        fail(429, "overLimit", "too many reboots", Some(60)),
+    );
+    let answer = h.act(id, json!({"reboot": {"type": "SOFT"}})).await;
+    assert_eq!((answer.status, answer.message()), (429, "too many reboots"));
+    assert_eq!(answer.headers["retry-after"], "60");
+    assert_eq!(h.status(id).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn an_action_nova_refuses_is_refused_without_asking_the_injector() {
+    let injector = ScriptedInjector::answering(
+        ServerEventKind::Action,
+        fail(500, "computeFault", "boom", None),
+    );
+    let h = Harness::with_injector(injector.clone());
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    let answer = h.act(id, json!({"os-start": null})).await;
+    assert_eq!(answer.status, 409, "{}", answer.message());
+    assert!(injector.asked().is_empty());
+}
+
+#[tokio::test]
+async fn an_action_that_errors_ends_in_error_with_its_fault_and_a_hard_reboot_recovers() {
+    let injector =
+        ScriptedInjector::answering(ServerEventKind::Action, error_after(5, "reboot failed"));
+    let h = Harness::with_injector(injector.clone());
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    let answer = h.act(id, json!({"reboot": {"type": "SOFT"}})).await;
+    assert_eq!(answer.status, 202);
+    assert_eq!(h.status(id).await, "REBOOT");
+    h.advance(5);
+    let shown = h.send(get(&format!("/servers/{id}"))).await;
+    let server = &shown.body["server"];
+    assert_eq!(server["status"], "ERROR");
+    assert_eq!(server["fault"]["code"], 500);
+    assert_eq!(server["fault"]["message"], "reboot failed");
+    assert_eq!(
+        server["fault"]["created"],
+        h.clock.now().to_seconds_string()
+    );
+    let details = h.details(id).await;
+    let action = details.actions.last().unwrap();
+    assert_eq!(action.message.as_deref(), Some("Error"));
+    assert_eq!(action.events[0].result.as_deref(), Some("Error"));
+
+    // A server that had launched may be hard rebooted out of ERROR; the
+    // fault is kept, as Nova keeps it, and no longer shown.
+    injector.forget(ServerEventKind::Action);
+    let answer = h.act(id, json!({"reboot": {"type": "HARD"}})).await;
+    assert_eq!(answer.status, 202, "{}", answer.message());
+    h.advance(1);
+    let shown = h.send(get(&format!("/servers/{id}"))).await;
+    assert_eq!(shown.body["server"]["status"], "ACTIVE");
+    assert!(shown.body["server"].get("fault").is_none());
+}
+
+#[tokio::test]
+async fn an_action_that_takes_ten_minutes_is_under_way_until_then() {
+    let injector = ScriptedInjector::answering(ServerEventKind::Action, take(600));
+    let h = Harness::with_injector(injector);
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    assert_eq!(h.act(id, json!({"os-stop": null})).await.status, 202);
+    h.advance(599);
+    let state = h.state(id).await;
+    assert_eq!(state.task_state.as_deref(), Some(task_state::POWERING_OFF));
+    assert_eq!(state.status(), "ACTIVE");
+    h.advance(1);
+    assert_eq!(h.status(id).await, "SHUTOFF");
+}
+
+#[tokio::test]
+async fn a_stuck_action_keeps_its_task_state_until_a_hard_reboot_replaces_it() {
+    let injector = ScriptedInjector::answering(ServerEventKind::Action, stuck("b-7"));
+    let h = Harness::with_injector(injector.clone());
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    assert_eq!(
+        h.act(id, json!({"reboot": {"type": "SOFT"}})).await.status,
+        202
+    );
+    h.advance(A_YEAR);
+    assert_eq!(h.status(id).await, "REBOOT");
+    assert_eq!(h.details(id).await.stuck_by.as_deref(), Some("b-7"));
+    // Other actions wait for the task, as in Nova.
+    injector.forget(ServerEventKind::Action);
+    assert_eq!(h.act(id, json!({"os-stop": null})).await.status, 409);
+    // A hard reboot interrupts a soft one: nothing holds the server then.
+    assert_eq!(
+        h.act(id, json!({"reboot": {"type": "HARD"}})).await.status,
+        202
+    );
+    assert_eq!(h.details(id).await.stuck_by, None);
+    h.advance(1);
+    assert_eq!(h.status(id).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn a_failure_still_to_come_goes_with_the_action_that_replaces_it() {
+    let injector =
+        ScriptedInjector::answering(ServerEventKind::Action, error_after(60, "reboot failed"));
+    let h = Harness::with_injector(injector.clone());
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    assert_eq!(
+        h.act(id, json!({"reboot": {"type": "SOFT"}})).await.status,
+        202
+    );
+    h.advance(10);
+    injector.forget(ServerEventKind::Action);
+    assert_eq!(
+        h.act(id, json!({"reboot": {"type": "HARD"}})).await.status,
+        202
+    );
+    assert_eq!(h.details(id).await.fault, None);
+    h.advance(60);
+    assert_eq!(h.status(id).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn lock_and_unlock_are_instant_so_only_a_fail_applies_to_them() {
+    let injector = ScriptedInjector::answering(ServerEventKind::Action, stuck("b-8"));
+    let h = Harness::with_injector(injector.clone());
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    assert_eq!(h.act(id, json!({"lock": null})).await.status, 202);
+    let details = h.details(id).await;
+    assert!(details.lock.is_some());
+    assert_eq!(details.stuck_by, None);
+    injector.answer(ServerEventKind::Action, error_after(0, "no"));
+    assert_eq!(h.act(id, json!({"unlock": null})).await.status, 202);
+    let details = h.details(id).await;
+    assert!(details.lock.is_none());
+    assert_eq!(details.fault, None);
+    assert_eq!(h.status(id).await, "ACTIVE");
+    let actions: Vec<Option<String>> = injector.asked().into_iter().map(|a| a.action).collect();
+    assert_eq!(
+        actions,
+        [Some("lock".to_owned()), Some("unlock".to_owned())]
+    );
+
+    injector.answer(
+        ServerEventKind::Action,
+        fail(500, "computeFault", "no locks today", None),
+    );
+    let answer = h.act(id, json!({"lock": null})).await;
+    assert_eq!((answer.status, answer.message()), (500, "no locks today"));
+    assert!(h.details(id).await.lock.is_none());
+}
+
+#[tokio::test]
+async fn a_snapshot_the_injector_shapes_makes_its_image_active_when_the_snapshot_ends_well() {
+    let injector = ScriptedInjector::answering(ServerEventKind::Action, take(600));
+    let h = Harness::with_injector(injector.clone());
+    let id = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    let image_id = snapshot(&h, id, "slow", |ask| ask).await;
+    h.advance(599);
+    let image = h.store.image(image_id).await.unwrap().unwrap();
+    assert_ne!(image.status_at(h.clock.now()), ImageStatus::Active);
+    h.advance(1);
+    assert_eq!(image.status_at(h.clock.now()), ImageStatus::Active);
+    assert_eq!(h.status(id).await, "ACTIVE");
+
+    injector.answer(ServerEventKind::Action, error_after(5, "upload failed"));
+    let other = h.server(vm_state::ACTIVE, power_state::RUNNING).await;
+    let image_id = snapshot(&h, other, "broken", |ask| ask).await;
+    h.advance(A_YEAR);
+    let image = h.store.image(image_id).await.unwrap().unwrap();
+    assert_ne!(image.status_at(h.clock.now()), ImageStatus::Active);
+    assert_eq!(h.status(other).await, "ERROR");
 }

@@ -6,7 +6,10 @@ use bytes::Bytes;
 use nova_router::{compute_routes, ApiVersion, RoutesMiddleware, Service};
 use serde_json::{json, Value};
 
-use crate::{Cloud, ComputeApi, ManualClock, MemoryServerStore};
+use crate::test_client::{error_after, fail, stuck, ScriptedInjector, A_YEAR};
+use crate::{
+    Cloud, ComputeApi, Injection, ManualClock, MemoryServerStore, ServerEventKind, DEFAULT_PROJECT,
+};
 
 struct Api {
     app: RoutesMiddleware<ComputeApi>,
@@ -19,9 +22,21 @@ fn api() -> Api {
 }
 
 fn api_with(cloud: Cloud) -> Api {
+    api_asking(cloud, None)
+}
+
+/// The API with the default cloud, asking `injector`.
+fn api_injected(injector: Arc<ScriptedInjector>) -> Api {
+    api_asking(Cloud::default(), Some(injector))
+}
+
+fn api_asking(cloud: Cloud, injector: Option<Arc<ScriptedInjector>>) -> Api {
     let clock = ManualClock::starting_now();
     let store = Arc::new(MemoryServerStore::new());
-    let api = ComputeApi::with_clock(store.clone(), cloud, Arc::new(clock.clone()));
+    let mut api = ComputeApi::with_clock(store.clone(), cloud, Arc::new(clock.clone()));
+    if let Some(injector) = injector {
+        api = api.with_injector(injector);
+    }
     Api {
         app: RoutesMiddleware::new(compute_routes(), api),
         clock,
@@ -508,4 +523,445 @@ async fn from_2_98_the_image_shows_its_standard_properties_as_they_were_at_build
     let (_, shown, _) = api.send("GET", &path, "2.98", None).await;
     assert_eq!(shown["server"]["image"]["id"], ubuntu);
     assert_eq!(shown["server"]["image"]["properties"], expected);
+}
+
+// ---- injected misbehaviour -------------------------------------------------
+
+impl Api {
+    /// Creates `tiny(name)` with metadata `role: db` at 2.37; its id.
+    async fn create_id(&self, name: &str) -> String {
+        let mut server = tiny(name);
+        server["metadata"] = json!({"role": "db"});
+        let (status, body) = self.create("2.37", server).await;
+        assert_eq!(status, 202, "{body}");
+        body["server"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET /servers/{id}` at 2.37: status and the server.
+    async fn show(&self, id: &str) -> (u16, Value) {
+        let (status, body, _) = self
+            .send("GET", &format!("/servers/{id}"), "2.37", None)
+            .await;
+        (status, body["server"].clone())
+    }
+
+    /// The server's newest instance action with its events, at 2.51.
+    async fn newest_action(&self, id: &str) -> Value {
+        let path = format!("/servers/{id}/os-instance-actions");
+        let (_, listed, _) = self.send("GET", &path, "2.51", None).await;
+        let request_id = listed["instanceActions"][0]["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, shown, _) = self
+            .send("GET", &format!("{path}/{request_id}"), "2.51", None)
+            .await;
+        shown["instanceAction"].clone()
+    }
+
+    /// The stored server's compute fields.
+    async fn details(&self, id: &str) -> crate::ServerDetails {
+        use crate::ServerStore as _;
+        let id = uuid::Uuid::parse_str(id).unwrap();
+        let server = self.store.server(id).await.unwrap().unwrap();
+        crate::ServerDetails::clone(&server.details.unwrap())
+    }
+
+    /// The clock's time, as a server's `created` shows it.
+    fn seconds_now(&self) -> String {
+        crate::Clock::now(&self.clock).to_seconds_string()
+    }
+}
+
+#[tokio::test]
+async fn a_create_the_injector_fails_is_answered_with_its_fault_and_stores_nothing() {
+    let injector = ScriptedInjector::answering(
+        ServerEventKind::Create,
+        fail(500, "computeFault", "the cloud is on fire", None),
+    );
+    let api = api_injected(injector.clone());
+    let mut server = tiny("web");
+    server["metadata"] = json!({"role": "db"});
+    let (status, body, headers) = api
+        .send(
+            "POST",
+            "/servers",
+            "2.37",
+            Some(json!({ "server": server.clone() })),
+        )
+        .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        body,
+        json!({"computeFault": {"code": 500, "message": "the cloud is on fire"}})
+    );
+    assert!(headers.get("retry-after").is_none());
+
+    injector.answer(
+        ServerEventKind::Create,
+        fail(429, "overLimit", "slow down", Some(30)),
+    );
+    let (status, body, headers) = api
+        .send(
+            "POST",
+            "/servers",
+            "2.37",
+            Some(json!({ "server": server })),
+        )
+        .await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        body,
+        json!({"overLimit": {"code": 429, "message": "slow down"}})
+    );
+    assert_eq!(headers["retry-after"], "30");
+
+    let (_, listed, _) = api.send("GET", "/servers", "2.37", None).await;
+    assert_eq!(listed["servers"], json!([]), "nothing was stored");
+    // Asked once per request, before any server has an id, and no build
+    // is asked about for a request that failed.
+    let asked = injector.asked();
+    assert_eq!(
+        injector.kinds_asked(),
+        [ServerEventKind::Create, ServerEventKind::Create]
+    );
+    assert_eq!(asked[0].project_id, DEFAULT_PROJECT);
+    assert_eq!(asked[0].server_name, "web");
+    assert_eq!(asked[0].server_id, None);
+    assert_eq!(asked[0].metadata["role"], "db");
+}
+
+#[tokio::test]
+async fn a_create_nova_refuses_is_refused_without_asking_the_injector() {
+    let injector = ScriptedInjector::answering(
+        ServerEventKind::Create,
+        fail(500, "computeFault", "boom", None),
+    );
+    let api = api_injected(injector.clone());
+    let mut server = tiny("web");
+    server["flavorRef"] = json!("nope");
+    let (status, _) = api.create("2.37", server).await;
+    assert_eq!(status, 400);
+    assert!(injector.asked().is_empty());
+}
+
+#[tokio::test]
+async fn a_build_that_errors_at_once_is_in_error_with_its_fault_from_the_create_on() {
+    let injector = ScriptedInjector::answering(
+        ServerEventKind::Build,
+        error_after(0, "No valid host was found."),
+    );
+    let api = api_injected(injector.clone());
+    let id = api.create_id("web").await;
+    let asked = injector.asked();
+    assert_eq!(
+        injector.kinds_asked(),
+        [ServerEventKind::Create, ServerEventKind::Build]
+    );
+    assert_eq!(asked[1].server_id.unwrap().to_string(), id);
+    assert_eq!(asked[1].server_name, "web");
+
+    let (status, server) = api.show(&id).await;
+    assert_eq!(status, 200);
+    assert_eq!(server["status"], "ERROR");
+    assert_eq!(server["OS-EXT-STS:vm_state"], "error");
+    assert_eq!(server["OS-EXT-STS:task_state"], Value::Null);
+    assert_eq!(server["OS-EXT-STS:power_state"], 0);
+    assert_eq!(
+        server["fault"],
+        json!({"code": 500, "message": "No valid host was found.", "created": api.seconds_now()})
+    );
+    assert_eq!(server["OS-SRV-USG:launched_at"], Value::Null);
+    assert_eq!(api.details(&id).await.launched_at, None);
+
+    let action = api.newest_action(&id).await;
+    assert_eq!(action["action"], "create");
+    assert_eq!(action["message"], "Error");
+    assert_eq!(
+        action["events"][0]["event"],
+        "compute__do_build_and_run_instance"
+    );
+    assert_eq!(action["events"][0]["result"], "Error");
+}
+
+#[tokio::test]
+async fn a_build_that_errors_later_is_in_build_until_then_and_in_error_with_its_fault_after() {
+    let injector = ScriptedInjector::answering(ServerEventKind::Build, error_after(5, "disk full"));
+    let api = api_injected(injector);
+    let id = api.create_id("web").await;
+    let (_, server) = api.show(&id).await;
+    assert_eq!(server["status"], "BUILD");
+    assert!(server.get("fault").is_none(), "no fault before the failure");
+    let action = api.newest_action(&id).await;
+    assert_eq!(action["message"], Value::Null);
+    assert_eq!(action["events"][0]["result"], Value::Null, "still running");
+
+    api.advance(4);
+    assert_eq!(api.show(&id).await.1["status"], "BUILD");
+    api.advance(1);
+    let (_, server) = api.show(&id).await;
+    assert_eq!(server["status"], "ERROR");
+    assert_eq!(server["fault"]["code"], 500);
+    assert_eq!(server["fault"]["message"], "disk full");
+    assert_eq!(server["fault"]["created"], api.seconds_now());
+    assert_eq!(server["updated"], api.seconds_now());
+    assert_eq!(server["OS-SRV-USG:launched_at"], Value::Null);
+    let action = api.newest_action(&id).await;
+    assert_eq!(action["message"], "Error");
+    assert_eq!(action["events"][0]["result"], "Error");
+}
+
+#[tokio::test]
+async fn a_build_that_takes_ten_minutes_is_active_once_the_clock_has_moved_ten_minutes() {
+    let injector = ScriptedInjector::answering(
+        ServerEventKind::Build,
+        Injection::Take(std::time::Duration::from_secs(600)),
+    );
+    let api = api_injected(injector);
+    let id = api.create_id("web").await;
+    api.advance(599);
+    let (_, server) = api.show(&id).await;
+    assert_eq!(server["status"], "BUILD");
+    assert_eq!(server["OS-SRV-USG:launched_at"], Value::Null);
+    api.advance(1);
+    let (_, server) = api.show(&id).await;
+    assert_eq!(server["status"], "ACTIVE");
+    assert!(server["OS-SRV-USG:launched_at"].is_string());
+    assert!(server.get("fault").is_none());
+}
+
+#[tokio::test]
+async fn a_stuck_build_is_still_building_a_year_later() {
+    let injector = ScriptedInjector::answering(ServerEventKind::Build, stuck("b-1"));
+    let api = api_injected(injector);
+    let id = api.create_id("web").await;
+    api.advance(A_YEAR);
+    let (_, server) = api.show(&id).await;
+    assert_eq!(server["status"], "BUILD");
+    assert_eq!(server["OS-EXT-STS:task_state"], "spawning");
+    assert_eq!(server["OS-SRV-USG:launched_at"], Value::Null);
+    let details = api.details(&id).await;
+    assert_eq!(details.stuck_by.as_deref(), Some("b-1"));
+    assert_eq!(details.launched_at, None);
+    let action = api.newest_action(&id).await;
+    assert_eq!(action["events"][0]["finish_time"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_creates_answer_shapes_every_build_and_otherwise_each_build_is_asked_about() {
+    let injector = ScriptedInjector::answering(
+        ServerEventKind::Create,
+        error_after(0, "No valid host was found."),
+    );
+    let api = api_injected(injector.clone());
+    let (status, _) = api
+        .create("2.37", json!({"name": "many", "flavorRef": "1", "imageRef": crate::Image::CIRROS_ID.to_string(), "networks": "auto", "min_count": 2}))
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(injector.kinds_asked(), [ServerEventKind::Create]);
+    let (_, listed, _) = api.send("GET", "/servers/detail", "2.37", None).await;
+    let statuses: Vec<&Value> = listed["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|server| &server["status"])
+        .collect();
+    assert_eq!(statuses, [&json!("ERROR"), &json!("ERROR")]);
+
+    let injector = ScriptedInjector::answering(ServerEventKind::Build, stuck("b-2"));
+    let api = api_injected(injector.clone());
+    api.create("2.37", json!({"name": "many", "flavorRef": "1", "imageRef": crate::Image::CIRROS_ID.to_string(), "networks": "auto", "min_count": 2}))
+        .await;
+    let asked = injector.asked();
+    assert_eq!(
+        injector.kinds_asked(),
+        [
+            ServerEventKind::Create,
+            ServerEventKind::Build,
+            ServerEventKind::Build
+        ]
+    );
+    let mut names: Vec<&str> = asked[1..].iter().map(|a| a.server_name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["many-1", "many-2"]);
+    for build in &asked[1..] {
+        let id = build.server_id.unwrap().to_string();
+        assert_eq!(api.show(&id).await.1["status"], "BUILD");
+    }
+}
+
+#[tokio::test]
+async fn a_delete_the_injector_fails_is_answered_with_its_fault_and_changes_nothing() {
+    let injector = ScriptedInjector::new();
+    let api = api_injected(injector.clone());
+    let id = api.create_id("web").await;
+    api.advance(1);
+    injector.answer(
+        ServerEventKind::Delete,
+        fail(503, "serviceUnavailable", "try later", Some(5)),
+    );
+    let (status, body, headers) = api
+        .send("DELETE", &format!("/servers/{id}"), "2.37", None)
+        .await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        body,
+        json!({"serviceUnavailable": {"code": 503, "message": "try later"}})
+    );
+    assert_eq!(headers["retry-after"], "5");
+    let (status, server) = api.show(&id).await;
+    assert_eq!((status, server["status"].as_str()), (200, Some("ACTIVE")));
+    assert_eq!(api.details(&id).await.actions.len(), 1, "only the create");
+    let delete = injector.asked().pop().unwrap();
+    assert_eq!(delete.kind, ServerEventKind::Delete);
+    assert_eq!(delete.server_id.unwrap().to_string(), id);
+    assert_eq!(delete.server_name, "web");
+    assert_eq!(delete.project_id, DEFAULT_PROJECT);
+    assert_eq!(delete.metadata["role"], "db");
+}
+
+#[tokio::test]
+async fn a_delete_that_errors_leaves_the_server_in_error_and_a_later_delete_deletes_it() {
+    let injector = ScriptedInjector::new();
+    let api = api_injected(injector.clone());
+    let id = api.create_id("web").await;
+    api.advance(1);
+    injector.answer(
+        ServerEventKind::Delete,
+        error_after(5, "volume detach failed"),
+    );
+    let path = format!("/servers/{id}");
+    assert_eq!(api.send("DELETE", &path, "2.37", None).await.0, 204);
+    let (_, server) = api.show(&id).await;
+    assert_eq!(server["OS-EXT-STS:task_state"], "deleting");
+    api.advance(5);
+    let (status, server) = api.show(&id).await;
+    assert_eq!(status, 200, "not deleted");
+    assert_eq!(server["status"], "ERROR");
+    assert_eq!(server["fault"]["message"], "volume detach failed");
+    assert_eq!(server["fault"]["created"], api.seconds_now());
+    assert_eq!(server["OS-SRV-USG:terminated_at"], Value::Null);
+    let details = api.details(&id).await;
+    assert_eq!(details.terminated_at, None);
+    let action = api.newest_action(&id).await;
+    assert_eq!(action["action"], "delete");
+    assert_eq!(action["message"], "Error");
+
+    injector.forget(ServerEventKind::Delete);
+    assert_eq!(api.send("DELETE", &path, "2.37", None).await.0, 204);
+    assert_eq!(api.show(&id).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_stuck_delete_stays_deleting_for_good_until_deleted_again() {
+    let injector = ScriptedInjector::new();
+    let api = api_injected(injector.clone());
+    let id = api.create_id("web").await;
+    api.advance(1);
+    injector.answer(ServerEventKind::Delete, stuck("b-3"));
+    let path = format!("/servers/{id}");
+    assert_eq!(api.send("DELETE", &path, "2.37", None).await.0, 204);
+    api.advance(A_YEAR);
+    let (status, server) = api.show(&id).await;
+    assert_eq!(status, 200);
+    assert_eq!(server["OS-EXT-STS:task_state"], "deleting");
+    assert_eq!(api.details(&id).await.stuck_by.as_deref(), Some("b-3"));
+
+    // Once the behaviour no longer answers, deleting again deletes, and
+    // nothing holds the server any more.
+    injector.forget(ServerEventKind::Delete);
+    assert_eq!(api.send("DELETE", &path, "2.37", None).await.0, 204);
+    assert_eq!(api.show(&id).await.0, 404);
+    assert_eq!(api.details(&id).await.stuck_by, None);
+}
+
+#[tokio::test]
+async fn a_delete_that_takes_ten_minutes_is_deleting_until_then() {
+    let injector = ScriptedInjector::new();
+    let api = api_injected(injector.clone());
+    let id = api.create_id("web").await;
+    api.advance(1);
+    injector.answer(
+        ServerEventKind::Delete,
+        Injection::Take(std::time::Duration::from_secs(600)),
+    );
+    let path = format!("/servers/{id}");
+    assert_eq!(api.send("DELETE", &path, "2.37", None).await.0, 204);
+    api.advance(599);
+    let (status, server) = api.show(&id).await;
+    assert_eq!(status, 200);
+    assert_eq!(server["OS-EXT-STS:task_state"], "deleting");
+    api.advance(1);
+    assert_eq!(api.show(&id).await.0, 404);
+}
+
+#[tokio::test]
+async fn an_injector_that_answers_nothing_is_asked_at_every_event_and_changes_nothing() {
+    let injector = ScriptedInjector::new();
+    let api = api_injected(injector.clone());
+    let id = api.create_id("web").await;
+    api.advance(1);
+    assert_eq!(api.show(&id).await.1["status"], "ACTIVE");
+    let (status, _, _) = api
+        .send(
+            "POST",
+            &format!("/servers/{id}/action"),
+            "2.37",
+            Some(json!({"os-stop": null})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(api.show(&id).await.1["status"], "SHUTOFF");
+    assert_eq!(
+        api.send("DELETE", &format!("/servers/{id}"), "2.37", None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.show(&id).await.0, 404);
+    let asked = injector.asked();
+    assert_eq!(
+        injector.kinds_asked(),
+        [
+            ServerEventKind::Create,
+            ServerEventKind::Build,
+            ServerEventKind::Action,
+            ServerEventKind::Delete
+        ]
+    );
+    assert_eq!(asked[2].action.as_deref(), Some("os-stop"));
+}
+
+#[tokio::test]
+async fn without_an_injector_nothing_is_asked_and_nothing_misbehaves() {
+    // An injector that would fail everything, never handed to the API.
+    let injector = ScriptedInjector::new();
+    for kind in [
+        ServerEventKind::Create,
+        ServerEventKind::Build,
+        ServerEventKind::Delete,
+        ServerEventKind::Action,
+    ] {
+        injector.answer(kind, fail(500, "computeFault", "boom", None));
+    }
+    let api = api();
+    let id = api.create_id("web").await;
+    api.advance(1);
+    assert_eq!(api.show(&id).await.1["status"], "ACTIVE");
+    let (status, _, _) = api
+        .send(
+            "POST",
+            &format!("/servers/{id}/action"),
+            "2.37",
+            Some(json!({"os-stop": null})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        api.send("DELETE", &format!("/servers/{id}"), "2.37", None)
+            .await
+            .0,
+        204
+    );
+    assert!(injector.asked().is_empty());
 }

@@ -88,7 +88,13 @@ pub(crate) fn action(
     view.insert("user_id".into(), json!(action.user_id));
     view.insert("project_id".into(), json!(action.project_id));
     view.insert("start_time".into(), optional_time(action.start_time));
-    view.insert("message".into(), json!(action.message));
+    // Nova writes the message when a step fails; one recorded in advance
+    // for a failure still to come is not there yet.
+    let message = action
+        .message
+        .as_ref()
+        .filter(|_| action.updated_at.is_none_or(|updated| updated <= now));
+    view.insert("message".into(), json!(message));
     if call.at_least(2, 58) {
         view.insert("updated_at".into(), optional_time(updated_at(action, now)));
     }

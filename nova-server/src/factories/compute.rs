@@ -56,16 +56,18 @@ pub(crate) fn cloud(config: &FactoryConfig) -> Result<Cloud, FactoryError> {
 
 /// The `compute` app over the store `request` names.
 pub(crate) fn compute_app(request: StoreRequest, cloud: Cloud) -> AppPlan {
-    AppPlan::over_store(request, move |store| {
+    AppPlan::over_store_controlled(request, move |store, control| {
         let seed_store: Arc<dyn InstanceStore> = store.clone();
         let seed = Arc::new(RoutesMiddleware::new(
             instance_routes(),
             InstanceController::new(seed_store),
         ));
-        let compute = Arc::new(RoutesMiddleware::new(
-            compute_routes(),
-            ComputeApi::new(store, cloud.clone()),
-        ));
+        let api = match control {
+            Some(control) => ComputeApi::with_clock(store, cloud.clone(), control.compute_clock())
+                .with_injector(control.injector()),
+            None => ComputeApi::new(store, cloud.clone()),
+        };
+        let compute = Arc::new(RoutesMiddleware::new(compute_routes(), api));
         let app: Arc<dyn NovaService> = Arc::new(ComputeWithSeed { seed, compute });
         app
     })
@@ -74,9 +76,14 @@ pub(crate) fn compute_app(request: StoreRequest, cloud: Cloud) -> AppPlan {
 /// The `image` app over the store `request` names: the cloud's images
 /// and the snapshots the compute app keeps in that store.
 pub(crate) fn image_app(request: StoreRequest, cloud: Cloud) -> AppPlan {
-    AppPlan::over_store(request, move |store| {
+    AppPlan::over_store_controlled(request, move |store, control| {
         let images: Arc<dyn ImageStore> = store;
-        let app: Arc<dyn NovaService> = Arc::new(ImageServiceApp::new(images, cloud.clone()));
+        let app: Arc<dyn NovaService> = Arc::new(match control {
+            Some(control) => {
+                ImageServiceApp::with_clock(images, cloud.clone(), control.compute_clock())
+            }
+            None => ImageServiceApp::new(images, cloud.clone()),
+        });
         app
     })
 }

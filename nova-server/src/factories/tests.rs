@@ -106,10 +106,11 @@ fn the_shipped_api_paste_file_names_its_store_and_opens_nothing() {
     std::fs::write(&file, text).unwrap();
     let loaded = load(&ConfigSource::File(file), "main", &Overrides::default()).unwrap();
     // The compute API, the image service (mounted twice: its version
-    // document and its API) and the identity service name one store, where
-    // the snapshots, the token key and the revocations are.
+    // document and its API), the identity service and the control API
+    // name one store, where the snapshots, the token key, the revocations,
+    // the behaviours and the clock are.
     let urls: Vec<&StoreUrl> = loaded.app.stores().iter().map(|s| &s.url).collect();
-    assert_eq!(urls.len(), 4, "{urls:?}");
+    assert_eq!(urls.len(), 5, "{urls:?}");
     assert!(
         urls.iter()
             .all(|url| **url == StoreUrl::Sqlite(dir.path().join("nova.db"))),

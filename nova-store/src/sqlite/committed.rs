@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use nova_compute::{Image, ImageScope, Keypair, QuotaLimit, Server, ServerScope, Visibility};
+use nova_control::Behavior;
 use nova_controller::{CreationOrder, Instance, Keyed, StoreError};
 use uuid::Uuid;
 
@@ -74,7 +75,7 @@ impl Committed {
 }
 
 /// The rows of `instances`, `images`, `token_keys`, `revoked_tokens`,
-/// `keypairs` and `quotas`.
+/// `keypairs`, `quotas`, `behaviors` and `control_clock`.
 #[derive(Debug, Default)]
 pub(super) struct Tables {
     /// `instances`, in `seq` order, by id.
@@ -91,6 +92,27 @@ pub(super) struct Tables {
     /// `quotas`: by project, then by (user, `""` for the project's own,
     /// and resource).
     quotas: BTreeMap<String, BTreeMap<(String, String), i64>>,
+    /// `behaviors`, in `seq` order. A test registers a handful, so a list
+    /// searched from the front is all the index a firing needs.
+    behaviors: Vec<BehaviorRow>,
+    /// `control_clock`'s offset, in microseconds; 0 without its row.
+    clock_offset: i64,
+}
+
+/// One row of `behaviors`.
+#[derive(Debug)]
+pub(super) struct BehaviorRow {
+    /// The `id` column, which removing and firing select by.
+    id: String,
+    /// The behaviour it reads back as, or why it does not.
+    behavior: Result<Behavior, StoreError>,
+}
+
+impl BehaviorRow {
+    /// A row as read from the file.
+    pub(super) fn new(id: String, behavior: Result<Behavior, StoreError>) -> Self {
+        BehaviorRow { id, behavior }
+    }
 }
 
 /// One row of `instances`.
@@ -281,6 +303,16 @@ pub(super) enum Written {
         /// The user, or `None` for every row of the project.
         user_id: Option<String>,
     },
+    /// A new row of `behaviors`.
+    BehaviorAdded(Behavior),
+    /// The row of `behaviors` with this id removed.
+    BehaviorRemoved(String),
+    /// Every row of `behaviors` removed.
+    BehaviorsRemoved,
+    /// One firing counted in the `fired` column of the row with this id.
+    BehaviorFired(String),
+    /// `control_clock`'s offset, now this.
+    ClockSet(i64),
 }
 
 impl Tables {
@@ -329,6 +361,16 @@ impl Tables {
             .entry(project_id)
             .or_default()
             .insert((user_id, resource), hard_limit);
+    }
+
+    /// Adds a row read from `behaviors`; rows must come in `seq` order.
+    pub(super) fn load_behavior(&mut self, row: BehaviorRow) {
+        self.behaviors.push(row);
+    }
+
+    /// Keeps the offset read from `control_clock`.
+    pub(super) fn load_clock_offset(&mut self, offset: i64) {
+        self.clock_offset = offset;
     }
 
     /// Adds a row read from `revoked_tokens`.
@@ -406,6 +448,25 @@ impl Tables {
                     }
                 }
             },
+            Written::BehaviorAdded(behavior) => self
+                .behaviors
+                .push(BehaviorRow::new(behavior.id.clone(), Ok(behavior))),
+            Written::BehaviorRemoved(id) => self.behaviors.retain(|row| row.id != id),
+            Written::BehaviorsRemoved => self.behaviors.clear(),
+            Written::BehaviorFired(id) => {
+                // A row that does not read back counted its firing in the
+                // column all the same; there is no behaviour here to show
+                // it in.
+                if let Some(Ok(behavior)) = self
+                    .behaviors
+                    .iter_mut()
+                    .find(|row| row.id == id)
+                    .map(|row| row.behavior.as_mut())
+                {
+                    behavior.fired = behavior.fired.saturating_add(1);
+                }
+            }
+            Written::ClockSet(offset) => self.clock_offset = offset,
         }
     }
 
@@ -522,6 +583,20 @@ impl Tables {
                 hard_limit: *hard_limit,
             })
             .collect()
+    }
+
+    /// Every behaviour, in the order they were added; the first that does
+    /// not read back fails the listing, as it fails the query.
+    pub(super) fn behaviors(&self) -> Result<Vec<Behavior>, StoreError> {
+        self.behaviors
+            .iter()
+            .map(|row| row.behavior.clone())
+            .collect()
+    }
+
+    /// How far the controlled clock was moved ahead, in microseconds.
+    pub(super) fn clock_offset(&self) -> i64 {
+        self.clock_offset
     }
 
     /// Whether a revocation of `audit_id` is kept.

@@ -13,6 +13,7 @@ use nova_compute::{
     KeypairType, QuotaLimit, QuotaStore, Server, ServerChange, ServerDetails, ServerScope,
     ServerUpdate, Visibility,
 };
+use nova_control::{Behavior, ControlStore, MemoryControl, NewBehavior};
 use nova_controller::{Change, IfMatch, Instance, InstanceStore, StoreFuture, Timestamp};
 use nova_identity::{MemoryTokenStore, TokenStore};
 use nova_router::Fault;
@@ -79,11 +80,13 @@ impl InstanceStore for Watched {
     }
 }
 
-/// `store` as [`Stores`] keeps it, with a token store of its own.
+/// `store` as [`Stores`] keeps it, with token and control stores of its
+/// own.
 fn opened(store: Arc<Watched>) -> OpenStore {
     OpenStore {
         servers: store,
         tokens: Arc::new(MemoryTokenStore::new()),
+        control: Arc::new(MemoryControl::new()),
     }
 }
 
@@ -1582,11 +1585,15 @@ async fn a_version_4_sqlite_file_opens_with_its_servers_and_keeps_keypairs_and_q
         store.close().await.unwrap();
     }
     {
-        // Version 5 only added two tables: without them, and so marked,
-        // the file is what version 4 wrote.
+        // Versions 5 and 6 only added tables: without them, and so
+        // marked, the file is what version 4 wrote.
         let connection = rusqlite::Connection::open(&path).unwrap();
         connection
-            .execute_batch("DROP TABLE keypairs; DROP TABLE quotas; PRAGMA user_version = 4;")
+            .execute_batch(
+                "DROP TABLE keypairs; DROP TABLE quotas;
+                 DROP TABLE behaviors; DROP TABLE control_clock;
+                 PRAGMA user_version = 4;",
+            )
             .unwrap();
     }
     assert_upgraded_from_version_4(&sqlite(&path), &old).await;
@@ -1742,11 +1749,13 @@ async fn a_version_4_postgres_database_opens_with_its_servers_and_keeps_keypairs
         store.create_servers(vec![old.clone()]).await.unwrap();
         store.close().await.unwrap();
     }
-    // Version 5 only added two tables: without them, and so marked, the
-    // database is what version 4 wrote.
+    // Versions 5 and 6 only added tables: without them, and so marked,
+    // the database is what version 4 wrote.
     test_postgres::execute(
         &url,
-        "DROP TABLE keypairs; DROP TABLE quotas; UPDATE nova_schema SET version = 4;",
+        "DROP TABLE keypairs; DROP TABLE quotas;
+         DROP TABLE behaviors; DROP TABLE control_clock;
+         UPDATE nova_schema SET version = 4;",
     )
     .await;
     assert_upgraded_from_version_4(&store_url, &old).await;
@@ -2129,6 +2138,661 @@ async fn a_version_3_postgres_database_opens_with_its_servers_and_images_and_kee
     )
     .await;
     assert_upgraded_from_version_3(&StoreUrl::Postgres(url.clone()), &old, &image).await;
+    test_postgres::execute(
+        &url,
+        &format!(
+            "DO $$ BEGIN
+                 IF (SELECT max(version) FROM nova_schema) <> {} THEN
+                     RAISE EXCEPTION 'not upgraded';
+                 END IF;
+             END $$;",
+            crate::SCHEMA_VERSION
+        ),
+    )
+    .await;
+}
+
+// ---- the control API's store ----
+
+/// The store `url` names opened as a configuration opens it, and its
+/// control store.
+async fn open_control(url: &StoreUrl) -> (Stores, Arc<dyn ControlStore>) {
+    let stores = Stores::open([request(url.clone(), true)]).await.unwrap();
+    let control = stores.control_store(url).unwrap();
+    (stores, control)
+}
+
+/// A behaviour as the control API makes one from `body`, with `times`.
+fn new_behavior(body: &str, times: Option<u64>) -> Behavior {
+    let mut behavior = NewBehavior::from_json(body.as_bytes())
+        .unwrap()
+        .validate()
+        .unwrap();
+    behavior.times = times;
+    behavior
+}
+
+/// Behaviours of every kind of criteria and of several effects, so that
+/// a durable store's document is seen to keep each: the first may fire
+/// twice, the second until removed, the third once.
+fn three_behaviors() -> [Behavior; 3] {
+    [
+        new_behavior(
+            r#"{"event": "server.create",
+                "match": {"name": "^db-", "metadata": {"tier": "db"}, "project": "p"},
+                "behavior": {"fail": {"status": 503, "message": "nope", "retry_after": 2}}}"#,
+            Some(2),
+        ),
+        new_behavior(
+            r#"{"event": "api", "match": {"method": "GET", "path": "/servers/{id}"},
+                "behavior": {"delay": {"ms": 250}}}"#,
+            None,
+        ),
+        new_behavior(
+            r#"{"event": "server.build", "behavior": {"error": {"after_seconds": 1.5}}}"#,
+            Some(1),
+        ),
+    ]
+}
+
+fn behavior_ids(behaviors: &[Behavior]) -> Vec<&str> {
+    behaviors.iter().map(|b| b.id.as_str()).collect()
+}
+
+/// A durable store's control store after a close and reopen; a memory
+/// one as it was (closing it changes nothing).
+async fn reopened_control(
+    location: &Location,
+    (stores, control): (Stores, Arc<dyn ControlStore>),
+) -> (Stores, Arc<dyn ControlStore>) {
+    if location.url == StoreUrl::Memory {
+        return (stores, control);
+    }
+    stores.close().await.unwrap();
+    open_control(&location.url).await
+}
+
+async fn behaviors_are_listed_in_the_order_added_and_removed_one_or_all(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let (stores, control) = open_control(&location.url).await;
+    assert!(control.behaviors().await.unwrap().is_empty());
+    let [a, b, c] = three_behaviors();
+    for behavior in [&a, &b, &c] {
+        control.add_behavior(behavior.clone()).await.unwrap();
+    }
+    assert_eq!(
+        control.behaviors().await.unwrap(),
+        [a.clone(), b.clone(), c.clone()]
+    );
+    assert!(control.remove_behavior(b.id.clone()).await.unwrap());
+    assert!(
+        !control.remove_behavior(b.id.clone()).await.unwrap(),
+        "gone"
+    );
+    let unknown = Uuid::new_v4().to_string();
+    assert!(!control.remove_behavior(unknown).await.unwrap());
+    let d = new_behavior(
+        r#"{"event": "server.delete", "behavior": {"stuck": {}}}"#,
+        None,
+    );
+    control.add_behavior(d.clone()).await.unwrap();
+    let kept = [a, c, d];
+    assert_eq!(control.behaviors().await.unwrap(), kept);
+    // Durable: the same behaviours, in the same order, after a reopen.
+    let (stores, control) = reopened_control(&location, (stores, control)).await;
+    assert_eq!(control.behaviors().await.unwrap(), kept);
+    assert_eq!(
+        control.remove_behaviors().await.unwrap(),
+        behavior_ids(&kept)
+    );
+    assert!(control.behaviors().await.unwrap().is_empty());
+    assert!(control.remove_behaviors().await.unwrap().is_empty());
+    let (stores, control) = reopened_control(&location, (stores, control)).await;
+    assert!(control.behaviors().await.unwrap().is_empty());
+    stores.close().await.unwrap();
+}
+
+async fn a_behavior_fires_its_times_and_then_no_more(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let (stores, control) = open_control(&location.url).await;
+    let [twice, forever, _] = three_behaviors();
+    control.add_behavior(twice.clone()).await.unwrap();
+    control.add_behavior(forever.clone()).await.unwrap();
+    let fire = |behavior: &Behavior| control.fire_behavior(behavior.id.clone());
+    assert!(fire(&twice).await.unwrap());
+    assert!(fire(&twice).await.unwrap());
+    assert!(!fire(&twice).await.unwrap(), "its two firings are spent");
+    assert!(!fire(&twice).await.unwrap());
+    for _ in 0..50 {
+        assert!(fire(&forever).await.unwrap(), "times: None never expires");
+    }
+    let unknown = Uuid::new_v4().to_string();
+    assert!(!control.fire_behavior(unknown).await.unwrap());
+    let counts = |listed: Vec<Behavior>| -> Vec<(u64, bool)> {
+        listed.iter().map(|b| (b.fired, b.is_active())).collect()
+    };
+    assert_eq!(
+        counts(control.behaviors().await.unwrap()),
+        [(2, false), (50, true)]
+    );
+    // Durable: the counts after a reopen, and an expired behaviour stays
+    // expired.
+    let (stores, control) = reopened_control(&location, (stores, control)).await;
+    assert_eq!(
+        counts(control.behaviors().await.unwrap()),
+        [(2, false), (50, true)]
+    );
+    assert!(!control.fire_behavior(twice.id.clone()).await.unwrap());
+    assert!(control.fire_behavior(forever.id.clone()).await.unwrap());
+    assert_eq!(control.behaviors().await.unwrap()[1].fired, 51);
+    // A removed behaviour fires no more.
+    assert!(control.remove_behavior(forever.id.clone()).await.unwrap());
+    assert!(!control.fire_behavior(forever.id.clone()).await.unwrap());
+    stores.close().await.unwrap();
+}
+
+async fn concurrent_firings_fire_exactly_the_times_a_behavior_has(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let (stores, control) = open_control(&location.url).await;
+    let [_, forever, _] = three_behaviors();
+    let seven = Behavior {
+        times: Some(7),
+        ..new_behavior(
+            r#"{"event": "api", "behavior": {"delay": {"ms": 1}}}"#,
+            None,
+        )
+    };
+    control.add_behavior(seven.clone()).await.unwrap();
+    control.add_behavior(forever.clone()).await.unwrap();
+    // Twenty requests race for seven firings, and twenty more fire one
+    // without a limit: none may be lost or counted twice.
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let control = control.clone();
+            let id = if n % 2 == 0 {
+                seven.id.clone()
+            } else {
+                forever.id.clone()
+            };
+            tokio::spawn(async move { (n % 2 == 0, control.fire_behavior(id).await.unwrap()) })
+        })
+        .collect();
+    let (mut limited, mut unlimited) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            (true, true) => limited += 1,
+            (false, true) => unlimited += 1,
+            (_, false) => {}
+        }
+    }
+    assert_eq!((limited, unlimited), (7, 20));
+    let fired: Vec<u64> = control
+        .behaviors()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.fired)
+        .collect();
+    assert_eq!(fired, [7, 20]);
+    stores.close().await.unwrap();
+}
+
+async fn the_controlled_clock_moves_by_the_sum_of_its_advances(backend: Backend) {
+    let Some(location) = Location::new(backend).await else {
+        return;
+    };
+    let (stores, control) = open_control(&location.url).await;
+    assert_eq!(
+        control.is_shared(),
+        matches!(location.url, StoreUrl::Postgres(_)),
+        "only a shared database changes behind a process's back"
+    );
+    assert_eq!(control.clock_offset().await.unwrap(), 0, "never moved");
+    assert_eq!(control.advance_clock(1_000_000).await.unwrap(), 1_000_000);
+    assert_eq!(control.advance_clock(-250).await.unwrap(), 999_750);
+    assert_eq!(control.clock_offset().await.unwrap(), 999_750);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let control = control.clone();
+            tokio::spawn(async move { control.advance_clock(1).await.unwrap() })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers.sort_unstable();
+    let expected: Vec<i64> = (999_751..=999_760).collect();
+    assert_eq!(answers, expected, "each advance saw the ones before it");
+    let (stores, control) = reopened_control(&location, (stores, control)).await;
+    assert_eq!(control.clock_offset().await.unwrap(), 999_760);
+    // As far as an i64 goes, either way, and no further.
+    let table = [
+        (i64::MAX, i64::MAX),
+        (1, i64::MAX),
+        (i64::MIN, -1),
+        (i64::MIN, i64::MIN),
+        (-1, i64::MIN),
+        (5, i64::MIN + 5),
+    ];
+    for (micros, offset) in table {
+        assert_eq!(
+            control.advance_clock(micros).await.unwrap(),
+            offset,
+            "{micros}"
+        );
+    }
+    assert_eq!(control.clock_offset().await.unwrap(), i64::MIN + 5);
+    stores.close().await.unwrap();
+}
+
+suite!(
+    memory_control, sqlite_control, postgres_control:
+    behaviors_are_listed_in_the_order_added_and_removed_one_or_all,
+    a_behavior_fires_its_times_and_then_no_more,
+    concurrent_firings_fire_exactly_the_times_a_behavior_has,
+    the_controlled_clock_moves_by_the_sum_of_its_advances,
+);
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn the_control_store_of_a_url_is_that_of_the_store_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sqlite(&dir.path().join("nova.db"));
+    let stores = Stores::open([request(file.clone(), true), request(url("memory"), true)])
+        .await
+        .unwrap();
+    let durable = stores.control_store(&file).unwrap();
+    // The very store that keeps the file's servers: one writer.
+    let servers = stores.get(&file).unwrap();
+    assert_eq!(
+        Arc::as_ptr(&durable).cast::<()>(),
+        Arc::as_ptr(&servers).cast::<()>()
+    );
+    // Every app naming memory: shares one.
+    let memory = stores.control_store(&StoreUrl::Memory).unwrap();
+    assert!(Arc::ptr_eq(
+        &memory,
+        &stores.control_store(&url("memory:")).unwrap()
+    ));
+    assert!(stores.control_store(&url("sqlite:elsewhere.db")).is_none());
+    let [a, b, _] = three_behaviors();
+    durable.add_behavior(a.clone()).await.unwrap();
+    memory.add_behavior(b.clone()).await.unwrap();
+    assert_eq!(durable.behaviors().await.unwrap(), std::slice::from_ref(&a));
+    assert_eq!(memory.behaviors().await.unwrap(), [b]);
+    // An id is stored once.
+    assert!(matches!(
+        durable.add_behavior(a.clone()).await,
+        Err(StoreError::DuplicateId { id }) if id.to_string() == a.id
+    ));
+    stores.close().await.unwrap();
+    // Closed with its store.
+    assert!(durable.advance_clock(1).await.is_err());
+    // Another memory store is another control store.
+    let again = Stores::open([request(StoreUrl::Memory, true)])
+        .await
+        .unwrap();
+    let other = again.control_store(&StoreUrl::Memory).unwrap();
+    assert!(other.behaviors().await.unwrap().is_empty());
+    again.close().await.unwrap();
+}
+
+/// Processes sharing a PostgreSQL database share the behaviours, race
+/// for the same last firings and move one clock.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_on_one_postgres_database_share_behaviors_and_the_clock() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let url = StoreUrl::Postgres(url);
+    let ((first_stores, first), (second_stores, second)) =
+        tokio::join!(open_control(&url), open_control(&url));
+    let seven = new_behavior(
+        r#"{"event": "api", "behavior": {"fail": {"status": 500}}}"#,
+        Some(7),
+    );
+    first.add_behavior(seven.clone()).await.unwrap();
+    assert_eq!(
+        second.behaviors().await.unwrap(),
+        std::slice::from_ref(&seven)
+    );
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let control = if n % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let id = seven.id.clone();
+            tokio::spawn(async move { control.fire_behavior(id).await.unwrap() })
+        })
+        .collect();
+    let mut fired = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            fired += 1;
+        }
+    }
+    assert_eq!(fired, 7);
+    assert_eq!(first.behaviors().await.unwrap()[0].fired, 7);
+    first.advance_clock(10).await.unwrap();
+    assert_eq!(second.advance_clock(5).await.unwrap(), 15);
+    assert_eq!(first.clock_offset().await.unwrap(), 15);
+    assert_eq!(second.remove_behaviors().await.unwrap(), [seven.id]);
+    assert!(first.behaviors().await.unwrap().is_empty());
+    first_stores.close().await.unwrap();
+    second_stores.close().await.unwrap();
+}
+
+/// What a control store must answer once the document of the behaviour
+/// `id` is not JSON: listing is `Corrupt`, naming it, and removing it
+/// (which needs only its id) mends the store.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_behavior_corrupt(stores: Stores, control: Arc<dyn ControlStore>, id: &str) {
+    match control.behaviors().await {
+        Err(StoreError::Corrupt { reason }) => {
+            assert!(reason.contains(&format!("behavior {id}")), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The clock is no part of it.
+    assert_eq!(control.advance_clock(3).await.unwrap(), 3);
+    assert!(control.remove_behavior(id.to_owned()).await.unwrap());
+    assert!(control.behaviors().await.unwrap().is_empty());
+    stores.close().await.unwrap();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_damaged_behavior_document_in_sqlite_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite(&dir.path().join("nova.db"));
+    let (stores, control) = open_control(&url).await;
+    let [damaged, ..] = three_behaviors();
+    control.add_behavior(damaged.clone()).await.unwrap();
+    // Damaged while no store has the file open, as above.
+    stores.close().await.unwrap();
+    let connection = rusqlite::Connection::open(dir.path().join("nova.db")).unwrap();
+    connection
+        .execute(
+            "UPDATE behaviors SET document = '{\"event\": [' WHERE id = ?1",
+            [&damaged.id],
+        )
+        .unwrap();
+    drop(connection);
+    let (stores, control) = open_control(&url).await;
+    assert_behavior_corrupt(stores, control, &damaged.id).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_damaged_behavior_document_in_postgres_is_corrupt() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let (stores, control) = open_control(&StoreUrl::Postgres(url.clone())).await;
+    let [damaged, ..] = three_behaviors();
+    control.add_behavior(damaged.clone()).await.unwrap();
+    test_postgres::execute(
+        &url,
+        &format!(
+            "UPDATE behaviors SET document = '{{\"event\": [' WHERE id = '{}'",
+            damaged.id
+        ),
+    )
+    .await;
+    assert_behavior_corrupt(stores, control, &damaged.id).await;
+}
+
+/// What a store upgraded from version 5 must show: what that version
+/// wrote (a server, a key pair, a quota limit), unchanged, and a control
+/// store that keeps behaviours and the clock from then on.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn assert_upgraded_from_version_5(url: &StoreUrl, old: &Server, keypair: &Keypair) {
+    let (stores, control) = open_control(url).await;
+    let store = stores.get(url).unwrap();
+    assert_eq!(store.server(old.id).await.unwrap().as_ref(), Some(old));
+    assert_eq!(store.list().await.unwrap(), [old.instance()], "not seeded");
+    assert_eq!(
+        store.keypairs(keypair.user_id.clone()).await.unwrap(),
+        std::slice::from_ref(keypair)
+    );
+    assert_eq!(
+        sorted_limits(store.quota_limits("p".into()).await.unwrap()),
+        [(None, "cores".to_owned(), 4)]
+    );
+    assert!(control.behaviors().await.unwrap().is_empty());
+    assert_eq!(control.clock_offset().await.unwrap(), 0);
+    let [behavior, ..] = three_behaviors();
+    control.add_behavior(behavior.clone()).await.unwrap();
+    assert!(control.fire_behavior(behavior.id.clone()).await.unwrap());
+    control.advance_clock(5_000_000).await.unwrap();
+    stores.close().await.unwrap();
+    let (reopened, control) = open_control(url).await;
+    assert_eq!(
+        control.behaviors().await.unwrap(),
+        [Behavior {
+            fired: 1,
+            ..behavior
+        }]
+    );
+    assert_eq!(control.clock_offset().await.unwrap(), 5_000_000);
+    reopened.close().await.unwrap();
+}
+
+/// The schema version 5 wrote to a SQLite file, frozen here: what the
+/// upgrade to version 6 must start from, whatever later versions do.
+#[cfg(feature = "sqlite")]
+const SQLITE_VERSION_5: &str = "
+    CREATE TABLE instances (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        updated_at_us INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    );
+    ALTER TABLE instances ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE instances ADD COLUMN deleted_at_us INTEGER;
+    ALTER TABLE instances ADD COLUMN details TEXT;
+    CREATE TABLE images (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        document TEXT NOT NULL
+    );
+    CREATE INDEX images_by_owner ON images (owner);
+    CREATE TABLE token_keys (
+        position INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL
+    );
+    CREATE TABLE revoked_tokens (
+        audit_id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+    CREATE TABLE keypairs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        UNIQUE (user_id, name)
+    );
+    CREATE TABLE quotas (
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL DEFAULT '',
+        resource TEXT NOT NULL,
+        hard_limit INTEGER NOT NULL,
+        PRIMARY KEY (project_id, user_id, resource)
+    );
+    PRAGMA user_version = 5;
+";
+
+/// The schema version 5 wrote to a PostgreSQL database, frozen here as
+/// [`SQLITE_VERSION_5`] is.
+#[cfg(feature = "postgres")]
+const POSTGRES_VERSION_5: &str = "
+    CREATE TABLE nova_schema (version integer NOT NULL);
+    INSERT INTO nova_schema (version) VALUES (5);
+    CREATE TABLE instances (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id uuid NOT NULL UNIQUE,
+        name text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        version bigint NOT NULL
+    );
+    ALTER TABLE instances
+        ADD COLUMN project_id text NOT NULL DEFAULT '',
+        ADD COLUMN deleted_at timestamptz,
+        ADD COLUMN details text;
+    CREATE TABLE images (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id uuid NOT NULL UNIQUE,
+        owner text NOT NULL,
+        visibility text NOT NULL,
+        document text NOT NULL
+    );
+    CREATE INDEX images_by_owner ON images (owner);
+    CREATE TABLE token_keys (
+        position integer PRIMARY KEY,
+        key text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE revoked_tokens (
+        audit_id text PRIMARY KEY,
+        expires_at bigint NOT NULL
+    );
+    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
+    CREATE TABLE keypairs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id text NOT NULL,
+        name text NOT NULL,
+        type text NOT NULL,
+        public_key text NOT NULL,
+        fingerprint text NOT NULL,
+        created_at timestamptz NOT NULL,
+        UNIQUE (user_id, name)
+    );
+    CREATE TABLE quotas (
+        project_id text NOT NULL,
+        user_id text NOT NULL DEFAULT '',
+        resource text NOT NULL,
+        hard_limit bigint NOT NULL,
+        PRIMARY KEY (project_id, user_id, resource)
+    );
+";
+
+/// A key pair as version 5 stored it, the first of its table.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn version_5_keypair() -> Keypair {
+    Keypair {
+        id: 1,
+        ..new_keypair("u", "old-key")
+    }
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_version_5_sqlite_file_opens_with_what_it_kept_and_keeps_behaviors_and_the_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nova.db");
+    let (old, details) = version_2_server();
+    let keypair = version_5_keypair();
+    {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection.execute_batch(SQLITE_VERSION_5).unwrap();
+        connection
+            .execute(
+                "INSERT INTO instances
+                     (id, name, created_at_us, updated_at_us, version, project_id, details)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+                rusqlite::params![
+                    old.id.to_string(),
+                    old.name,
+                    old.created_at.unix_micros(),
+                    old.updated_at.unix_micros(),
+                    old.project_id,
+                    details,
+                ],
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO keypairs
+                     (user_id, name, type, public_key, fingerprint, created_at_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    keypair.user_id,
+                    keypair.name,
+                    keypair.kind.as_str(),
+                    keypair.public_key,
+                    keypair.fingerprint,
+                    keypair.created_at.unix_micros(),
+                ],
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO quotas (project_id, resource, hard_limit) VALUES ('p', 'cores', 4)",
+                [],
+            )
+            .unwrap();
+    }
+    assert_upgraded_from_version_5(&sqlite(&path), &old, &keypair).await;
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, crate::SCHEMA_VERSION);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_version_5_postgres_database_opens_with_what_it_kept_and_keeps_behaviors_and_the_clock() {
+    let Some(url) = test_postgres::fresh_database().await else {
+        return;
+    };
+    let (old, details) = version_2_server();
+    let keypair = version_5_keypair();
+    test_postgres::execute(
+        &url,
+        &format!(
+            "{POSTGRES_VERSION_5}
+             INSERT INTO instances (id, name, created_at, updated_at, version, project_id, details)
+             VALUES ('{}', '{}', '{}', '{}', 1, '{}', '{}');
+             INSERT INTO keypairs (user_id, name, type, public_key, fingerprint, created_at)
+             VALUES ('{}', '{}', '{}', '{}', '{}', '{}');
+             INSERT INTO quotas (project_id, resource, hard_limit) VALUES ('p', 'cores', 4);",
+            old.id,
+            old.name,
+            old.created_at,
+            old.updated_at,
+            old.project_id,
+            details.replace('\'', "''"),
+            keypair.user_id,
+            keypair.name,
+            keypair.kind.as_str(),
+            keypair.public_key,
+            keypair.fingerprint,
+            keypair.created_at,
+        ),
+    )
+    .await;
+    assert_upgraded_from_version_5(&StoreUrl::Postgres(url.clone()), &old, &keypair).await;
     test_postgres::execute(
         &url,
         &format!(
