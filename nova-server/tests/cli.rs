@@ -148,6 +148,11 @@ fn the_api_paste_file_serves_every_part_and_its_log_lines_carry_the_request_id()
             "GET /v2.1/instances HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\n",
             "200",
         ),
+        // The control API, with its own token (the same default).
+        (
+            "GET /control/behaviors HTTP/1.1\r\nHost: x\r\nX-Auth-Token: open-sesame\r\n",
+            "200",
+        ),
     ] {
         let answer = http(
             &running.addr,
@@ -173,8 +178,10 @@ fn the_api_paste_file_serves_every_part_and_its_log_lines_carry_the_request_id()
     assert!(exit.success());
     let access: Vec<&String> = log.iter().filter(|l| l.contains("nova::access")).collect();
     // The edge logs every request, whichever pipeline of the URL map
-    // answered it (the health check has no request_log filter).
-    assert_eq!(access.len(), 5, "{log:#?}");
+    // answered it (the health check has no request_log filter), and no
+    // line holds a token, the control API's included.
+    assert_eq!(access.len(), 6, "{log:#?}");
+    assert!(log.iter().all(|l| !l.contains("open-sesame")), "{log:#?}");
     let line = access
         .iter()
         .find(|l| l.contains(&id))
