@@ -10,6 +10,8 @@ use nova_controller::StoreError;
 use nova_router::{json_response, method_not_allowed, Fault, Response};
 use serde_json::json;
 
+use crate::Fail;
+
 /// What a client is told when a store failed: no more, since the driver's
 /// text (paths, hosts, SQL) is for the log.
 pub(crate) const UNAVAILABLE_MESSAGE: &str =
@@ -20,9 +22,20 @@ const KEYSTONE_UNAVAILABLE_MESSAGE: &str = "The service is temporarily unavailab
 
 /// Nova's fault kind for `status` (`computeFault` for 500), as the
 /// compute API names it.
-pub(crate) fn nova_kind(status: u16) -> String {
+fn nova_kind(status: u16) -> String {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Fault::new(status, "").kind().into_owned()
+}
+
+/// The fault a `fail` behaviour answers with, its kind Nova's for the
+/// status unless the behaviour names one.
+pub(crate) fn injected_fault(fail: Fail) -> InjectedFault {
+    InjectedFault {
+        kind: fail.kind.unwrap_or_else(|| nova_kind(fail.status)),
+        status: fail.status,
+        message: fail.message,
+        retry_after: fail.retry_after,
+    }
 }
 
 /// Why the control API (or one of its hooks) answers other than with

@@ -25,11 +25,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
-use nova_compute::InjectedFault;
 use nova_controller::StoreError;
 use nova_router::{NovaService, Request, RequestContext, Response, ResponseFuture, Service};
 
-use crate::error::{injected_fault_response, keystone_error, keystone_unavailable, ControlError};
+use crate::error::{
+    injected_fault, injected_fault_response, keystone_error, keystone_unavailable, ControlError,
+};
 use crate::store::fire_first_match;
 use crate::{CallerSlot, ControlStore, ControlledClock, Effect, Event, Facts};
 
@@ -160,14 +161,9 @@ impl<S> ControlHooks<S> {
             Effect::Fail(fail) if self.event == Event::IdentityToken => Ok(Decision::Answer(
                 keystone_error(fail.status, &fail.message, fail.retry_after),
             )),
-            Effect::Fail(fail) => Ok(Decision::Answer(injected_fault_response(InjectedFault {
-                kind: fail
-                    .kind
-                    .unwrap_or_else(|| crate::error::nova_kind(fail.status)),
-                status: fail.status,
-                message: fail.message,
-                retry_after: fail.retry_after,
-            }))),
+            Effect::Fail(fail) => Ok(Decision::Answer(injected_fault_response(injected_fault(
+                fail,
+            )))),
             Effect::Delay(delay) => {
                 tokio::time::sleep(Duration::from_millis(delay.ms)).await;
                 Ok(Decision::Pass)

@@ -14,9 +14,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nova_compute::{FaultInjector, InjectedFault, Injection, ServerEvent, ServerEventKind};
+use nova_compute::{FaultInjector, Injection, ServerEvent, ServerEventKind};
 use nova_controller::StoreFuture;
 
+use crate::error::injected_fault;
 use crate::metadata_trigger::{parse_metadata_trigger, METADATA_TRIGGER_KEY};
 use crate::store::fire_first_match;
 use crate::{ControlStore, Effect, Event, Facts};
@@ -97,14 +98,7 @@ impl BehaviorInjector {
             return Ok(None);
         };
         let injection = match behavior.effect {
-            Effect::Fail(fail) => Injection::Fail(InjectedFault {
-                kind: fail
-                    .kind
-                    .unwrap_or_else(|| crate::error::nova_kind(fail.status)),
-                status: fail.status,
-                message: fail.message,
-                retry_after: fail.retry_after,
-            }),
+            Effect::Fail(fail) => Injection::Fail(injected_fault(fail)),
             Effect::Error(error) => Injection::Error {
                 after: seconds(error.after_seconds),
                 message: error.message,

@@ -27,9 +27,10 @@
 
 use std::time::Duration;
 
-use nova_compute::{InjectedFault, Injection};
+use nova_compute::Injection;
 
-use crate::{BehaviorError, Event, MAX_SECONDS};
+use crate::error::injected_fault;
+use crate::{BehaviorError, Event, Fail, MAX_SECONDS};
 
 /// The metadata key a server's own trigger is under.
 pub const METADATA_TRIGGER_KEY: &str = "nova-rs:behavior";
@@ -86,12 +87,12 @@ impl MetadataTrigger {
             MetadataTrigger::Stuck => Injection::Stuck {
                 behavior_id: METADATA_STUCK_ID.to_owned(),
             },
-            MetadataTrigger::Fail { status } => Injection::Fail(InjectedFault {
+            MetadataTrigger::Fail { status } => Injection::Fail(injected_fault(Fail {
                 status: *status,
-                kind: crate::error::nova_kind(*status),
                 message: FAIL_MESSAGE.to_owned(),
+                kind: None,
                 retry_after: None,
-            }),
+            })),
         }
     }
 }
@@ -169,6 +170,7 @@ fn parse_status(text: &str) -> Result<u16, BehaviorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nova_compute::InjectedFault;
 
     #[test]
     fn every_documented_value_reads_as_its_trigger() {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use nova_compute::InjectedFault;
 use nova_controller::StoreError;
 
 use super::*;
