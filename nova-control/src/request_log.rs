@@ -15,9 +15,9 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use http::HeaderName;
+use http::{HeaderName, HeaderValue, Method, Uri};
 use nova_controller::Timestamp;
 use nova_router::{
     NovaService, OriginalUri, Request, RequestId, Response, ResponseFuture, Service,
@@ -90,7 +90,57 @@ pub struct RequestLog {
 #[derive(Debug)]
 struct Ring {
     capacity: usize,
-    entries: VecDeque<RecordedRequest>,
+    entries: VecDeque<Entry>,
+}
+
+/// One request as the ring keeps it.
+#[derive(Debug, Clone)]
+enum Entry {
+    /// Given whole ([`RequestLog::record`]).
+    Given(RecordedRequest),
+    /// Seen by the filter: what it had at hand, kept as it was (shared
+    /// bytes, no text copied) and written out only when the log is read,
+    /// since every request pays for recording and few logs are read.
+    Seen(Seen),
+}
+
+#[derive(Debug, Clone)]
+struct Seen {
+    time: Timestamp,
+    service: Arc<str>,
+    method: Method,
+    uri: Uri,
+    status: u16,
+    api_version: Option<HeaderValue>,
+    project_id: Option<String>,
+    request_id: Option<HeaderValue>,
+    latency: Duration,
+}
+
+impl Entry {
+    fn recorded(&self) -> RecordedRequest {
+        let seen = match self {
+            Entry::Given(request) => return request.clone(),
+            Entry::Seen(seen) => seen,
+        };
+        let text = |value: &HeaderValue| value.to_str().ok().map(str::to_owned);
+        RecordedRequest {
+            time: seen.time.to_string(),
+            service: seen.service.to_string(),
+            method: seen.method.as_str().to_owned(),
+            path: seen.uri.path().to_owned(),
+            query: seen.uri.query().map(str::to_owned),
+            status: seen.status,
+            microversion: seen
+                .api_version
+                .as_ref()
+                .and_then(|value| value.to_str().ok())
+                .and_then(microversion),
+            project_id: seen.project_id.clone(),
+            request_id: seen.request_id.as_ref().and_then(text),
+            latency_ms: seen.latency.as_secs_f64() * 1000.0,
+        }
+    }
 }
 
 impl RequestLog {
@@ -122,21 +172,35 @@ impl RequestLog {
 
     /// Keeps `request`, dropping the oldest if the log is full.
     pub fn record(&self, request: RecordedRequest) {
-        let mut ring = self.ring();
-        if ring.capacity == 0 {
-            return;
-        }
-        while ring.entries.len() >= ring.capacity {
-            ring.entries.pop_front();
-        }
-        ring.entries.push_back(request);
+        self.push(Entry::Given(request));
+    }
+
+    fn push(&self, entry: Entry) {
+        let dropped = {
+            let mut ring = self.ring();
+            if ring.capacity == 0 {
+                return;
+            }
+            let dropped = if ring.entries.len() >= ring.capacity {
+                ring.entries.pop_front()
+            } else {
+                None
+            };
+            ring.entries.push_back(entry);
+            dropped
+        };
+        // Freed after the lock is let go: other requests wait on it.
+        drop(dropped);
     }
 
     /// The last `n` requests kept, oldest first.
     pub fn last(&self, n: usize) -> Vec<RecordedRequest> {
-        let ring = self.ring();
-        let skip = ring.entries.len().saturating_sub(n);
-        ring.entries.iter().skip(skip).cloned().collect()
+        let kept: Vec<Entry> = {
+            let ring = self.ring();
+            let skip = ring.entries.len().saturating_sub(n);
+            ring.entries.iter().skip(skip).cloned().collect()
+        };
+        kept.iter().map(Entry::recorded).collect()
     }
 }
 
@@ -208,37 +272,34 @@ impl<S: NovaService> Service<Request> for RecordRequests<S> {
 
     fn call(&self, mut req: Request) -> Self::Future {
         let started = Instant::now();
-        let time = Timestamp::now().to_string();
-        let uri = OriginalUri::of(&req);
-        let path = uri.path().to_owned();
-        let query = uri.query().map(str::to_owned);
-        let method = req.method().as_str().to_owned();
-        let request_id = RequestId::of(&req).map(|id| id.as_str().to_owned());
+        let time = Timestamp::now();
+        // Clones of parsed URIs and standard methods share their bytes.
+        let uri = OriginalUri::of(&req).clone();
+        let method = req.method().clone();
+        // The request_id filter sits outside this one: it named the
+        // request, and puts the header on the answer only after this
+        // filter has recorded it.
+        let request_id = RequestId::of(&req).and_then(|id| HeaderValue::from_str(id.as_str()).ok());
         let slot = CallerSlot::new();
         req.extensions_mut().insert(slot.clone());
         let answer = self.inner.call(req);
         let log = self.log.clone();
-        let service = self.service.to_string();
+        let service = self.service.clone();
         Box::pin(async move {
             let response = answer.await?;
-            let header = |name: &HeaderName| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|value| value.to_str().ok())
-            };
-            log.record(RecordedRequest {
+            let headers = response.headers();
+            let request_id = request_id.or_else(|| headers.get(&REQUEST_ID_HEADER).cloned());
+            log.push(Entry::Seen(Seen {
                 time,
                 service,
                 method,
-                path,
-                query,
+                uri,
                 status: response.status().as_u16(),
-                microversion: header(&API_VERSION_HEADER).and_then(microversion),
+                api_version: headers.get(&API_VERSION_HEADER).cloned(),
                 project_id: slot.project_id().map(str::to_owned),
-                request_id: header(&REQUEST_ID_HEADER).map(str::to_owned).or(request_id),
-                latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-            });
+                request_id,
+                latency: started.elapsed(),
+            }));
             Ok(response)
         })
     }
