@@ -231,6 +231,21 @@ async fn a_create_fails_as_often_as_asked_then_succeeds(server: &TestServer) {
         .collect();
     names.sort();
     assert_eq!(names, ["db-1", "web-1"], "failed creates left nothing");
+    // Metadata criteria: every pair given must be the server's.
+    behave(
+        server,
+        json!({"event": "server.create", "match": {"metadata": {"tier": "db", "zone": "a"}, "project": project},
+               "behavior": {"fail": {"status": 503, "message": "no db servers today"}}}),
+    )
+    .await;
+    let half = create(server, &base, "m-1", json!({"metadata": {"tier": "db"}})).await;
+    assert_eq!(half.status, 202, "{}", half.body);
+    let both = json!({"metadata": {"tier": "db", "zone": "a", "more": "x"}});
+    let refused = create(server, &base, "m-2", both).await;
+    assert_eq!(
+        refused.fault("serviceUnavailable", 503),
+        "no db servers today"
+    );
     // One behaviour shown and removed by id.
     let one = control(server, Method::GET, &format!("/behaviors/{id}"), None).await;
     assert_eq!(one.body["behavior"]["id"], id.as_str());
