@@ -28,7 +28,7 @@ type Build = Arc<dyn Fn(&Built<'_>) -> Result<SharedService, BuildError> + Send 
 /// token filter, so a token it issues is one they accept and a revocation
 /// through it is seen by them at once, and the file's control plane, if
 /// it mounts the control app.
-pub(crate) struct Built<'a> {
+struct Built<'a> {
     stores: &'a Stores,
     identity: Option<IdentityApp>,
     control: Option<ControlParts>,
