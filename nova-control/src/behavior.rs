@@ -288,7 +288,10 @@ impl NewBehavior {
     /// assert_eq!((behavior.times, behavior.fired), (Some(2), 0));
     /// ```
     pub fn from_json(body: &[u8]) -> Result<NewBehavior, BehaviorError> {
-        serde_json::from_slice(body).map_err(|error| BehaviorError::Malformed(error.to_string()))
+        let malformed = |error: serde_json::Error| BehaviorError::Malformed(error.to_string());
+        let mut value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+        check_objects(&mut value)?;
+        serde_json::from_value(value).map_err(malformed)
     }
 
     /// Checks the behaviour whole and gives it a fresh id.
@@ -365,6 +368,29 @@ impl NewBehavior {
             fired: 0,
         })
     }
+}
+
+/// Refuses a body whose `match`, `behavior` or effect is not a JSON
+/// object: serde would read a struct from an array too (`"match": [null]`
+/// as no criteria), which a client never means. A null `match` is taken
+/// as an absent one.
+fn check_objects(body: &mut serde_json::Value) -> Result<(), BehaviorError> {
+    let not_object = |what: &str| BehaviorError::Malformed(format!("{what} must be a JSON object"));
+    let body = body.as_object_mut().ok_or_else(|| not_object("the body"))?;
+    match body.get("match") {
+        None | Some(serde_json::Value::Object(_)) => {}
+        Some(serde_json::Value::Null) => {
+            body.remove("match");
+        }
+        Some(_) => return Err(not_object("match")),
+    }
+    if let Some(effect) = body.get("behavior") {
+        let effect = effect.as_object().ok_or_else(|| not_object("behavior"))?;
+        if let Some((name, _)) = effect.iter().find(|(_, detail)| !detail.is_object()) {
+            return Err(not_object(&format!("behavior.{name}")));
+        }
+    }
+    Ok(())
 }
 
 fn check_effect(effect: &Effect) -> Result<(), BehaviorError> {

@@ -96,7 +96,19 @@ impl ForcedState {
     /// Reads a `POST /control/servers/{id}/state` body; it is checked
     /// whole by [`force_state`].
     pub fn from_json(body: &[u8]) -> Result<ForcedState, ForceError> {
-        serde_json::from_slice(body).map_err(|error| ForceError::Malformed(error.to_string()))
+        let malformed = |error: serde_json::Error| ForceError::Malformed(error.to_string());
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+        // serde reads a struct from an array too; a client never means
+        // `"fault": [500, "x"]`.
+        match value.get("fault") {
+            None | Some(serde_json::Value::Null | serde_json::Value::Object(_)) => {}
+            Some(_) => {
+                return Err(ForceError::Malformed(
+                    "fault must be a JSON object".to_owned(),
+                ))
+            }
+        }
+        serde_json::from_value(value).map_err(malformed)
     }
 
     /// The state the request names, and the fault to show with it; checks

@@ -11,7 +11,12 @@
 //!   headers and bodies as the document says. Whether a schema-valid
 //!   request is accepted depends on data no schema states (a flavor that
 //!   exists, a marker that is listed), so that check stays with the seed's
-//!   run. This run is bounded by time, not by examples.
+//!   run. This run is bounded by time, not by examples;
+//! - the control API, as the same file serves it at `/control` with its
+//!   clock controlled (so a clock move is answered, not refused), with
+//!   the compute run's checks: whether a schema-valid behaviour is
+//!   accepted depends on rules across its fields (which effects an event
+//!   takes) that the schema does not state.
 //!
 //! schemathesis comes from PyPI, pinned, into a virtual environment under
 //! `target/` (see `python_tools`), so a fresh machine needs only Python 3.
@@ -40,6 +45,12 @@ const COMPUTE_SECONDS: &str = "90";
 
 /// The checks of the compute API's run.
 const COMPUTE_CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance";
+
+/// Generated cases per operation and phase for the control API's run.
+const CONTROL_MAX_EXAMPLES: &str = "50";
+
+/// The section of `api-paste.ini` that configures the control app.
+const CONTROL_SECTION: &str = "[app:control_app]";
 
 /// The section of `api-paste.ini` that configures the compute app.
 const COMPUTE_SECTION: &str = "[app:osapi_compute_app_v21]";
@@ -83,13 +94,18 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     let st = install(root)?;
     crate::cargo(root, &["build", "--package", "nova-server"])?;
     let binary = root.join("target/debug/nova-server");
-    // Both runs, whatever the first finds: each report is worth reading.
+    // Every run, whatever the others find: each report is worth reading.
     let seed = timed("the instance API", || run_seed(root, &st, &binary));
     let compute = timed("the compute API", || run_compute(root, &st, &binary));
-    match (seed, compute) {
-        (Ok(()), Ok(())) => Ok(()),
-        (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
-        (Err(seed), Err(compute)) => Err(format!("{seed}; {compute}")),
+    let control = timed("the control API", || run_control(root, &st, &binary));
+    let failures: Vec<String> = [seed, compute, control]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
     }
 }
 
@@ -180,6 +196,42 @@ fn run_compute(root: &Path, st: &Path, binary: &Path) -> Result<(), String> {
         status if status.success() => Ok(()),
         status => Err(format!(
             "schemathesis found problems in the compute API ({status})"
+        )),
+    }
+}
+
+/// The control API as the shipped `api-paste.ini` serves it, on a
+/// controlled clock, its store in memory.
+fn run_control(root: &Path, st: &Path, binary: &Path) -> Result<(), String> {
+    let shipped = root.join("etc/nova-rs/api-paste.ini");
+    let text = std::fs::read_to_string(&shipped)
+        .map_err(|error| format!("cannot read {}: {error}", shipped.display()))?;
+    let text = with_settings(&text, CONTROL_SECTION, &[("clock", "controlled")])
+        .map_err(|error| format!("{}: {error}", shipped.display()))?;
+    let config = root.join("target/xtask/schemathesis-control.ini");
+    std::fs::write(&config, text)
+        .map_err(|error| format!("cannot write {}: {error}", config.display()))?;
+    let server = LiveServer::start(binary, Some(&config), "memory:")?;
+    let document = format!("{}/control/openapi.json", server.url);
+    let api = format!("{}/control", server.url);
+    println!("xtask: schemathesis against {api}");
+    let status = Command::new(st)
+        .arg("run")
+        .arg(&document)
+        .args(["--url", &api])
+        .args(["--checks", COMPUTE_CHECKS])
+        .args(["--header", "X-Auth-Token: open-sesame"])
+        .args(["--max-examples", CONTROL_MAX_EXAMPLES])
+        .args(["--request-timeout", "10"])
+        .arg("--no-color")
+        .current_dir(root)
+        .status()
+        .map_err(|error| format!("cannot run schemathesis: {error}"));
+    server.stop();
+    match status? {
+        status if status.success() => Ok(()),
+        status => Err(format!(
+            "schemathesis found problems in the control API ({status})"
         )),
     }
 }
@@ -324,6 +376,18 @@ mod tests {
             with_settings(text, "[app:c]", &[]),
             Err("no section [app:c]".to_owned())
         );
+    }
+
+    #[test]
+    fn the_shipped_file_has_the_control_section() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let text = std::fs::read_to_string(root.join("etc/nova-rs/api-paste.ini")).unwrap();
+        let changed = with_settings(&text, CONTROL_SECTION, &[("clock", "controlled")]).unwrap();
+        let clocks: Vec<&str> = section_keys(&changed, CONTROL_SECTION)
+            .filter(|key| *key == "clock")
+            .collect();
+        assert_eq!(clocks, ["clock"]);
+        assert!(changed.contains("clock = controlled"));
     }
 
     #[test]

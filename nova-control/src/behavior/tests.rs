@@ -299,3 +299,23 @@ fn a_stored_record_whose_pattern_does_not_compile_matches_nothing() {
     behavior.criteria.name = Some("(".to_owned());
     assert!(Matcher::new(&behavior).is_none());
 }
+
+#[test]
+fn match_and_behaviors_must_be_objects_not_arrays() {
+    for body in [
+        r#"{"event": "server.create", "match": [null, null], "behavior": {"stuck": {}}}"#,
+        r#"{"event": "server.create", "behavior": [{"stuck": {}}]}"#,
+        r#"{"event": "server.create", "behavior": {"fail": [500]}}"#,
+        r#"{"event": "server.create", "behavior": {"stuck": null}}"#,
+        r#"[{"event": "server.create", "behavior": {"stuck": {}}}]"#,
+    ] {
+        let refused = NewBehavior::from_json(body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&refused, BehaviorError::Malformed(message) if message.contains("must be a JSON object")),
+            "{body}: {refused}"
+        );
+    }
+    let no_criteria = r#"{"event": "server.create", "match": null, "behavior": {"stuck": {}}}"#;
+    let behavior = NewBehavior::from_json(no_criteria.as_bytes()).unwrap();
+    assert_eq!(behavior.criteria, Criteria::default());
+}

@@ -200,6 +200,7 @@ async fn bad_states_are_refused_and_change_nothing() {
         r#"{}"#,
         "[]",
         "nope",
+        r#"{"status": "ERROR", "fault": [500, "x"]}"#,
     ] {
         assert!(
             matches!(
