@@ -17,6 +17,7 @@ pub(crate) mod quota_sets;
 pub(crate) mod server_actions;
 pub(crate) mod server_tags;
 pub(crate) mod servers;
+mod string_bounds;
 
 use serde_json::Value;
 
@@ -55,7 +56,8 @@ impl Schema {
             .with_format("date-time", |s: &str| {
                 s.parse::<nova_controller::Timestamp>().is_ok() || naive_date_time(s)
             })
-            .build(schema)
+            .with_keyword(string_bounds::KEYWORD, string_bounds::factory)
+            .build(&string_bounds::mark(schema))
             .map_err(|error| error.to_string())?;
         Ok(Schema {
             validator,
@@ -154,10 +156,13 @@ fn schema_order(schema_path: &str) -> Vec<u8> {
             "enum" | "const" | "format" | "pattern" | "minLength" | "maxLength" | "minimum"
             | "maximum" | "minItems" | "maxItems" | "uniqueItems" | "minProperties"
             | "maxProperties" => 1,
-            "properties" | "patternProperties" | "items" => 2,
-            "required" => 3,
-            "additionalProperties" => 4,
-            "oneOf" | "anyOf" | "allOf" => 5,
+            // After `pattern`: Nova's schemas that bound a string also
+            // give its pattern, which Python's jsonschema checks first.
+            string_bounds::KEYWORD => 2,
+            "properties" | "patternProperties" | "items" => 3,
+            "required" => 4,
+            "additionalProperties" => 5,
+            "oneOf" | "anyOf" | "allOf" => 6,
             _ => 0,
         })
         .collect()
@@ -218,6 +223,8 @@ fn python_message(kind: &jsonschema::error::ValidationErrorKind, instance: &Valu
         }
         K::Format { format } => format!("{shown} is not a '{format}'"),
         K::UniqueItems => format!("{shown} has non-unique elements"),
+        // string_bounds's own, already in Python's words.
+        K::Custom { message } => message.clone(),
         other => format!("{shown} is not valid: {other:?}"),
     }
 }

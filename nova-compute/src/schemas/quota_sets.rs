@@ -132,6 +132,21 @@ mod tests {
                 "Invalid input for field/attribute cores. Value: -2. -2 is less than the minimum of -1".to_owned()
             ))
         );
+        // Nova bounds numbers written as strings too (schemathesis stored
+        // a quota of "-702765072551" before this).
+        assert_eq!(
+            check(all, json!({"quota_set": {"ram": "-702765072551"}})),
+            Err(ComputeError::BadRequest(
+                "Invalid input for field/attribute ram. Value: -702765072551. -702765072551 is less than the minimum of -1".to_owned()
+            ))
+        );
+        assert_eq!(
+            check(all, json!({"quota_set": {"ram": "2147483648"}})),
+            Err(ComputeError::BadRequest(
+                "Invalid input for field/attribute ram. Value: 2147483648. 2147483648 is greater than the maximum of 2147483647".to_owned()
+            ))
+        );
+        assert!(check(all, json!({"quota_set": {"ram": "2147483647"}})).is_ok());
         assert!(check(all, json!({"quota_set": {"cores": "many"}})).is_err());
         assert!(check(all, json!({"quota_set": {"cores": 2_147_483_648_i64}})).is_err());
         assert!(check(all, json!({"quota_set": {"force": "maybe"}})).is_err());
