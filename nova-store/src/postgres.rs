@@ -475,20 +475,82 @@ async fn insert_server(
     Ok(inserted == 1)
 }
 
+/// One statement on a pooled connection, prepared once per connection
+/// (`prepare_cached`): the steps every single-statement method takes, its
+/// failures as [`StoreError::Unavailable`].
+impl PostgresStore {
+    async fn prepared(
+        &self,
+        sql: &str,
+    ) -> Result<(deadpool_postgres::Client, tokio_postgres::Statement), StoreError> {
+        let client = self.pool.get().await.map_err(pool_unavailable)?;
+        let statement = client
+            .prepare_cached(sql)
+            .await
+            .map_err(query_unavailable)?;
+        Ok((client, statement))
+    }
+
+    /// Runs `sql`; how many rows it changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let (client, statement) = self.prepared(sql).await?;
+        client
+            .execute(&statement, params)
+            .await
+            .map_err(query_unavailable)
+    }
+
+    /// Runs `sql`; its rows.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let (client, statement) = self.prepared(sql).await?;
+        client
+            .query(&statement, params)
+            .await
+            .map_err(query_unavailable)
+    }
+
+    /// Runs `sql`; its one row, if any.
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let (client, statement) = self.prepared(sql).await?;
+        client
+            .query_opt(&statement, params)
+            .await
+            .map_err(query_unavailable)
+    }
+
+    /// Runs `sql`, which answers exactly one row.
+    async fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
+        let (client, statement) = self.prepared(sql).await?;
+        client
+            .query_one(&statement, params)
+            .await
+            .map_err(query_unavailable)
+    }
+}
+
 impl InstanceStore for PostgresStore {
     fn list(&self) -> StoreFuture<'_, Vec<Instance>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM instances WHERE deleted_at IS NULL ORDER BY seq"
-                ))
-                .await
-                .map_err(query_unavailable)?;
-            let rows = client
-                .query(&statement, &[])
-                .await
-                .map_err(query_unavailable)?;
+            let rows = self
+                .query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM instances WHERE deleted_at IS NULL ORDER BY seq"
+                    ),
+                    &[],
+                )
+                .await?;
             rows.iter().map(to_instance).collect()
         })
     }
@@ -509,17 +571,14 @@ impl InstanceStore for PostgresStore {
 
     fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Instance>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM instances WHERE id = $1 AND deleted_at IS NULL"
-                ))
-                .await
-                .map_err(query_unavailable)?;
-            let row = client
-                .query_opt(&statement, &[&id])
-                .await
-                .map_err(query_unavailable)?;
+            let row = self
+                .query_opt(
+                    &format!(
+                        "SELECT {COLUMNS} FROM instances WHERE id = $1 AND deleted_at IS NULL"
+                    ),
+                    &[&id],
+                )
+                .await?;
             row.as_ref().map(to_instance).transpose()
         })
     }
@@ -616,37 +675,29 @@ impl ServerStore for PostgresStore {
 
     fn server(&self, id: Uuid) -> StoreFuture<'_, Option<Server>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {SERVER_COLUMNS} FROM instances WHERE id = $1"
-                ))
-                .await
-                .map_err(query_unavailable)?;
-            let row = client
-                .query_opt(&statement, &[&id])
-                .await
-                .map_err(query_unavailable)?;
+            let row = self
+                .query_opt(
+                    &format!("SELECT {SERVER_COLUMNS} FROM instances WHERE id = $1"),
+                    &[&id],
+                )
+                .await?;
             row.as_ref().map(to_server).transpose()
         })
     }
 
     fn servers(&self, scope: ServerScope) -> StoreFuture<'_, Vec<Server>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {SERVER_COLUMNS} FROM instances
+            let rows = self
+                .query(
+                    &format!(
+                        "SELECT {SERVER_COLUMNS} FROM instances
                      WHERE ($1 OR deleted_at IS NULL)
                        AND ($2::text[] IS NULL OR project_id = ANY($2))
                      ORDER BY seq"
-                ))
-                .await
-                .map_err(query_unavailable)?;
-            let rows = client
-                .query(&statement, &[&scope.include_deleted, &scope.projects])
-                .await
-                .map_err(query_unavailable)?;
+                    ),
+                    &[&scope.include_deleted, &scope.projects],
+                )
+                .await?;
             rows.iter().map(to_server).collect()
         })
     }
@@ -763,37 +814,26 @@ impl ImageStore for PostgresStore {
 
     fn image(&self, id: Uuid) -> StoreFuture<'_, Option<Image>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached("SELECT id, document FROM images WHERE id = $1")
-                .await
-                .map_err(query_unavailable)?;
-            let row = client
-                .query_opt(&statement, &[&id])
-                .await
-                .map_err(query_unavailable)?;
+            let row = self
+                .query_opt("SELECT id, document FROM images WHERE id = $1", &[&id])
+                .await?;
             row.as_ref().map(to_image).transpose()
         })
     }
 
     fn images(&self, scope: ImageScope) -> StoreFuture<'_, Vec<Image>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
             // Narrowed to the project's own and those not private; the
             // scope then decides about shared ones, whose members are in
             // the document.
-            let statement = client
-                .prepare_cached(
+            let rows = self
+                .query(
                     "SELECT id, document FROM images
                      WHERE $1::text IS NULL OR owner = $1 OR visibility <> 'private'
                      ORDER BY seq",
+                    &[&scope.project],
                 )
-                .await
-                .map_err(query_unavailable)?;
-            let rows = client
-                .query(&statement, &[&scope.project])
-                .await
-                .map_err(query_unavailable)?;
+                .await?;
             let mut found = Vec::new();
             for row in &rows {
                 let image = to_image(row)?;
@@ -807,15 +847,9 @@ impl ImageStore for PostgresStore {
 
     fn delete_image(&self, id: Uuid) -> StoreFuture<'_, bool> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached("DELETE FROM images WHERE id = $1")
-                .await
-                .map_err(query_unavailable)?;
-            let deleted = client
-                .execute(&statement, &[&id])
-                .await
-                .map_err(query_unavailable)?;
+            let deleted = self
+                .execute("DELETE FROM images WHERE id = $1", &[&id])
+                .await?;
             Ok(deleted == 1)
         })
     }
@@ -902,52 +936,43 @@ impl KeypairStore for PostgresStore {
 
     fn keypair(&self, user_id: String, name: String) -> StoreFuture<'_, Option<Keypair>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {KEYPAIR_COLUMNS} FROM keypairs WHERE user_id = $1 AND name = $2"
-                ))
-                .await
-                .map_err(query_unavailable)?;
-            let row = client
-                .query_opt(&statement, &[&user_id, &name])
-                .await
-                .map_err(query_unavailable)?;
+            let row = self
+                .query_opt(
+                    &format!(
+                        "SELECT {KEYPAIR_COLUMNS} FROM keypairs WHERE user_id = $1 AND name = $2"
+                    ),
+                    &[&user_id, &name],
+                )
+                .await?;
             row.as_ref().map(to_keypair).transpose()
         })
     }
 
     fn keypairs(&self, user_id: String) -> StoreFuture<'_, Vec<Keypair>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
             // Byte order, whatever the database's collation, as the other
             // stores order names.
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {KEYPAIR_COLUMNS} FROM keypairs WHERE user_id = $1
+            let rows = self
+                .query(
+                    &format!(
+                        "SELECT {KEYPAIR_COLUMNS} FROM keypairs WHERE user_id = $1
                      ORDER BY name COLLATE \"C\""
-                ))
-                .await
-                .map_err(query_unavailable)?;
-            let rows = client
-                .query(&statement, &[&user_id])
-                .await
-                .map_err(query_unavailable)?;
+                    ),
+                    &[&user_id],
+                )
+                .await?;
             rows.iter().map(to_keypair).collect()
         })
     }
 
     fn delete_keypair(&self, user_id: String, name: String) -> StoreFuture<'_, bool> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached("DELETE FROM keypairs WHERE user_id = $1 AND name = $2")
-                .await
-                .map_err(query_unavailable)?;
-            let deleted = client
-                .execute(&statement, &[&user_id, &name])
-                .await
-                .map_err(query_unavailable)?;
+            let deleted = self
+                .execute(
+                    "DELETE FROM keypairs WHERE user_id = $1 AND name = $2",
+                    &[&user_id, &name],
+                )
+                .await?;
             Ok(deleted == 1)
         })
     }
@@ -956,17 +981,12 @@ impl KeypairStore for PostgresStore {
 impl QuotaStore for PostgresStore {
     fn quota_limits(&self, project_id: String) -> StoreFuture<'_, Vec<QuotaLimit>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached(
+            let rows = self
+                .query(
                     "SELECT user_id, resource, hard_limit FROM quotas WHERE project_id = $1",
+                    &[&project_id],
                 )
-                .await
-                .map_err(query_unavailable)?;
-            let rows = client
-                .query(&statement, &[&project_id])
-                .await
-                .map_err(query_unavailable)?;
+                .await?;
             Ok(rows
                 .iter()
                 .map(|row| {
@@ -1082,45 +1102,30 @@ impl ControlStore for PostgresStore {
 
     fn behaviors(&self) -> StoreFuture<'_, Vec<Behavior>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached("SELECT id, document, times, fired FROM behaviors ORDER BY seq")
-                .await
-                .map_err(query_unavailable)?;
-            let rows = client
-                .query(&statement, &[])
-                .await
-                .map_err(query_unavailable)?;
+            let rows = self
+                .query(
+                    "SELECT id, document, times, fired FROM behaviors ORDER BY seq",
+                    &[],
+                )
+                .await?;
             rows.iter().map(to_behavior).collect()
         })
     }
 
     fn remove_behavior(&self, id: String) -> StoreFuture<'_, bool> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached("DELETE FROM behaviors WHERE id = $1")
-                .await
-                .map_err(query_unavailable)?;
-            let removed = client
-                .execute(&statement, &[&id])
-                .await
-                .map_err(query_unavailable)?;
+            let removed = self
+                .execute("DELETE FROM behaviors WHERE id = $1", &[&id])
+                .await?;
             Ok(removed == 1)
         })
     }
 
     fn remove_behaviors(&self) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached("DELETE FROM behaviors RETURNING seq, id")
-                .await
-                .map_err(query_unavailable)?;
-            let rows = client
-                .query(&statement, &[])
-                .await
-                .map_err(query_unavailable)?;
+            let rows = self
+                .query("DELETE FROM behaviors RETURNING seq, id", &[])
+                .await?;
             let mut removed = rows
                 .iter()
                 .map(|row| Ok((row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?)))
@@ -1134,35 +1139,24 @@ impl ControlStore for PostgresStore {
 
     fn fire_behavior(&self, id: String) -> StoreFuture<'_, bool> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
             // A concurrent firing of the same row waits for this one's
             // commit, then checks its WHERE against the new count.
-            let statement = client
-                .prepare_cached(
+            let fired = self
+                .execute(
                     "UPDATE behaviors SET fired = fired + 1
                      WHERE id = $1 AND (times IS NULL OR fired < times)",
+                    &[&id],
                 )
-                .await
-                .map_err(query_unavailable)?;
-            let fired = client
-                .execute(&statement, &[&id])
-                .await
-                .map_err(query_unavailable)?;
+                .await?;
             Ok(fired == 1)
         })
     }
 
     fn clock_offset(&self) -> StoreFuture<'_, i64> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
-            let statement = client
-                .prepare_cached("SELECT offset_micros FROM control_clock WHERE id = 1")
-                .await
-                .map_err(query_unavailable)?;
-            let row = client
-                .query_opt(&statement, &[])
-                .await
-                .map_err(query_unavailable)?;
+            let row = self
+                .query_opt("SELECT offset_micros FROM control_clock WHERE id = 1", &[])
+                .await?;
             row.map(|row| row.try_get(0))
                 .transpose()
                 .map(Option::unwrap_or_default)
@@ -1172,11 +1166,11 @@ impl ControlStore for PostgresStore {
 
     fn advance_clock(&self, micros: i64) -> StoreFuture<'_, i64> {
         Box::pin(async move {
-            let client = self.pool.get().await.map_err(pool_unavailable)?;
             // Processes moving it at once each add their own: the upsert
             // takes the row's lock, and the second adds to the first's sum.
-            let statement = client
-                .prepare_cached(
+            let (limit, bound) = clock_saturation(micros);
+            let row = self
+                .query_one(
                     "INSERT INTO control_clock (id, offset_micros) VALUES (1, $1)
                      ON CONFLICT (id) DO UPDATE SET offset_micros = CASE
                          WHEN ($1 >= 0 AND control_clock.offset_micros > $2)
@@ -1184,14 +1178,9 @@ impl ControlStore for PostgresStore {
                          ELSE control_clock.offset_micros + $1
                      END
                      RETURNING offset_micros",
+                    &[&micros, &limit, &bound],
                 )
-                .await
-                .map_err(query_unavailable)?;
-            let (limit, bound) = clock_saturation(micros);
-            let row = client
-                .query_one(&statement, &[&micros, &limit, &bound])
-                .await
-                .map_err(query_unavailable)?;
+                .await?;
             row.try_get(0).map_err(query_unavailable)
         })
     }
