@@ -60,7 +60,10 @@ pub(crate) async fn fire_first_match(
     facts: &Facts<'_>,
 ) -> Result<Option<Behavior>, StoreError> {
     for behavior in store.behaviors().await? {
-        let matches = behavior.is_active()
+        // The event first: a matcher compiles the behaviour's name
+        // pattern, which a request of another event has no use for.
+        let matches = behavior.event == facts.event
+            && behavior.is_active()
             && Matcher::new(&behavior).is_some_and(|matcher| matcher.matches(facts));
         if matches && store.fire_behavior(behavior.id.clone()).await? {
             return Ok(Some(behavior));
