@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use nova_compute::ServerStore;
-use nova_compute::{Clock as ComputeClock, FaultInjector, SystemClock as ComputeSystemClock};
+use nova_compute::{Clock as ComputeClock, FaultInjector};
 use nova_control::{
     BehaviorInjector, ControlApp, ControlClock, ControlHooks, ControlStore, ControlledClock, Event,
     RecordRequests, RequestLog,
@@ -77,18 +77,12 @@ impl ControlParts {
 
     /// The clock the compute API reads.
     pub(crate) fn compute_clock(&self) -> Arc<dyn ComputeClock> {
-        match &self.clock {
-            ControlClock::Controlled(clock) => Arc::new(clock.clone()),
-            _ => Arc::new(ComputeSystemClock),
-        }
+        Arc::new(self.clock.clone())
     }
 
     /// The clock the identity service reads: the same time.
     pub(crate) fn identity_clock(&self) -> Arc<dyn IdentityClock> {
-        match &self.clock {
-            ControlClock::Controlled(clock) => Arc::new(IdentityControlledClock(clock.clone())),
-            _ => Arc::new(nova_identity::SystemClock),
-        }
+        Arc::new(IdentityTime(self.clock.clone()))
     }
 
     /// What the compute API asks at server events.
@@ -111,11 +105,11 @@ impl ControlParts {
     }
 }
 
-/// The controlled clock as the identity service reads time (jiff's).
+/// The control plane's clock as the identity service reads time (jiff's).
 #[derive(Debug)]
-struct IdentityControlledClock(ControlledClock);
+struct IdentityTime(ControlClock);
 
-impl IdentityClock for IdentityControlledClock {
+impl IdentityClock for IdentityTime {
     fn now(&self) -> jiff::Timestamp {
         let micros = self.0.now().unix_micros();
         jiff::Timestamp::from_microsecond(micros).unwrap_or_else(|_| jiff::Timestamp::now())
